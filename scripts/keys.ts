@@ -1,0 +1,113 @@
+// The provider's key CLI: `npm run keys -- <command>`. Works with or without
+// the service running, on DATABASE_URL or the embedded PostgreSQL.
+import { parseArgs } from 'node:util'
+import { text as readStdin } from 'node:stream/consumers'
+import { loadConfig, type Config } from '../src/config.ts'
+import { openCliDatabase } from '../src/cli/database.ts'
+import { UsageError, type CommandResult } from '../src/cli/output.ts'
+import { create } from '../src/cli/commands/create.ts'
+import { list } from '../src/cli/commands/list.ts'
+import { verifyClient, verifyKey } from '../src/cli/commands/verify.ts'
+
+const USAGE = `Usage: npm run keys -- <command> [options]
+
+Commands:
+  create <client_name> [--scopes a,b] [--expires-in 90d] [--name LABEL]
+                       create the client if new, and a key; prints the key once
+  list [--client NAME] clients and their keys, with last use (never a key)
+  verify <api_key>     whether the key would be accepted, and why not ("-" reads it from stdin)
+  verify --client NAME whether each of the client's keys would be accepted
+
+Every command takes --json: exactly one JSON document on stdout.
+Scopes: logs:write, logs:read, keys:manage (default: logs:write,logs:read).
+(When piping --json output, run npm with -s so that it prints no banner: npm run -s keys -- list --json)`
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  scopes: { type: 'string' },
+  'expires-in': { type: 'string' },
+  name: { type: 'string' },
+  client: { type: 'string' }
+} as const
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS, allowPositionals: true }>>['values']
+
+function expectArguments (command: string, positionals: string[], count: number): void {
+  if (positionals.length !== count) {
+    throw new UsageError(`${command} takes ${count === 0 ? 'no argument' : `${count} argument`}; got ${positionals.length}. See --help.`)
+  }
+}
+
+function rejectOptions (command: string, values: Values, allowed: string[]): void {
+  const given = Object.keys(values).filter((name) => !['json', 'help', ...allowed].includes(name))
+  if (given.length > 0) throw new UsageError(`${command} does not take --${given.join(', --')}. See --help.`)
+}
+
+async function run (config: Config, command: string, args: string[], values: Values): Promise<CommandResult> {
+  const needsDatabase = async <T>(work: (db: Awaited<ReturnType<typeof openCliDatabase>>['db']) => Promise<T>): Promise<T> => {
+    const database = await openCliDatabase(config)
+    try {
+      return await work(database.db)
+    } finally {
+      await database.close()
+    }
+  }
+  switch (command) {
+    case 'create': {
+      rejectOptions(command, values, ['scopes', 'expires-in', 'name'])
+      expectArguments(command, args, 1)
+      return await needsDatabase(async (db) => await create(db, {
+        clientName: args[0]!,
+        scopes: values.scopes,
+        expiresIn: values['expires-in'],
+        name: values.name,
+        publicUrl: config.PUBLIC_URL
+      }))
+    }
+    case 'list':
+      rejectOptions(command, values, ['client'])
+      expectArguments(command, args, 0)
+      return await needsDatabase(async (db) => await list(db, values.client))
+    case 'verify': {
+      rejectOptions(command, values, ['client'])
+      if (values.client !== undefined) {
+        expectArguments(command, args, 0)
+        return await needsDatabase(async (db) => await verifyClient(db, values.client!))
+      }
+      expectArguments(command, args, 1)
+      const key = args[0] === '-' ? await readStdin(process.stdin) : args[0]!
+      return await needsDatabase(async (db) => await verifyKey(db, key))
+    }
+    default:
+      throw new UsageError(`Unknown command "${command}".\n\n${USAGE}`)
+  }
+}
+
+async function main (): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({ options: OPTIONS, allowPositionals: true, strict: true })
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`)
+    return 2
+  }
+  const { values, positionals: [command, ...args] } = parsed
+  if (values.help === true || command === undefined || command === 'help') {
+    process.stdout.write(`${USAGE}\n`)
+    return command === undefined && values.help !== true ? 2 : 0
+  }
+  try {
+    const config = loadConfig()
+    const result = await run(config, command, args, values)
+    process.stdout.write(values.json === true ? `${JSON.stringify(result.json, null, 2)}\n` : `${result.text}\n`)
+    return result.exitCode ?? 0
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    if (values.json === true) process.stdout.write(`${JSON.stringify({ error: message })}\n`)
+    process.stderr.write(`${message}\n`)
+    return error instanceof UsageError ? 2 : 1
+  }
+}
+
+process.exitCode = await main()

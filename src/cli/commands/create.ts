@@ -1,0 +1,90 @@
+// keys create <client_name>: the client if new, and a key for it.
+import type { Kysely } from 'kysely'
+import type { Database } from '../../db/schema.ts'
+import { createKey, findOrCreateClient } from '../../keys/store.ts'
+import { DEFAULT_SCOPES, SCOPES, isScope, type Scope } from '../../keys/scopes.ts'
+import { parseDuration } from '../duration.ts'
+import { UsageError, when, type CommandResult } from '../output.ts'
+
+const CLIENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+
+export interface CreateOptions {
+  clientName: string
+  scopes?: string
+  expiresIn?: string
+  name?: string
+  publicUrl: string
+}
+
+export function parseScopes (text: string | undefined): Scope[] {
+  if (text === undefined) return DEFAULT_SCOPES
+  const scopes = [...new Set(text.split(/[,\s]+/).filter((scope) => scope !== ''))]
+  const unknown = scopes.filter((scope) => !isScope(scope))
+  if (scopes.length === 0 || unknown.length > 0) {
+    throw new UsageError(`Unknown scope ${unknown.join(', ') || '(none given)'}: use ${SCOPES.join(', ')}.`)
+  }
+  return scopes as Scope[]
+}
+
+export async function create (db: Kysely<Database>, options: CreateOptions): Promise<CommandResult> {
+  if (!CLIENT_NAME.test(options.clientName)) {
+    throw new UsageError('A client name is 1-128 letters, digits, dots, dashes or underscores, starting with a letter or digit.')
+  }
+  const scopes = parseScopes(options.scopes)
+  let expiresAt: Date | null = null
+  if (options.expiresIn !== undefined) {
+    const seconds = parseDuration(options.expiresIn)
+    if (seconds === undefined) throw new UsageError(`--expires-in "${options.expiresIn}" is not a duration like 90d, 12h, 30m or 2w.`)
+    expiresAt = new Date(Date.now() + seconds * 1000)
+  }
+
+  const { client, created, apiKey, info } = await db.transaction().execute(async (trx) => {
+    const found = await findOrCreateClient(trx, options.clientName)
+    const key = await createKey(trx, { clientId: found.client.id, scopes, name: options.name ?? null, expiresAt })
+    return { ...found, ...key }
+  })
+
+  const ingestUrl = `${options.publicUrl.replace(/\/+$/, '')}/api/v1/logs`
+  const handOver = [
+    `Your central-logger API key for "${client.name}":`,
+    '',
+    `  ${apiKey}`,
+    '',
+    `Send logs with POST ${ingestUrl}, the key in the X-API-Key header (or Authorization: Bearer <key>):`,
+    '',
+    `  curl -X POST ${ingestUrl} \\`,
+    `    -H 'X-API-Key: ${apiKey}' -H 'Content-Type: application/json' \\`,
+    `    -d '{"environment":"production","executed_at":"${new Date().toISOString()}","status":"SUCCESS","message":"hello"}'`,
+    '',
+    `Scopes: ${scopes.join(' ')}. Expires: ${when(expiresAt)}.`,
+    'Keep the key secret. If it leaks, tell us at once and we will revoke it.'
+  ].join('\n')
+
+  return {
+    json: {
+      client_id: client.id,
+      client_name: client.name,
+      client_created: created,
+      key_id: info.id,
+      key_prefix: info.prefix,
+      api_key: apiKey,
+      scopes,
+      expires_at: expiresAt?.toISOString() ?? null,
+      created_at: info.created_at.toISOString(),
+      message: handOver
+    },
+    text: [
+      `Client:   ${client.name} (${client.id})${created ? ', new' : ''}`,
+      `Key id:   ${info.id}`,
+      `API key:  ${apiKey}`,
+      '          shown this once only: only its hash is stored',
+      `Scopes:   ${scopes.join(' ')}`,
+      `Expires:  ${when(expiresAt)}`,
+      '',
+      'Message to send to the client:',
+      '-----',
+      handOver,
+      '-----'
+    ].join('\n')
+  }
+}

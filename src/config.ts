@@ -1,0 +1,60 @@
+// The service's configuration: one schema, read from the environment and `.env`
+// by @fastify/env in the service and by env-schema (the library under it) in
+// the CLI, so both accept and reject exactly the same values.
+import envSchema from 'env-schema'
+import { Type, type Static } from '@sinclair/typebox'
+
+export const ConfigSchema = Type.Object({
+  HOST: Type.String({ default: '127.0.0.1', description: 'Address the HTTP server binds to.' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port.' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info', description: 'pino log level.' }
+  ),
+  DATABASE_URL: Type.Optional(Type.String({
+    pattern: '^postgres(ql)?://',
+    description: 'PostgreSQL 13+ connection string. Unset: an embedded PostgreSQL runs under DATA_DIR.'
+  })),
+  DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Where the embedded PostgreSQL keeps its files.' }),
+  EMBEDDED_PG_PORT: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 0,
+    description: 'Port of the embedded PostgreSQL; 0 picks a free one at each start.'
+  }),
+  DB_POOL_MAX: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Connections in the pool.' }),
+  DB_CONNECT_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    default: 5000,
+    description: 'How long a request waits for a database connection before answering 503.'
+  }),
+  RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, default: 5, description: 'Retry-After sent with 503 answers.' }),
+  KEY_CACHE_TTL_SECONDS: Type.Integer({
+    minimum: 0,
+    default: 30,
+    description: 'How long a resolved API key is trusted without asking the database again.'
+  }),
+  KEY_CACHE_MAX: Type.Integer({ minimum: 1, default: 10000, description: 'Resolved keys kept in memory.' }),
+  MAX_BODY_BYTES: Type.Integer({
+    minimum: 1024,
+    default: 5 * 1024 * 1024,
+    description: 'Largest request body, counted after decompression.'
+  }),
+  MAX_BATCH_ENTRIES: Type.Integer({ minimum: 1, default: 1000, description: 'Most log entries in one request.' }),
+  PUBLIC_URL: Type.String({
+    default: 'http://127.0.0.1:3000',
+    description: 'The address clients reach the service at, used in the CLI\'s hand-over message.'
+  })
+}, { additionalProperties: false })
+
+export type Config = Static<typeof ConfigSchema>
+
+/** Reads the configuration from `source`, or from process.env and `.env` when none is given. */
+export function loadConfig (source?: Record<string, string | undefined>): Config {
+  return envSchema<Config>({
+    schema: ConfigSchema,
+    data: source ?? {},
+    env: source === undefined,
+    dotenv: source === undefined
+  })
+}

@@ -1,0 +1,22 @@
+// Runs the migrations in db/migrations with Kysely's Migrator.
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { FileMigrationProvider, Migrator, type Kysely, type MigrationResult } from 'kysely'
+
+// src/db -> db/migrations, and dist/src/db -> dist/db/migrations once compiled.
+const MIGRATIONS = fileURLToPath(new URL('../../db/migrations', import.meta.url))
+
+export async function migrateToLatest<T> (db: Kysely<T>): Promise<MigrationResult[]> {
+  const migrator = new Migrator({
+    db,
+    provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS })
+  })
+  const { error, results = [] } = await migrator.migrateToLatest()
+  if (error !== undefined) {
+    const failed = results.find((result) => result.status === 'Error')
+    const cause = error instanceof Error ? error : new Error(String(error))
+    throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${cause.message}`, { cause })
+  }
+  return results
+}

@@ -1,0 +1,73 @@
+// Every 4xx/5xx the service sends has one JSON shape,
+// {statusCode, error, code, message, details?}, built from these factories so
+// that codes stay stable and greppable.
+import { STATUS_CODES } from 'node:http'
+
+export class HttpError extends Error {
+  readonly statusCode: number
+  readonly code: string
+  readonly details: unknown
+  readonly headers: Record<string, string>
+
+  constructor (statusCode: number, code: string, message: string, options: { details?: unknown, headers?: Record<string, string> } = {}) {
+    super(message)
+    this.name = 'HttpError'
+    this.statusCode = statusCode
+    this.code = code
+    this.details = options.details
+    this.headers = options.headers ?? {}
+  }
+}
+
+export interface ErrorBody {
+  statusCode: number
+  error: string
+  code: string
+  message: string
+  details?: unknown
+}
+
+export function errorBody (statusCode: number, code: string, message: string, details?: unknown): ErrorBody {
+  const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', code, message }
+  if (details !== undefined) body.details = details
+  return body
+}
+
+const WWW_AUTHENTICATE = 'Bearer realm="central-logger", ApiKey realm="central-logger"'
+
+function unauthorized (code: string, message: string): HttpError {
+  return new HttpError(401, code, message, { headers: { 'www-authenticate': WWW_AUTHENTICATE } })
+}
+
+export const Errors = {
+  missingKey: () => unauthorized('missing_api_key',
+    'An API key is required: send it as X-API-Key, Authorization: Bearer or Authorization: Api-Key.'),
+  conflictingKeys: () => unauthorized('conflicting_api_keys',
+    'The request carries two different API keys; send exactly one.'),
+  malformedKey: () => unauthorized('malformed_api_key',
+    'The API key is malformed: it is not a central-logger key, or its checksum does not match (a typo or a truncated copy).'),
+  unknownKey: () => unauthorized('invalid_api_key', 'The API key is not valid.'),
+  revokedKey: () => unauthorized('revoked_api_key', 'The API key has been revoked.'),
+  expiredKey: () => unauthorized('expired_api_key', 'The API key has expired.'),
+  missingScope: (scope: string) => new HttpError(403, 'insufficient_scope',
+    `The API key lacks the "${scope}" scope this route needs.`, { details: { required_scope: scope } }),
+  notFound: (what: string) => new HttpError(404, 'not_found', `${what} not found.`),
+  invalidEntries: (details: unknown) => new HttpError(400, 'invalid_entries',
+    'One or more log entries are invalid; nothing was stored.', { details }),
+  emptyBatch: () => new HttpError(400, 'empty_batch', 'The request holds no log entries.'),
+  tooManyEntries: (count: number, limit: number) => new HttpError(413, 'too_many_entries',
+    `A request may hold at most ${limit} log entries; this one holds ${count}.`, { details: { limit, count } }),
+  bodyTooLarge: (limit: number) => new HttpError(413, 'payload_too_large',
+    `The request body exceeds the limit of ${limit} bytes (${formatBytes(limit)}), counted after decompression.`,
+    { details: { limit_bytes: limit } }),
+  invalidCursor: (why: string) => new HttpError(400, 'invalid_cursor', `The cursor is not valid: ${why}.`),
+  databaseUnavailable: (retryAfterSeconds: number) => new HttpError(503, 'database_unavailable',
+    'The database is unreachable; nothing was stored. Retry later.',
+    { headers: { 'retry-after': String(retryAfterSeconds) } })
+}
+
+function formatBytes (bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`
+  return `${bytes} bytes`
+}

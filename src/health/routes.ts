@@ -1,0 +1,32 @@
+// GET /health (the process is up) and GET /ready (the database answers). No key needed.
+import type { FastifyPluginAsync } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { Errors } from '../errors.ts'
+import { databaseIsReachable } from '../plugins/database.ts'
+import { errorResponses } from '../schemas/errors.ts'
+
+const healthRoutes: FastifyPluginAsync = async (app) => {
+  const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
+
+  fastify.get('/health', {
+    schema: {
+      tags: ['operations'],
+      summary: 'Liveness: the process is up',
+      response: { 200: Type.Object({ status: Type.Literal('ok') }) }
+    }
+  }, async () => ({ status: 'ok' as const }))
+
+  fastify.get('/ready', {
+    schema: {
+      tags: ['operations'],
+      summary: 'Readiness: the database is reachable',
+      response: { 200: Type.Object({ status: Type.Literal('ready') }), ...errorResponses(503) }
+    }
+  }, async () => {
+    if (!await databaseIsReachable(fastify.db)) throw Errors.databaseUnavailable(fastify.config.RETRY_AFTER_SECONDS)
+    return { status: 'ready' as const }
+  })
+}
+
+export default healthRoutes

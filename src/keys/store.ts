@@ -1,0 +1,76 @@
+// Clients and their API keys in the database. Only a key's SHA-256 is stored;
+// the plaintext exists once, in what createKey returns.
+import type { Kysely, Transaction } from 'kysely'
+import type { ApiKey, Client, Database } from '../db/schema.ts'
+import { displayPrefix, generateKey, hashKey } from './format.ts'
+import type { Scope } from './scopes.ts'
+
+type Db = Kysely<Database> | Transaction<Database>
+
+/** A key as listings show it: never the key, never its hash. */
+export type KeyInfo = Omit<ApiKey, 'key_hash'>
+
+const KEY_INFO_COLUMNS = ['id', 'client_id', 'name', 'prefix', 'scopes', 'created_at', 'expires_at', 'revoked_at', 'last_used_at'] as const
+
+export async function findOrCreateClient (db: Db, name: string): Promise<{ client: Client, created: boolean }> {
+  const inserted = await db.insertInto('clients').values({ name })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .returningAll().executeTakeFirst()
+  if (inserted !== undefined) return { client: inserted, created: true }
+  const client = await db.selectFrom('clients').selectAll().where('name', '=', name).executeTakeFirstOrThrow()
+  return { client, created: false }
+}
+
+export async function findClientByName (db: Db, name: string): Promise<Client | undefined> {
+  return await db.selectFrom('clients').selectAll().where('name', '=', name).executeTakeFirst()
+}
+
+export interface NewKey {
+  clientId: string
+  scopes: Scope[]
+  name?: string | null
+  expiresAt?: Date | null
+}
+
+export async function createKey (db: Db, key: NewKey): Promise<{ apiKey: string, info: KeyInfo }> {
+  const apiKey = generateKey()
+  const info = await db.insertInto('api_keys').values({
+    client_id: key.clientId,
+    name: key.name ?? null,
+    prefix: displayPrefix(apiKey),
+    key_hash: hashKey(apiKey),
+    scopes: key.scopes,
+    expires_at: key.expiresAt ?? null
+  }).returning(KEY_INFO_COLUMNS).executeTakeFirstOrThrow()
+  return { apiKey, info }
+}
+
+export interface KeyRecord extends KeyInfo {
+  client_name: string
+  key_hash: Buffer
+}
+
+export async function findKeyByHash (db: Db, keyHash: Buffer): Promise<KeyRecord | undefined> {
+  return await db.selectFrom('api_keys')
+    .innerJoin('clients', 'clients.id', 'api_keys.client_id')
+    .select(KEY_INFO_COLUMNS.map((column) => `api_keys.${column}` as const))
+    .select(['api_keys.key_hash', 'clients.name as client_name'])
+    .where('api_keys.key_hash', '=', keyHash)
+    .executeTakeFirst()
+}
+
+export interface ClientWithKeys extends Client {
+  keys: KeyInfo[]
+}
+
+export async function listClientsWithKeys (db: Db, clientName?: string): Promise<ClientWithKeys[]> {
+  let clientsQuery = db.selectFrom('clients').selectAll().orderBy('name')
+  if (clientName !== undefined) clientsQuery = clientsQuery.where('name', '=', clientName)
+  const clients = await clientsQuery.execute()
+  if (clients.length === 0) return []
+  const keys = await db.selectFrom('api_keys').select(KEY_INFO_COLUMNS)
+    .where('client_id', 'in', clients.map((client) => client.id))
+    .orderBy('created_at').orderBy('id')
+    .execute()
+  return clients.map((client) => ({ ...client, keys: keys.filter((key) => key.client_id === client.id) }))
+}

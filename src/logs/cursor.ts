@@ -1,0 +1,43 @@
+// Keyset cursors: the position after a page's last row, bound to the client
+// it was issued to and signed, so that it can be neither forged, altered nor
+// replayed by another client.
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { Errors } from '../errors.ts'
+
+export interface CursorPosition {
+  executedAt: Date
+  id: string
+}
+
+interface Payload { c: string, o: string, t: string, i: string }
+
+export class CursorCodec {
+  readonly #secret: Buffer
+
+  constructor (secret: Buffer) {
+    this.#secret = secret
+  }
+
+  #sign (data: string): Buffer {
+    return createHmac('sha256', this.#secret).update(data).digest()
+  }
+
+  encode (clientId: string, order: string, position: CursorPosition): string {
+    const payload: Payload = { c: clientId, o: order, t: position.executedAt.toISOString(), i: position.id }
+    const data = Buffer.from(JSON.stringify(payload)).toString('base64url')
+    return `${data}.${this.#sign(data).toString('base64url')}`
+  }
+
+  decode (cursor: string, clientId: string, order: string): CursorPosition {
+    const [data = '', signature = '', ...rest] = cursor.split('.')
+    const given = Buffer.from(signature, 'base64url')
+    const expected = this.#sign(data)
+    if (rest.length > 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw Errors.invalidCursor('it was not issued by this service or has been altered')
+    }
+    const payload = JSON.parse(Buffer.from(data, 'base64url').toString()) as Payload
+    if (payload.c !== clientId) throw Errors.invalidCursor('it was issued to another client')
+    if (payload.o !== order) throw Errors.invalidCursor(`it continues a listing in order=${payload.o}; pass the same order`)
+    return { executedAt: new Date(payload.t), id: payload.i }
+  }
+}

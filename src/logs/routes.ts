@@ -1,0 +1,139 @@
+// POST /api/v1/logs (ingest), GET /api/v1/logs (query) and GET /api/v1/logs/:id.
+// Registered inside the authenticated scope: request.client is always set.
+import type { FastifyPluginAsync } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import AjvModule from 'ajv'
+import addFormatsModule from 'ajv-formats'
+import { Errors } from '../errors.ts'
+import { serviceSecret } from '../db/service-secrets.ts'
+import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
+import { CursorCodec } from './cursor.ts'
+import { present } from './present.ts'
+import { BatchResult, IngestBody, IngestQuery, ListQuery, LogIdParams, LogPage, StoredLog, type RejectionBody } from './schemas.ts'
+import { logsOf } from './tenant-logs.ts'
+import { checkEntry, type NormalizedEntry } from './validate.ts'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+// The ingest route checks its entries one by one in the handler (so that each
+// bad entry is reported by index and ?partial=true can keep the good ones):
+// its body schema documents the API, and this compiler checks the query only.
+const queryAjv = new AjvModule.default({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, strict: false })
+addFormatsModule.default(queryAjv)
+
+const logsRoutes: FastifyPluginAsync = async (app) => {
+  const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
+  const cursors = new CursorCodec(await serviceSecret(fastify.db, 'cursor'))
+  const maxEntries = fastify.config.MAX_BATCH_ENTRIES
+
+  fastify.post('/api/v1/logs', {
+    config: { scope: 'logs:write' },
+    bodyLimit: fastify.config.MAX_BODY_BYTES,
+    validatorCompiler: ({ schema, httpPart }) => httpPart === 'body' ? () => true : queryAjv.compile(schema),
+    schema: {
+      tags: ['logs'],
+      summary: 'Ingest one log entry or a batch',
+      description: `A single object answers with the stored log; an array or NDJSON with a summary. At most ${maxEntries} entries ` +
+        'and the body limit (after decompression) per request. A batch is atomic unless ?partial=true.',
+      querystring: IngestQuery,
+      body: IngestBody,
+      response: {
+        201: Type.Union([StoredLog, BatchResult]),
+        ...errorResponses(...AUTHENTICATED_ERRORS, 413, 415)
+      }
+    }
+  }, async (request, reply) => {
+    const body: unknown = request.body
+    const single = !Array.isArray(body)
+    const raw: unknown[] = single ? [body] : body
+    if (raw.length === 0) throw Errors.emptyBatch()
+    if (raw.length > maxEntries) throw Errors.tooManyEntries(raw.length, maxEntries)
+
+    const valid: Array<{ index: number, entry: NormalizedEntry }> = []
+    const issues: RejectionBody[] = []
+    raw.forEach((item, index) => {
+      const check = checkEntry(item, index)
+      if (check.ok) valid.push({ index, entry: check.entry })
+      else issues.push(...check.issues)
+    })
+    const partial = request.query.partial === true && !single
+    if (issues.length > 0 && !partial) throw Errors.invalidEntries(issues)
+
+    const logs = logsOf(fastify.db, request.client)
+    const stored = await logs.insert(valid.map(({ entry }) => entry))
+    reply.code(201)
+
+    if (single) {
+      const [result] = stored
+      const log = result === undefined ? undefined : await logs.get(result.id)
+      if (log === undefined) throw new Error('a stored log could not be read back')
+      if (result?.duplicate === true) reply.header('idempotent-replayed', 'true')
+      return present(log)
+    }
+
+    const ids: Array<string | null> = raw.map(() => null)
+    valid.forEach(({ index }, position) => { ids[index] = stored[position]!.id })
+    const duplicates = stored.filter((result) => result.duplicate).length
+    return {
+      accepted: stored.length - duplicates,
+      duplicates,
+      ids,
+      ...(partial ? { rejected: firstIssuePerEntry(issues) } : {})
+    }
+  })
+
+  fastify.get('/api/v1/logs', {
+    config: { scope: 'logs:read' },
+    schema: {
+      tags: ['logs'],
+      summary: 'List the caller\'s logs, newest first, with keyset pagination',
+      querystring: ListQuery,
+      response: { 200: LogPage, ...errorResponses(...AUTHENTICATED_ERRORS) }
+    }
+  }, async (request) => {
+    const { query, client } = request
+    const after = query.cursor === undefined ? undefined : cursors.decode(query.cursor, client.id, query.order)
+    const { rows, more } = await logsOf(fastify.db, client).list({
+      from: query.from === undefined ? undefined : new Date(query.from),
+      to: query.to === undefined ? undefined : new Date(query.to),
+      status: query.status?.toUpperCase(),
+      level: query.level,
+      environment: query.environment,
+      workflow_id: query.workflow_id,
+      run_id: query.run_id,
+      q: query.q,
+      order: query.order,
+      limit: query.limit,
+      after
+    })
+    const last = rows.at(-1)
+    return {
+      data: rows.map(present),
+      next_cursor: more && last !== undefined ? cursors.encode(client.id, query.order, { executedAt: last.executed_at, id: last.id }) : null
+    }
+  })
+
+  fastify.get('/api/v1/logs/:id', {
+    config: { scope: 'logs:read' },
+    schema: {
+      tags: ['logs'],
+      summary: 'One log by id (404 when it does not exist or belongs to another client)',
+      params: LogIdParams,
+      response: { 200: StoredLog, ...errorResponses(...AUTHENTICATED_ERRORS, 404) }
+    }
+  }, async (request) => {
+    const { id } = request.params
+    // A malformed id cannot exist: the same 404, without asking the database.
+    const log = UUID.test(id) ? await logsOf(fastify.db, request.client).get(id) : undefined
+    if (log === undefined) throw Errors.notFound('Log')
+    return present(log)
+  })
+}
+
+function firstIssuePerEntry (issues: RejectionBody[]): RejectionBody[] {
+  const seen = new Set<number>()
+  return issues.filter((issue) => !seen.has(issue.index) && seen.add(issue.index))
+}
+
+export default logsRoutes

@@ -1,0 +1,110 @@
+// The log routes' schemas: the single source of validation, types and OpenAPI.
+import { Type, type Static } from '@sinclair/typebox'
+
+export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const
+export const MESSAGE_MAX = 65536
+export const ATTRIBUTES_MAX_BYTES = 65536
+
+// A plain enum (not a union of literals) so a bad value gets one clear error.
+const Level = Type.Unsafe<typeof LEVELS[number]>({ type: 'string', enum: [...LEVELS] })
+const Short = (maxLength: number, description: string) => Type.String({ maxLength, description })
+
+export const LogEntry = Type.Object({
+  environment: Type.String({ minLength: 1, maxLength: 64, description: 'Where the run happened, e.g. production.' }),
+  executed_at: Type.String({ format: 'date-time', description: 'RFC 3339 time of the run; stored to the millisecond.' }),
+  status: Type.String({ minLength: 1, maxLength: 32, description: 'SUCCESS, FAILURE, RUNNING, SKIPPED...; stored upper-cased.' }),
+  event_id: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 128,
+    description: 'Idempotency key: the same event_id from the same client is stored once.'
+  })),
+  level: Type.Optional(Type.Unsafe<typeof LEVELS[number]>({ type: 'string', enum: [...LEVELS], default: 'info' })),
+  message: Type.Optional(Short(MESSAGE_MAX, 'Free text, up to 65,536 characters.')),
+  workflow_id: Type.Optional(Short(256, 'Workflow identifier.')),
+  workflow_name: Type.Optional(Short(256, 'Workflow name.')),
+  run_id: Type.Optional(Short(256, 'Run identifier.')),
+  step: Type.Optional(Short(256, 'Step within the run.')),
+  duration_ms: Type.Optional(Type.Number({ minimum: 0, description: 'Duration in milliseconds.' })),
+  trace_id: Type.Optional(Short(64, 'Trace identifier for correlation.')),
+  attributes: Type.Optional(Type.Record(Type.String(), Type.Unknown(), {
+    description: 'Free-form JSON object, up to 64 KiB serialized. Unknown top-level fields are kept here.'
+  }))
+}, { additionalProperties: true, description: 'One log entry. Fields not listed are kept inside attributes.' })
+
+export type LogEntryInput = Static<typeof LogEntry>
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
+
+export const StoredLog = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  event_id: Nullable(Type.String()),
+  environment: Type.String(),
+  executed_at: Type.String({ format: 'date-time' }),
+  status: Type.String(),
+  level: Level,
+  message: Nullable(Type.String()),
+  workflow_id: Nullable(Type.String()),
+  workflow_name: Nullable(Type.String()),
+  run_id: Nullable(Type.String()),
+  step: Nullable(Type.String()),
+  duration_ms: Type.Union([Type.Number(), Type.Null()]),
+  trace_id: Nullable(Type.String()),
+  attributes: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  received_at: Type.String({ format: 'date-time' })
+})
+
+export type StoredLogBody = Static<typeof StoredLog>
+
+export const Rejection = Type.Object({
+  index: Type.Integer({ description: 'Position of the entry in the request (0-based; NDJSON: among non-blank lines).' }),
+  field: Type.Optional(Type.String()),
+  code: Type.String(),
+  message: Type.String()
+})
+
+export type RejectionBody = Static<typeof Rejection>
+
+export const BatchResult = Type.Object({
+  accepted: Type.Integer({ description: 'Entries newly stored.' }),
+  duplicates: Type.Integer({ description: 'Entries whose event_id was already stored (or repeated in this batch).' }),
+  ids: Type.Array(Type.Union([Type.String({ format: 'uuid' }), Type.Null()]), {
+    description: 'The stored id of each entry, in request order; a duplicate gets the id stored first, a rejected entry null.'
+  }),
+  rejected: Type.Optional(Type.Array(Rejection, { description: 'With ?partial=true: the entries not stored.' }))
+})
+
+export const IngestBody = Type.Union([LogEntry, Type.Array(LogEntry)], {
+  description: 'One log entry, a JSON array of them, or NDJSON (application/x-ndjson). Content-Encoding: gzip or deflate accepted.'
+})
+
+export const IngestQuery = Type.Object({
+  partial: Type.Optional(Type.Boolean({
+    default: false,
+    description: 'Store the valid entries of a batch and report the rejected ones, instead of rejecting the whole batch.'
+  }))
+}, { additionalProperties: false })
+
+export const ListQuery = Type.Object({
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'executed_at at or after this time.' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'executed_at before this time.' })),
+  status: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'Matched upper-cased.' })),
+  level: Type.Optional(Level),
+  environment: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  workflow_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  run_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Case-insensitive substring of message.' })),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  order: Type.Unsafe<'desc' | 'asc'>({ type: 'string', enum: ['desc', 'asc'], default: 'desc', description: 'By executed_at, then id.' }),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'next_cursor of the previous page.' }))
+}, { additionalProperties: false })
+
+export type ListQueryInput = Static<typeof ListQuery>
+
+export const LogPage = Type.Object({
+  data: Type.Array(StoredLog),
+  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page.' })
+})
+
+export const LogIdParams = Type.Object({
+  id: Type.String({ maxLength: 64, description: 'The log id.' })
+})

@@ -1,0 +1,131 @@
+// The only way to the logs table: every statement here starts from the
+// authenticated client, so no query can be written without its client_id.
+import { sql, type Kysely } from 'kysely'
+import { v7 as uuidv7 } from 'uuid'
+import type { Database, LogRow } from '../db/schema.ts'
+import type { AuthenticatedClient } from '../keys/resolver.ts'
+import type { CursorPosition } from './cursor.ts'
+import type { NormalizedEntry } from './validate.ts'
+
+/** A stored log as the API returns it (no client or key columns). */
+export type PublicLog = Omit<LogRow, 'client_id' | 'key_id'>
+
+const PUBLIC_COLUMNS = [
+  'id', 'event_id', 'environment', 'executed_at', 'status', 'level', 'message', 'workflow_id',
+  'workflow_name', 'run_id', 'step', 'duration_ms', 'trace_id', 'attributes', 'received_at'
+] as const
+
+export interface StoredEntry {
+  id: string
+  /** True when the event_id was stored before (by an earlier request or earlier in this batch). */
+  duplicate: boolean
+}
+
+export interface ListFilters {
+  from?: Date
+  to?: Date
+  status?: string
+  level?: string
+  environment?: string
+  workflow_id?: string
+  run_id?: string
+  q?: string
+  order: 'asc' | 'desc'
+  limit: number
+  after?: CursorPosition
+}
+
+export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
+  const scoped = () => db.selectFrom('logs').where('client_id', '=', client.id)
+
+  return {
+    /**
+     * Stores the entries in one statement (so a batch is atomic) and reports,
+     * for each entry in order, its id and whether its event_id was already stored.
+     */
+    async insert (entries: NormalizedEntry[]): Promise<StoredEntry[]> {
+      const ids = entries.map(() => uuidv7())
+      // An event_id repeated within the batch is stored once, at its first occurrence.
+      const firstIndex = new Map<string, number>()
+      const rows: Array<{ id: string, entry: NormalizedEntry }> = []
+      entries.forEach((entry, index) => {
+        if (entry.event_id !== null) {
+          if (firstIndex.has(entry.event_id)) return
+          firstIndex.set(entry.event_id, index)
+        }
+        rows.push({ id: ids[index]!, entry })
+      })
+
+      const column = <T>(pick: (entry: NormalizedEntry) => T): T[] => rows.map(({ entry }) => pick(entry))
+      // One unnest() parameter per column: a 1,000-entry batch is one short statement.
+      const inserted = await sql<{ id: string }>`
+        insert into logs (client_id, key_id, id, event_id, environment, executed_at, status, level, message,
+                          workflow_id, workflow_name, run_id, step, duration_ms, trace_id, attributes)
+        select ${client.id}::uuid, ${client.keyId}::uuid, r.*
+        from unnest(
+          ${rows.map((row) => row.id)}::uuid[], ${column((e) => e.event_id)}::text[],
+          ${column((e) => e.environment)}::text[], ${column((e) => e.executed_at.toISOString())}::timestamptz[],
+          ${column((e) => e.status)}::text[], ${column((e) => e.level)}::text[], ${column((e) => e.message)}::text[],
+          ${column((e) => e.workflow_id)}::text[], ${column((e) => e.workflow_name)}::text[],
+          ${column((e) => e.run_id)}::text[], ${column((e) => e.step)}::text[],
+          ${column((e) => e.duration_ms)}::float8[], ${column((e) => e.trace_id)}::text[],
+          ${column((e) => e.attributes)}::jsonb[]
+        ) as r
+        on conflict (client_id, event_id) where event_id is not null do nothing
+        returning id`.execute(db)
+
+      // Rows skipped by the conflict clause: their event_id was stored by an earlier request.
+      const insertedIds = new Set(inserted.rows.map((row) => row.id))
+      const storedBefore = rows.filter((row) => !insertedIds.has(row.id)).map((row) => row.entry.event_id!)
+      const earlierIds = new Map<string, string>()
+      if (storedBefore.length > 0) {
+        const existing = await scoped().select(['id', 'event_id']).where('event_id', 'in', storedBefore).execute()
+        for (const row of existing) earlierIds.set(row.event_id!, row.id)
+      }
+
+      return entries.map((entry, index) => {
+        if (entry.event_id === null) return { id: ids[index]!, duplicate: false }
+        const earlier = earlierIds.get(entry.event_id)
+        if (earlier !== undefined) return { id: earlier, duplicate: true }
+        const first = firstIndex.get(entry.event_id)!
+        return { id: ids[first]!, duplicate: index !== first }
+      })
+    },
+
+    async get (id: string): Promise<PublicLog | undefined> {
+      return await scoped().select(PUBLIC_COLUMNS).where('id', '=', id).executeTakeFirst()
+    },
+
+    /** A page in (executed_at, id) order, and whether more rows follow it. */
+    async list (filters: ListFilters): Promise<{ rows: PublicLog[], more: boolean }> {
+      let query = scoped().select(PUBLIC_COLUMNS)
+      if (filters.from !== undefined) query = query.where('executed_at', '>=', filters.from)
+      if (filters.to !== undefined) query = query.where('executed_at', '<', filters.to)
+      if (filters.status !== undefined) query = query.where('status', '=', filters.status)
+      if (filters.level !== undefined) query = query.where('level', '=', filters.level)
+      if (filters.environment !== undefined) query = query.where('environment', '=', filters.environment)
+      if (filters.workflow_id !== undefined) query = query.where('workflow_id', '=', filters.workflow_id)
+      if (filters.run_id !== undefined) query = query.where('run_id', '=', filters.run_id)
+      if (filters.q !== undefined) query = query.where('message', 'ilike', `%${escapeLike(filters.q)}%`)
+      const after = filters.after
+      if (after !== undefined) {
+        query = query.where((eb) => eb(
+          eb.refTuple('executed_at', 'id'),
+          filters.order === 'desc' ? '<' : '>',
+          eb.tuple(after.executedAt, after.id)
+        ))
+      }
+      const rows = await query
+        .orderBy('executed_at', filters.order)
+        .orderBy('id', filters.order)
+        .limit(filters.limit + 1)
+        .execute()
+      const more = rows.length > filters.limit
+      return { rows: more ? rows.slice(0, filters.limit) : rows, more }
+    }
+  }
+}
+
+function escapeLike (text: string): string {
+  return text.replace(/[\\%_]/g, (char) => `\\${char}`)
+}

@@ -1,0 +1,154 @@
+// Checks one log entry against the schema and the rules JSON schema cannot
+// say, and turns it into what is stored: status upper-cased, level defaulted,
+// executed_at to the millisecond, unknown fields moved into attributes.
+import AjvModule, { type ErrorObject } from 'ajv'
+import addFormatsModule from 'ajv-formats'
+import { ATTRIBUTES_MAX_BYTES, LogEntry, type LogEntryInput, type RejectionBody } from './schemas.ts'
+
+// ajv and ajv-formats are CommonJS modules with a default export.
+const Ajv = AjvModule.default
+const addFormats = addFormatsModule.default
+
+// No type coercion: "12" is not a duration. All errors, so a client fixes an entry in one go.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: false, strict: false })
+addFormats(ajv, ['date-time'])
+const validateEntry = ajv.compile<LogEntryInput>(LogEntry)
+
+const KNOWN_FIELDS = new Set(Object.keys(LogEntry.properties))
+const MAX_ATTRIBUTE_DEPTH = 32
+
+export interface NormalizedEntry {
+  event_id: string | null
+  environment: string
+  executed_at: Date
+  status: string
+  level: string
+  message: string | null
+  workflow_id: string | null
+  workflow_name: string | null
+  run_id: string | null
+  step: string | null
+  duration_ms: number | null
+  trace_id: string | null
+  /** Serialized JSON, or null when the entry has none. */
+  attributes: string | null
+}
+
+/** Marks an NDJSON line that is not valid JSON, so it is reported by index like any other bad entry. */
+export class UnparsableLine {
+  readonly line: number
+  readonly reason: string
+
+  constructor (line: number, reason: string) {
+    this.line = line
+    this.reason = reason
+  }
+}
+
+export type EntryCheck =
+  | { ok: true, entry: NormalizedEntry }
+  | { ok: false, issues: RejectionBody[] }
+
+export function checkEntry (raw: unknown, index: number): EntryCheck {
+  const issue = (code: string, message: string, field?: string): EntryCheck =>
+    ({ ok: false, issues: [field === undefined ? { index, code, message } : { index, field, code, message }] })
+
+  if (raw instanceof UnparsableLine) return issue('invalid_json', `line ${raw.line} is not valid JSON: ${raw.reason}`)
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return issue('invalid_type', 'a log entry must be a JSON object')
+  }
+  const input = { ...raw } as Record<string, unknown>
+  if (!validateEntry(input)) {
+    return { ok: false, issues: (validateEntry.errors ?? []).map((error) => describeIssue(error, index)) }
+  }
+  const entry = input as LogEntryInput & Record<string, unknown>
+
+  const badString = findBadString(entry, 0)
+  if (badString !== undefined) return issue(badString.code, badString.message, badString.field)
+
+  const executedAt = new Date(entry.executed_at)
+  const year = executedAt.getUTCFullYear()
+  if (Number.isNaN(executedAt.getTime()) || year < 1 || year > 9999) {
+    return issue('out_of_range', 'must be a time between the years 0001 and 9999', 'executed_at')
+  }
+
+  const attributes: Record<string, unknown> = { ...entry.attributes }
+  for (const [name, value] of Object.entries(entry)) {
+    if (KNOWN_FIELDS.has(name)) continue
+    if (Object.hasOwn(attributes, name)) {
+      return issue('attribute_conflict', `"${name}" is given both as a top-level field and inside attributes`, name)
+    }
+    attributes[name] = value
+  }
+  let serialized: string | null = null
+  if (Object.keys(attributes).length > 0 || entry.attributes !== undefined) {
+    serialized = JSON.stringify(attributes)
+    const size = Buffer.byteLength(serialized)
+    if (size > ATTRIBUTES_MAX_BYTES) {
+      return issue('too_large', `attributes (with unknown top-level fields) take ${size} bytes serialized; the limit is ${ATTRIBUTES_MAX_BYTES}`, 'attributes')
+    }
+  }
+
+  return {
+    ok: true,
+    entry: {
+      event_id: entry.event_id ?? null,
+      environment: entry.environment,
+      executed_at: executedAt,
+      status: entry.status.toUpperCase(),
+      level: entry.level ?? 'info',
+      message: entry.message ?? null,
+      workflow_id: entry.workflow_id ?? null,
+      workflow_name: entry.workflow_name ?? null,
+      run_id: entry.run_id ?? null,
+      step: entry.step ?? null,
+      duration_ms: entry.duration_ms ?? null,
+      trace_id: entry.trace_id ?? null,
+      attributes: serialized
+    }
+  }
+}
+
+const CODES: Record<string, string> = {
+  required: 'missing_field',
+  type: 'invalid_type',
+  minLength: 'too_short',
+  maxLength: 'too_long',
+  format: 'invalid_format',
+  minimum: 'out_of_range',
+  enum: 'invalid_value'
+}
+
+function describeIssue (error: ErrorObject, index: number): RejectionBody {
+  const path = error.instancePath.split('/').filter((part) => part !== '')
+  if (error.keyword === 'required') path.push(String(error.params.missingProperty))
+  const field = path.join('.')
+  let message = error.message ?? 'is invalid'
+  if (error.keyword === 'enum') message = `must be one of ${(error.params.allowedValues as string[]).join(', ')}`
+  if (error.keyword === 'format' && error.params.format === 'date-time') {
+    message = 'must be an RFC 3339 date-time with a time zone, e.g. 2026-01-31T12:00:00Z'
+  }
+  return { index, field, code: CODES[error.keyword] ?? 'invalid_value', message }
+}
+
+interface BadString { field: string, code: string, message: string }
+
+// PostgreSQL text and jsonb cannot hold NUL or unpaired surrogates, and very
+// deep JSON would hit its stack limit: refuse them here, as the client's error.
+function findBadString (value: unknown, depth: number, field = ''): BadString | undefined {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) return { field, code: 'invalid_character', message: 'must not contain the NUL character (\\u0000)' }
+    if (!value.isWellFormed()) return { field, code: 'invalid_character', message: 'must be valid Unicode (it holds an unpaired surrogate)' }
+    return undefined
+  }
+  if (typeof value !== 'object' || value === null) return undefined
+  if (depth > MAX_ATTRIBUTE_DEPTH) {
+    return { field, code: 'too_deep', message: `nests deeper than ${MAX_ATTRIBUTE_DEPTH} levels` }
+  }
+  for (const [key, child] of Object.entries(value)) {
+    const path = field === '' ? key : `${field}.${key}`
+    const bad = findBadString(key, depth + 1, path) ?? findBadString(child, depth + 1, path)
+    if (bad !== undefined) return bad
+  }
+  return undefined
+}

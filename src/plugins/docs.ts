@@ -1,0 +1,37 @@
+// OpenAPI 3 generated from the route schemas, served at /docs (UI) and /docs/json.
+import fp from 'fastify-plugin'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+
+export default fp(async function docs (fastify) {
+  await fastify.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'central-logger',
+        description: 'Multi-tenant log ingestion: POST run logs with an API key, query only your own.',
+        version: '0.1.0'
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'The API key as a bearer token (or `Authorization: Api-Key <key>`).' }
+        }
+      },
+      tags: [
+        { name: 'logs', description: 'Ingest and query (needs logs:write / logs:read)' },
+        { name: 'operations', description: 'Health and readiness, no key' }
+      ]
+    },
+    // Authenticated routes say which scope they need; the rest need no key.
+    transform: ({ schema, url, route }) => {
+      const scope = route.config?.scope
+      if (scope === undefined) return { schema, url }
+      return {
+        schema: { ...schema, security: [{ apiKey: [] }, { bearer: [] }], description: `${schema?.description ?? ''}\n\nRequires the \`${scope}\` scope.`.trim() },
+        url
+      }
+    }
+  })
+  await fastify.register(swaggerUi, { routePrefix: '/docs' })
+}, { name: 'docs' })

@@ -1,0 +1,25 @@
+// Validated configuration as `fastify.config`, by @fastify/env with the shared schema.
+import fastifyEnv from '@fastify/env'
+import fp from 'fastify-plugin'
+import { ConfigSchema, type Config } from '../config.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+  }
+}
+
+export interface EnvOptions {
+  /** Variables to read instead of process.env and `.env` (tests pass their own). */
+  env?: Record<string, string | undefined>
+}
+
+export default fp<EnvOptions>(async function env (fastify, options) {
+  await fastify.register(fastifyEnv, {
+    schema: ConfigSchema,
+    data: options.env ?? {},
+    env: options.env === undefined,
+    dotenv: options.env === undefined
+  } as Parameters<typeof fastifyEnv>[1])
+  fastify.log.level = fastify.config.LOG_LEVEL
+}, { name: 'env' })
