@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# Multi-stage build: compile TypeScript with the dev dependencies, then run the
+# compiled JavaScript with production dependencies only, as a non-root user.
+
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY db ./db
+COPY scripts ./scripts
+RUN npm run build && npm prune --omit=dev
+
+# Debian (glibc), not Alpine: the embedded PostgreSQL binaries need glibc.
+FROM node:22-bookworm-slim
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000 \
+    DATA_DIR=/app/data
+WORKDIR /app
+COPY --from=build --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist ./dist
+COPY --chown=node:node package.json ./
+RUN mkdir -p /app/data && chown node:node /app/data
+# The `node` user of the official image: PostgreSQL (embedded) and the service run unprivileged.
+USER node
+VOLUME ["/app/data"]
+EXPOSE 3000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# The key CLI in the container: docker exec <container> node dist/scripts/keys.js create acme
+CMD ["node", "dist/src/server.js"]

@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs'
+import t from 'tap'
+import { ConfigSchema, loadConfig } from '../src/config.ts'
+
+void t.test('defaults apply when nothing is set', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.PORT, 3000)
+  t.equal(config.HOST, '127.0.0.1')
+  t.equal(config.DATA_DIR, './data')
+  t.equal(config.MAX_BATCH_ENTRIES, 1000)
+  t.equal(config.MAX_BODY_BYTES, 5 * 1024 * 1024)
+  t.equal(config.DATABASE_URL, undefined)
+})
+
+void t.test('values are read and coerced from strings', async (t) => {
+  const config = loadConfig({ PORT: '8080', KEY_CACHE_TTL_SECONDS: '0', DATABASE_URL: 'postgresql://u@h/db' })
+  t.equal(config.PORT, 8080)
+  t.equal(config.KEY_CACHE_TTL_SECONDS, 0)
+  t.equal(config.DATABASE_URL, 'postgresql://u@h/db')
+})
+
+void t.test('a bad value stops the start with a message naming the variable', async (t) => {
+  t.throws(() => loadConfig({ PORT: 'eighty' }), /PORT/)
+  t.throws(() => loadConfig({ PORT: '70000' }), /PORT/)
+  t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/)
+  t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/)
+  t.throws(() => loadConfig({ MAX_BATCH_ENTRIES: '0' }), /MAX_BATCH_ENTRIES/)
+})
+
+void t.test('.env.example documents every variable with its default', async (t) => {
+  const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8')
+  for (const [name, schema] of Object.entries(ConfigSchema.properties)) {
+    const fallback = (schema as { default?: unknown }).default
+    if (fallback === undefined) {
+      t.match(example, new RegExp(`^# ${name}=`, 'm'), `${name} is shown, commented out`)
+    } else {
+      t.match(example, new RegExp(`^${name}=${String(fallback).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`, 'm'), `${name}=${String(fallback)}`)
+    }
+  }
+})

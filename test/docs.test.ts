@@ -1,0 +1,27 @@
+import t from 'tap'
+import { buildTestApp } from './helper.ts'
+
+void t.test('OpenAPI is generated from the route schemas', async (t) => {
+  const { app } = await buildTestApp(t)
+  const response = await app.inject({ method: 'GET', url: '/docs/json' })
+  t.equal(response.statusCode, 200)
+  const spec = response.json<{ openapi: string, paths: Record<string, Record<string, { security?: unknown, responses: Record<string, unknown> }>> }>()
+  t.match(spec.openapi, /^3\./)
+  const ingest = spec.paths['/api/v1/logs']?.post
+  t.ok(ingest, 'POST /api/v1/logs is documented')
+  t.ok(ingest?.responses['201'], 'with its 201 answer')
+  t.ok(ingest?.responses['413'], 'and its 413')
+  t.ok(ingest?.security, 'and the key it needs')
+  t.ok(spec.paths['/api/v1/logs']?.get?.responses['200'])
+  t.ok(spec.paths['/api/v1/logs/{id}']?.get?.responses['404'])
+  t.notOk(spec.paths['/health']?.get?.security, 'health needs no key')
+  const ui = await app.inject({ method: 'GET', url: '/docs' })
+  t.ok(ui.statusCode < 400, 'the UI is served')
+})
+
+void t.test('unknown routes answer the common error shape', async (t) => {
+  const { app } = await buildTestApp(t)
+  const response = await app.inject({ method: 'GET', url: '/api/v1/nothing?x=1' })
+  t.equal(response.statusCode, 404)
+  t.same(response.json(), { statusCode: 404, error: 'Not Found', code: 'route_not_found', message: 'No route GET /api/v1/nothing.' })
+})
