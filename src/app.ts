@@ -1,9 +1,9 @@
 // The application factory: builds a ready-to-listen Fastify instance without
 // listening, so tests drive it with app.inject and the entry point decides
 // where to listen.
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { DestinationStream } from 'pino'
-import authPlugin, { authenticate } from './plugins/auth.ts'
+import authPlugin, { authenticate, requireKey } from './plugins/auth.ts'
 import bodyParsers from './plugins/body-parsers.ts'
 import database from './plugins/database.ts'
 import docs from './plugins/docs.ts'
@@ -30,11 +30,27 @@ export const REDACTED_PATHS = [
   'headers["x-api-key"]'
 ]
 
+// A key pasted into a URL (`?api_key=…`) must not reach the log through the request line.
+const KEY_IN_TEXT = /clk_[0-9A-Za-z]+/g
+
+export function redactUrl (url: string): string {
+  return url.replace(KEY_IN_TEXT, 'clk_[redacted]')
+}
+
 export async function buildApp (options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
       level: 'info',
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      serializers: {
+        req: (request: FastifyRequest) => ({
+          method: request.method,
+          url: redactUrl(request.url),
+          host: request.host,
+          remoteAddress: request.ip,
+          remotePort: request.socket?.remotePort
+        })
+      },
       ...(options.logStream === undefined ? {} : { stream: options.logStream })
     },
     // Reject unknown query parameters instead of silently ignoring a typo'd filter.
@@ -57,6 +73,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
       scope.addHook('onRoute', (route) => {
         if (route.config?.scope === undefined) throw new Error(`${route.method} ${route.url} names no key scope`)
       })
+      scope.addHook('onRequest', requireKey)
       scope.addHook('preHandler', authenticate)
       await scope.register(logsRoutes)
     })

@@ -1,9 +1,12 @@
-// Authentication for the routes registered after it in the same scope: a
-// preHandler resolves the API key to a client, decorates the request with it,
-// and checks the scope the route names in `config.scope`.
+// Authentication for the routes registered after it in the same scope, in two
+// steps: on request, before any body is read, a request without a
+// well-formed key is refused (no body parsing, no decompression, no database
+// for it); then a preHandler resolves the key to a client, decorates the
+// request with it, and checks the scope the route names in `config.scope`.
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import { Errors } from '../errors.ts'
+import { isWellFormedKey } from '../keys/format.ts'
 import { KeyResolver, type AuthenticatedClient } from '../keys/resolver.ts'
 import type { Scope } from '../keys/scopes.ts'
 
@@ -49,10 +52,21 @@ export default fp(async function auth (fastify) {
   fastify.decorateRequest('client', null as unknown as AuthenticatedClient)
 }, { name: 'auth', dependencies: ['database'] })
 
-/** The preHandler an authenticated scope installs. */
-export async function authenticate (request: FastifyRequest): Promise<void> {
+function wellFormedKey (request: FastifyRequest): string {
   const key = presentedKey(request)
   if (key === undefined) throw Errors.missingKey()
+  if (!isWellFormedKey(key)) throw Errors.malformedKey()
+  return key
+}
+
+/** The onRequest hook an authenticated scope installs: refuse what cannot be a key before reading the body. */
+export async function requireKey (request: FastifyRequest): Promise<void> {
+  wellFormedKey(request)
+}
+
+/** The preHandler an authenticated scope installs. */
+export async function authenticate (request: FastifyRequest): Promise<void> {
+  const key = wellFormedKey(request)
   const client = await request.server.keyResolver.resolve(key)
   request.client = client
   request.log = request.log.child({ client_id: client.id, key_id: client.keyId })

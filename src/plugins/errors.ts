@@ -41,6 +41,10 @@ function describe (error: FastifyError, bodyLimit: number): Described {
   }
   const known = FASTIFY_ERRORS[error.code]
   if (known !== undefined) return known(error, bodyLimit)
+  // zlib's errors (Z_DATA_ERROR, Z_BUF_ERROR...) while inflating a gzip or deflate body.
+  if (typeof error.code === 'string' && error.code.startsWith('Z_')) {
+    return { statusCode: 400, code: 'invalid_compressed_body', message: `The body could not be decompressed: ${error.message}` }
+  }
   if (error instanceof SyntaxError && error.statusCode === 400) {
     return { statusCode: 400, code: 'invalid_json', message: `The body is not valid JSON: ${error.message}` }
   }

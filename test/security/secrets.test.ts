@@ -1,0 +1,144 @@
+import { gzipSync } from 'node:zlib'
+import type { FastifyInstance, InjectOptions } from 'fastify'
+import { sql } from 'kysely'
+import t from 'tap'
+import { displayPrefix, generateKey, hashKey } from '../../src/keys/format.ts'
+import { KEY_SHAPE, buildTestApp, entry, issueKey } from '../helper.ts'
+
+/** Every row of every table in the public schema, as JSON text, by table. */
+async function dumpDatabase (app: FastifyInstance): Promise<Map<string, string>> {
+  const tables = await sql<{ table_name: string }>`
+    select table_name from information_schema.tables
+    where table_schema = 'public' and table_type = 'BASE TABLE'
+    order by table_name`.execute(app.db)
+  const dump = new Map<string, string>()
+  for (const { table_name: table } of tables.rows) {
+    const rows = await sql<{ row: string }>`select row_to_json(t)::text as row from ${sql.table(table)} t`.execute(app.db)
+    dump.set(table, rows.rows.map((r) => r.row).join('\n'))
+  }
+  return dump
+}
+
+/** Pieces of a key that would betray it: the whole key, its secret part in windows, its bytes in hex. */
+function secretFragments (key: string): string[] {
+  const secret = key.slice(displayPrefix(key).length)
+  const fragments = [key, key.slice(4), Buffer.from(key).toString('hex'), Buffer.from(key).toString('base64')]
+  for (let i = 0; i + 12 <= secret.length; i += 6) fragments.push(secret.slice(i, i + 12))
+  return fragments
+}
+
+/** The three header forms a key may be sent in. */
+function headerForms (key: string): Array<Record<string, string>> {
+  return [{ 'x-api-key': key }, { authorization: `Bearer ${key}` }, { authorization: `Api-Key ${key}` }]
+}
+
+void t.test('the database holds key hashes, never a plaintext key', async (t) => {
+  const { app } = await buildTestApp(t)
+  const issued = [
+    await issueKey(app, 'acme'),
+    await issueKey(app, 'acme', { scopes: ['logs:read'] }),
+    await issueKey(app, 'globex', { scopes: ['logs:write'] }),
+    await issueKey(app, 'initech', { scopes: ['logs:write', 'logs:read', 'keys:manage'], expiresAt: new Date(Date.now() + 86_400_000) }),
+    await issueKey(app, 'umbrella', { expiresAt: new Date(Date.now() - 1000) })
+  ]
+  const revoked = await issueKey(app, 'acme')
+  await app.db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', revoked.keyId).execute()
+  const keys = [...issued.map((k) => k.apiKey), revoked.apiKey]
+
+  let stored = 0
+  for (const key of keys) {
+    for (const headers of headerForms(key)) {
+      const written = await app.inject({ method: 'POST', url: '/api/v1/logs', headers, payload: entry({ message: 'hello' }) })
+      if (written.statusCode === 201) stored++
+      await app.inject({ method: 'GET', url: '/api/v1/logs', headers })
+    }
+  }
+  t.ok(stored > 0, 'some keys were used successfully')
+
+  const dump = await dumpDatabase(app)
+  t.ok(dump.has('api_keys') && dump.has('clients') && dump.has('logs'), 'the dump covers the service tables')
+  t.ok((dump.get('logs') ?? '').includes('hello'), 'the dump holds the stored logs')
+  const everything = [...dump.values()].join('\n')
+  for (const key of keys) {
+    for (const fragment of secretFragments(key)) {
+      t.notOk(everything.includes(fragment), `no fragment of key ${displayPrefix(key)} is stored`)
+    }
+    t.ok((dump.get('api_keys') ?? '').includes(hashKey(key).toString('hex')), `the hash of ${displayPrefix(key)} is in api_keys`)
+  }
+  t.notMatch(everything, KEY_SHAPE, 'nothing key-shaped is stored')
+})
+
+void t.test('no key reaches the service log, whatever the request', async (t) => {
+  const { app, logLines } = await buildTestApp(t)
+  const good = await issueKey(app, 'acme')
+  const readOnly = await issueKey(app, 'acme', { scopes: ['logs:read'] })
+  const revoked = await issueKey(app, 'globex')
+  await app.db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', revoked.keyId).execute()
+  const expired = await issueKey(app, 'initech', { expiresAt: new Date(Date.now() - 1000) })
+  const unknown = generateKey()
+  const last = good.apiKey.at(-1) === 'a' ? 'b' : 'a'
+  const badChecksum = good.apiKey.slice(0, -1) + last
+  const wrongPrefix = 'clx_' + good.apiKey.slice(4)
+  const randomText = `not-a-key-${generateKey().slice(4, 24)}`
+  const basic = Buffer.from(`user:${good.apiKey}`).toString('base64')
+  const keys = [good.apiKey, readOnly.apiKey, revoked.apiKey, expired.apiKey, unknown, badChecksum, wrongPrefix, randomText]
+
+  const bodies: Array<Pick<InjectOptions, 'payload' | 'headers'>> = [
+    { payload: entry() },
+    { payload: [entry(), entry({ status: '' })] },
+    { payload: { environment: 'production' } },
+    { payload: [] },
+    { payload: '{"environment": ', headers: { 'content-type': 'application/json' } },
+    { payload: 'not json\n{"a":1}', headers: { 'content-type': 'application/x-ndjson' } },
+    { payload: gzipSync(JSON.stringify(entry())), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } },
+    { payload: 'not gzip', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } },
+    { payload: '<xml/>', headers: { 'content-type': 'application/xml' } }
+  ]
+  const statuses = new Set<number>()
+  for (const key of keys) {
+    for (const auth of headerForms(key)) {
+      for (const body of bodies) {
+        const res = await app.inject({ method: 'POST', url: '/api/v1/logs', payload: body.payload, headers: { ...body.headers, ...auth } })
+        statuses.add(res.statusCode)
+      }
+      for (const url of ['/api/v1/logs', '/api/v1/logs?limit=0', '/api/v1/logs?cursor=forged', '/api/v1/logs/00000000-0000-0000-0000-000000000000', '/api/v1/nowhere']) {
+        statuses.add((await app.inject({ method: 'GET', url, headers: auth })).statusCode)
+      }
+    }
+  }
+  for (const headers of [
+    { authorization: `Basic ${basic}` },
+    { authorization: `Digest ${good.apiKey}` },
+    { authorization: good.apiKey },
+    { 'x-api-key': good.apiKey, authorization: `Bearer ${unknown}` },
+    { 'x-api-key': [good.apiKey, readOnly.apiKey].join(', ') }
+  ]) {
+    statuses.add((await app.inject({ method: 'POST', url: '/api/v1/logs', payload: entry(), headers })).statusCode)
+    statuses.add((await app.inject({ method: 'GET', url: '/api/v1/logs', headers })).statusCode)
+  }
+  // The sweep must have gone through acceptance and each kind of refusal, or it proves little.
+  for (const status of [200, 201, 400, 401, 403, 404]) t.ok(statuses.has(status), `some request got ${status}`)
+
+  const lines = logLines()
+  t.ok(lines.length > 100, `the service logged (${lines.length} lines)`)
+  t.ok(lines.some((line) => line.includes('"incoming request"')), 'request lines were captured')
+  t.ok(lines.some((line) => line.includes('"request rejected"')), 'rejection lines were captured')
+  t.ok(lines.some((line) => line.includes('insufficient_scope')), 'lines of authenticated requests were captured')
+  const leaks = lines.filter((line) => KEY_SHAPE.test(line) || keys.some((key) => line.includes(key)) || line.includes(basic))
+  t.same(leaks, [], 'no line holds a key or an Authorization credential')
+})
+
+void t.test('a key sent in the query string does not reach the service log', async (t) => {
+  // Not a supported way to send a key, but a common client mistake (other log
+  // services accept ?api_key=): the request is refused, and the key it carried
+  // must not be written to the log with the URL.
+  const { app, logLines } = await buildTestApp(t)
+  const { apiKey } = await issueKey(app, 'acme')
+  for (const url of [`/api/v1/logs?api_key=${apiKey}`, `/api/v1/logs?limit=10&key=${encodeURIComponent(apiKey)}`]) {
+    const res = await app.inject({ method: 'GET', url })
+    t.ok(res.statusCode >= 400 && res.statusCode < 500, `refused with a 4xx (${res.statusCode})`)
+  }
+  const lines = logLines()
+  t.ok(lines.some((line) => line.includes('"incoming request"')), 'request lines were captured')
+  t.same(lines.filter((line) => KEY_SHAPE.test(line) || line.includes(apiKey)), [], 'no line holds the key')
+})
