@@ -20,7 +20,11 @@ export function connect (connectionString: string, options: ConnectOptions = {})
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     application_name: 'central-logger'
   })
-  // An idle client losing its connection (database restart) must not crash the process.
-  pool.on('error', options.onPoolError ?? (() => {}))
+  // A connection lost while idle in the pool, or while a request holds it
+  // (database restart, failover), must not crash the process: the query in
+  // flight fails on its own and the request answers 503.
+  const onError = options.onPoolError ?? (() => {})
+  pool.on('error', onError)
+  pool.on('connect', (client) => { client.on('error', onError) })
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }

@@ -19,7 +19,7 @@ export const LogEntry = Type.Object({
     description: 'Idempotency key: the same event_id from the same client is stored once.'
   })),
   level: Type.Optional(Type.Unsafe<typeof LEVELS[number]>({ type: 'string', enum: [...LEVELS], default: 'info' })),
-  message: Type.Optional(Short(MESSAGE_MAX, 'Free text, up to 65,536 characters.')),
+  message: Type.Optional(Short(MESSAGE_MAX, 'Free text, up to 65,536 bytes (UTF-8).')),
   workflow_id: Type.Optional(Short(256, 'Workflow identifier.')),
   workflow_name: Type.Optional(Short(256, 'Workflow name.')),
   run_id: Type.Optional(Short(256, 'Run identifier.')),

@@ -3,7 +3,7 @@
 // executed_at to the millisecond, unknown fields moved into attributes.
 import AjvModule, { type ErrorObject } from 'ajv'
 import addFormatsModule from 'ajv-formats'
-import { ATTRIBUTES_MAX_BYTES, LogEntry, type LogEntryInput, type RejectionBody } from './schemas.ts'
+import { ATTRIBUTES_MAX_BYTES, LogEntry, MESSAGE_MAX, type LogEntryInput, type RejectionBody } from './schemas.ts'
 
 // ajv and ajv-formats are CommonJS modules with a default export.
 const Ajv = AjvModule.default
@@ -63,14 +63,18 @@ export function checkEntry (raw: unknown, index: number): EntryCheck {
   }
   const entry = input as LogEntryInput & Record<string, unknown>
 
-  const badString = findBadString(entry, 0)
-  if (badString !== undefined) return issue(badString.code, badString.message, badString.field)
+  const badValue = findBadValue(entry, 0)
+  if (badValue !== undefined) return issue(badValue.code, badValue.message, badValue.field)
+  if (entry.message !== undefined && Buffer.byteLength(entry.message) > MESSAGE_MAX) {
+    return issue('too_long', `must not be longer than ${MESSAGE_MAX} bytes (UTF-8)`, 'message')
+  }
 
   const executedAt = new Date(entry.executed_at)
-  const year = executedAt.getUTCFullYear()
-  if (Number.isNaN(executedAt.getTime()) || year < 1 || year > 9999) {
-    return issue('out_of_range', 'must be a time between the years 0001 and 9999', 'executed_at')
+  if (Number.isNaN(executedAt.getTime())) {
+    return issue('invalid_format', 'must be a real point in time (a leap second such as 23:59:60 cannot be stored)', 'executed_at')
   }
+  const year = executedAt.getUTCFullYear()
+  if (year < 1 || year > 9999) return issue('out_of_range', 'must be a time between the years 0001 and 9999', 'executed_at')
 
   const attributes: Record<string, unknown> = { ...entry.attributes }
   for (const [name, value] of Object.entries(entry)) {
@@ -131,11 +135,16 @@ function describeIssue (error: ErrorObject, index: number): RejectionBody {
   return { index, field, code: CODES[error.keyword] ?? 'invalid_value', message }
 }
 
-interface BadString { field: string, code: string, message: string }
+interface BadValue { field: string, code: string, message: string }
 
-// PostgreSQL text and jsonb cannot hold NUL or unpaired surrogates, and very
-// deep JSON would hit its stack limit: refuse them here, as the client's error.
-function findBadString (value: unknown, depth: number, field = ''): BadString | undefined {
+// PostgreSQL text and jsonb cannot hold NUL or unpaired surrogates, very deep
+// JSON would hit its stack limit, and a number too large for JSON (1e400
+// parses as Infinity) would be stored as something else: refuse them here,
+// as the client's error.
+function findBadValue (value: unknown, depth: number, field = ''): BadValue | undefined {
+  if (typeof value === 'number') {
+    return Number.isFinite(value) ? undefined : { field, code: 'out_of_range', message: 'must be a finite number' }
+  }
   if (typeof value === 'string') {
     if (value.includes('\u0000')) return { field, code: 'invalid_character', message: 'must not contain the NUL character (\\u0000)' }
     if (!value.isWellFormed()) return { field, code: 'invalid_character', message: 'must be valid Unicode (it holds an unpaired surrogate)' }
@@ -147,7 +156,7 @@ function findBadString (value: unknown, depth: number, field = ''): BadString | 
   }
   for (const [key, child] of Object.entries(value)) {
     const path = field === '' ? key : `${field}.${key}`
-    const bad = findBadString(key, depth + 1, path) ?? findBadString(child, depth + 1, path)
+    const bad = findBadValue(key, depth + 1, path) ?? findBadValue(child, depth + 1, path)
     if (bad !== undefined) return bad
   }
   return undefined

@@ -46,6 +46,9 @@ export default fp(async function bodyParsers (fastify) {
     return payload.pipe(decompressor)
   })
 
+  // Fastify reads text/plain by default; entries are JSON or NDJSON only, so it gets a 415.
+  fastify.removeContentTypeParser('text/plain')
+
   fastify.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_request, body, done) => {
     done(null, parseNdjson(body as string))
   })

@@ -1,0 +1,165 @@
+// A database outage never turns into a 201: ingest answers 503 with
+// Retry-After, readiness fails, and both recover when PostgreSQL is back
+// (contract section 4). The outage is a TCP proxy in front of the test
+// database that is closed and reopened on the same port; it can also swallow
+// traffic, so that the database vanishes while a request waits on it.
+import { EventEmitter, once } from 'node:events'
+import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import t from 'tap'
+import type { Test } from 'tap'
+import { buildTestApp, entry, issueKey, testDatabaseUrl } from '../helper.ts'
+
+interface ErrorReply { statusCode: number, error: string, code: string, message: string }
+interface BatchReply { accepted: number, duplicates: number, ids: Array<string | null> }
+
+class Proxy {
+  readonly #target: { host: string, port: number }
+  readonly #sockets = new Set<Socket>()
+  readonly #held = new EventEmitter()
+  #server: Server | undefined
+  #stalled = false
+  port = 0
+
+  constructor (target: { host: string, port: number }) {
+    this.#target = target
+  }
+
+  async open (): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = createConnection(this.#target)
+      for (const socket of [client, upstream]) {
+        this.#sockets.add(socket)
+        socket.on('close', () => this.#sockets.delete(socket))
+        // A cut connection is the point of this proxy, not a failure of the test.
+        socket.on('error', () => {})
+      }
+      client.on('data', (chunk: Buffer) => {
+        if (this.#stalled) this.#held.emit('data')
+        else upstream.write(chunk)
+      })
+      upstream.pipe(client)
+      client.on('close', () => upstream.destroy())
+      upstream.on('close', () => client.destroy())
+    })
+    server.listen(this.port, '127.0.0.1')
+    await once(server, 'listening')
+    this.port = (server.address() as AddressInfo).port
+    this.#stalled = false
+    this.#server = server
+  }
+
+  /**
+   * From now on the service's bytes go nowhere; resolves once a statement
+   * has been swallowed, i.e. a request is waiting on a connection it holds.
+   */
+  stall (): Promise<void> {
+    this.#stalled = true
+    return once(this.#held, 'data').then(() => {})
+  }
+
+  /** Stops accepting and cuts every open connection: the database is gone. */
+  async close (): Promise<void> {
+    const server = this.#server
+    if (server === undefined) return
+    this.#server = undefined
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    for (const socket of this.#sockets) socket.destroy()
+    this.#sockets.clear()
+    await closed
+  }
+}
+
+async function ingest (app: FastifyInstance, apiKey: string, body: unknown): Promise<LightMyRequestResponse> {
+  return await app.inject({
+    method: 'POST',
+    url: '/api/v1/logs',
+    headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+    payload: JSON.stringify(body)
+  })
+}
+
+/** The app on a fresh database reached through a proxy the test can cut. */
+async function appBehindProxy (t: Test): Promise<{ app: FastifyInstance, proxy: Proxy }> {
+  const directUrl = await testDatabaseUrl(t)
+  const direct = new URL(directUrl)
+  const proxy = new Proxy({ host: direct.hostname, port: Number(direct.port === '' ? 5432 : direct.port) })
+  await proxy.open()
+  t.teardown(async () => { await proxy.close() })
+  const viaProxy = new URL(directUrl)
+  viaProxy.port = String(proxy.port)
+  const { app } = await buildTestApp(t, {
+    DATABASE_URL: viaProxy.toString(),
+    DB_CONNECT_TIMEOUT_MS: '1000',
+    RETRY_AFTER_SECONDS: '7'
+  })
+  return { app, proxy }
+}
+
+void t.test('a connection cut while a request waits on it answers 503, and the service keeps running', async (t) => {
+  const { app, proxy } = await appBehindProxy(t)
+  const key = await issueKey(app, 'acme')
+  t.equal((await ingest(app, key.apiKey, entry({ event_id: 'warm-up' }))).statusCode, 201)
+
+  // The insert is sent but never reaches PostgreSQL; then the database vanishes under it.
+  const swallowed = proxy.stall()
+  const pending = ingest(app, key.apiKey, entry({ event_id: 'in-flight' }))
+  await swallowed
+  await proxy.close()
+  const res = await pending
+  t.equal(res.statusCode, 503, 'the waiting request is answered 503')
+  t.equal(res.json<ErrorReply>().code, 'database_unavailable')
+  t.equal(res.headers['retry-after'], '7')
+
+  await proxy.open()
+  const retried = await ingest(app, key.apiKey, entry({ event_id: 'in-flight' }))
+  t.equal(retried.statusCode, 201, 'the same app serves again once the database is back')
+  t.notOk(retried.headers['idempotent-replayed'], 'the cut request had stored nothing')
+  const eventIds = (await app.db.selectFrom('logs').select('event_id').execute()).map((row) => row.event_id).sort()
+  t.same(eventIds, ['in-flight', 'warm-up'])
+})
+
+void t.test('while the database is unreachable ingest answers 503 with Retry-After, and recovers', async (t) => {
+  const { app, proxy } = await appBehindProxy(t)
+  const key = await issueKey(app, 'acme')
+
+  const before = await ingest(app, key.apiKey, entry({ event_id: 'before' }))
+  t.equal(before.statusCode, 201, 'works through the proxy')
+
+  await proxy.close()
+
+  const single = await ingest(app, key.apiKey, entry({ event_id: 'during' }))
+  t.equal(single.statusCode, 503, 'a single entry is refused with 503')
+  t.not(single.statusCode, 201)
+  t.equal(single.headers['retry-after'], '7', 'Retry-After carries the configured value')
+  t.match(single.headers['content-type'], /^application\/json/)
+  const error = single.json<ErrorReply>()
+  t.equal(error.statusCode, 503)
+  t.equal(error.code, 'database_unavailable')
+  t.ok(error.message.length > 0)
+
+  const batch = await ingest(app, key.apiKey, [entry({ event_id: 'batch-1' }), entry({ event_id: 'batch-2' })])
+  t.equal(batch.statusCode, 503, 'a batch is refused with 503')
+  t.equal(batch.json<ErrorReply>().code, 'database_unavailable')
+  t.ok(batch.headers['retry-after'] !== undefined)
+
+  const ready = await app.inject({ method: 'GET', url: '/ready' })
+  t.equal(ready.statusCode, 503, '/ready reports the outage')
+  t.equal(ready.json<ErrorReply>().code, 'database_unavailable')
+  t.ok(ready.headers['retry-after'] !== undefined)
+  const health = await app.inject({ method: 'GET', url: '/health' })
+  t.equal(health.statusCode, 200, 'the process itself is still up')
+
+  await proxy.open()
+
+  t.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 200, 'ready again')
+  const retried = await ingest(app, key.apiKey, entry({ event_id: 'during' }))
+  t.equal(retried.statusCode, 201, 'the client\'s retry is stored')
+  t.notOk(retried.headers['idempotent-replayed'], 'the refused attempt had stored nothing')
+  const retriedBatch = await ingest(app, key.apiKey, [entry({ event_id: 'batch-1' }), entry({ event_id: 'batch-2' })])
+  t.equal(retriedBatch.statusCode, 201)
+  t.same(retriedBatch.json<BatchReply>().duplicates, 0, 'the refused batch had stored nothing')
+
+  const eventIds = (await app.db.selectFrom('logs').select('event_id').execute()).map((row) => row.event_id).sort()
+  t.same(eventIds, ['batch-1', 'batch-2', 'before', 'during'])
+})
