@@ -1,0 +1,101 @@
+import { execFile, spawn } from 'node:child_process'
+import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import type { FastifyInstance } from 'fastify'
+import t from 'tap'
+import { buildApp } from '../src/app.ts'
+import { entry, issueKey } from './helper.ts'
+
+// initdb, two server starts and a CLI process: well over the default file timeout on a loaded machine.
+t.setTimeout(300_000)
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url))
+
+interface Listed {
+  clients: Array<{ client_id: string, client_name: string, keys: Array<{ key_id: string }> }>
+}
+
+/** Command lines of running processes that mention the directory. */
+async function processesUsing (dir: string): Promise<string[]> {
+  const { stdout } = await promisify(execFile)('ps', ['-eo', 'args'])
+  return stdout.split('\n').filter((line) => line.includes(dir))
+}
+
+/** The key CLI with no DATABASE_URL, so that it finds the embedded server under DATA_DIR. */
+async function keysCli (dataDir: string, args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir }
+  delete env.DATABASE_URL
+  const child = spawn(process.execPath, [...process.execArgv, 'scripts/keys.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', resolve)
+  })
+  return { code, stdout, stderr }
+}
+
+void t.test('without DATABASE_URL the service runs, shares and keeps an embedded PostgreSQL under DATA_DIR', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'central-logger-embedded-'))
+  // As root, PostgreSQL runs as the `postgres` user, which must reach this directory.
+  await chmod(dir, 0o755)
+  let app: FastifyInstance | undefined
+  t.teardown(async () => {
+    // A failed assertion must not leave a server running on a directory about to be deleted.
+    await app?.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  const start = async (): Promise<FastifyInstance> => await buildApp({ env: { DATA_DIR: dir, LOG_LEVEL: 'silent' } })
+
+  app = await start()
+  t.equal(app.config.DATABASE_URL, undefined, 'no DATABASE_URL is configured')
+  t.not((await processesUsing(dir)).length, 0, 'a PostgreSQL runs on the data directory')
+  const ready = await app.inject({ method: 'GET', url: '/ready' })
+  t.equal(ready.statusCode, 200)
+  t.same(ready.json(), { status: 'ready' })
+
+  const key = await issueKey(app, 'embedded-co')
+  const posted = await app.inject({
+    method: 'POST',
+    url: '/api/v1/logs',
+    headers: { 'x-api-key': key.apiKey },
+    payload: entry({ event_id: 'persist-1', message: 'kept across restarts' })
+  })
+  t.equal(posted.statusCode, 201, posted.body)
+  const stored = posted.json<{ id: string }>()
+
+  const listed = await keysCli(dir, ['list', '--json'])
+  t.equal(listed.code, 0, listed.stderr)
+  const clients = (JSON.parse(listed.stdout) as Listed).clients
+  t.same(clients.map((client) => [client.client_id, client.client_name, client.keys.map((k) => k.key_id)]),
+    [[key.clientId, 'embedded-co', [key.keyId]]], 'the CLI sees what the running service stored')
+  // The CLI shared the service's server rather than owning it: it must not have stopped it on exit.
+  t.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 200, 'the service is still ready after the CLI exits')
+
+  await app.close()
+  app = undefined
+  t.same(await processesUsing(dir), [], 'closing the service stops its PostgreSQL')
+
+  app = await start()
+  t.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 200, 'ready again on the same DATA_DIR')
+  const again = await app.inject({ method: 'GET', url: `/api/v1/logs/${stored.id}`, headers: { 'x-api-key': key.apiKey } })
+  t.equal(again.statusCode, 200, 'the key and the log survived the restart')
+  t.same(again.json(), posted.json(), 'the log is unchanged')
+  const replay = await app.inject({
+    method: 'POST',
+    url: '/api/v1/logs',
+    headers: { 'x-api-key': key.apiKey },
+    payload: entry({ event_id: 'persist-1', message: 'kept across restarts' })
+  })
+  t.equal(replay.headers['idempotent-replayed'], 'true', 'idempotency holds across restarts')
+  t.equal(replay.json<{ id: string }>().id, stored.id)
+
+  await app.close()
+  app = undefined
+  t.same(await processesUsing(dir), [], 'no PostgreSQL is left running on the data directory')
+})
