@@ -1,45 +1,21 @@
-import { STATUS_CODES } from 'node:http'
 import { gzipSync } from 'node:zlib'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t from 'tap'
-import type { Test } from 'tap'
+import type { ErrorBody } from '../src/errors.ts'
 import { generateKey } from '../src/keys/format.ts'
-import { buildTestApp, entry, issueKey } from './helper.ts'
+import type { LogPageBody } from '../src/logs/schemas.ts'
+import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs } from './helper.ts'
 
 type Headers = Record<string, string>
 
+// Unlike postLogs, which always sends the key in X-API-Key, these send exactly
+// the headers given: each way a key may be sent, misspelt or left out.
 async function post (app: FastifyInstance, headers: Headers, body: object = entry()): Promise<LightMyRequestResponse> {
   return await app.inject({ method: 'POST', url: '/api/v1/logs', headers, payload: body })
 }
 
 async function get (app: FastifyInstance, headers: Headers): Promise<LightMyRequestResponse> {
   return await app.inject({ method: 'GET', url: '/api/v1/logs', headers })
-}
-
-async function storedLogs (app: FastifyInstance): Promise<number> {
-  const row = await app.db.selectFrom('logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
-  return row.n
-}
-
-const ERROR_KEYS = ['code', 'error', 'message', 'statusCode']
-
-/** The response is the documented error: its status, its code, exactly the documented fields. */
-function assertError (t: Test, res: LightMyRequestResponse, statusCode: number, code?: string): Record<string, unknown> {
-  t.equal(res.statusCode, statusCode, `status ${statusCode}`)
-  t.match(res.headers['content-type'], /^application\/json/)
-  const body = res.json<Record<string, unknown>>()
-  const keys = Object.keys(body).filter((key) => key !== 'details').sort()
-  t.same(keys, ERROR_KEYS, 'exactly statusCode, error, code, message (and optional details)')
-  t.equal(body.statusCode, statusCode)
-  t.equal(body.error, STATUS_CODES[statusCode])
-  t.type(body.code, 'string')
-  if (code !== undefined) t.equal(body.code, code)
-  t.type(body.message, 'string')
-  t.ok(typeof body.message === 'string' && body.message.length > 0, 'a message')
-  if (statusCode === 401) {
-    t.match(res.headers['www-authenticate'], /\S/, 'a 401 carries WWW-Authenticate')
-  }
-  return body
 }
 
 /** The three ways a key may be sent, with the Authorization schemes in several cases. */
@@ -64,18 +40,18 @@ void t.test('a key is accepted in each header form, on writes and reads', async 
     t.equal(written.statusCode, 201, `POST with ${name}`)
     const read = await get(app, headers)
     t.equal(read.statusCode, 200, `GET with ${name}`)
-    const messages = read.json<{ data: Array<{ message: string }> }>().data.map((log) => log.message)
+    const messages = read.json<LogPageBody>().data.map((log) => log.message)
     t.ok(messages.includes(`via ${name}`), `GET with ${name} sees what was written`)
   }
-  t.equal(await storedLogs(app), forms.length)
+  t.equal(await countLogs(app), forms.length)
 })
 
 void t.test('no key: 401 missing_api_key with WWW-Authenticate', async (t) => {
   const { app } = await buildTestApp(t)
   await issueKey(app, 'acme')
-  assertError(t, await post(app, {}), 401, 'missing_api_key')
-  assertError(t, await get(app, {}), 401, 'missing_api_key')
-  t.equal(await storedLogs(app), 0, 'nothing stored')
+  expectError(t, await post(app, {}), 401, 'missing_api_key')
+  expectError(t, await get(app, {}), 401, 'missing_api_key')
+  t.equal(await countLogs(app), 0, 'nothing stored')
 })
 
 void t.test('malformed keys: 401 malformed_api_key', async (t) => {
@@ -91,12 +67,12 @@ void t.test('malformed keys: 401 malformed_api_key', async (t) => {
   ]
   for (const [what, key] of malformed) {
     for (const [form, headers] of headerForms(key).slice(0, 5)) {
-      assertError(t, await post(app, headers), 401, 'malformed_api_key')
+      expectError(t, await post(app, headers), 401, 'malformed_api_key')
       t.comment(`${what} via ${form}`)
     }
-    assertError(t, await get(app, { 'x-api-key': key }), 401, 'malformed_api_key')
+    expectError(t, await get(app, { 'x-api-key': key }), 401, 'malformed_api_key')
   }
-  t.equal(await storedLogs(app), 0, 'nothing stored')
+  t.equal(await countLogs(app), 0, 'nothing stored')
 })
 
 void t.test('an unknown well-formed key: 401 invalid_api_key', async (t) => {
@@ -104,10 +80,10 @@ void t.test('an unknown well-formed key: 401 invalid_api_key', async (t) => {
   await issueKey(app, 'acme')
   const unknown = generateKey()
   for (const [, headers] of headerForms(unknown)) {
-    assertError(t, await post(app, headers), 401, 'invalid_api_key')
-    assertError(t, await get(app, headers), 401, 'invalid_api_key')
+    expectError(t, await post(app, headers), 401, 'invalid_api_key')
+    expectError(t, await get(app, headers), 401, 'invalid_api_key')
   }
-  t.equal(await storedLogs(app), 0, 'nothing stored')
+  t.equal(await countLogs(app), 0, 'nothing stored')
 })
 
 void t.test('a revoked key: 401 revoked_api_key', async (t) => {
@@ -115,9 +91,9 @@ void t.test('a revoked key: 401 revoked_api_key', async (t) => {
   const { apiKey, keyId } = await issueKey(app, 'acme')
   const other = await issueKey(app, 'acme')
   await app.db.updateTable('api_keys').set({ revoked_at: new Date(Date.now() - 1000) }).where('id', '=', keyId).execute()
-  assertError(t, await post(app, { 'x-api-key': apiKey }), 401, 'revoked_api_key')
-  assertError(t, await get(app, { authorization: `Bearer ${apiKey}` }), 401, 'revoked_api_key')
-  t.equal(await storedLogs(app), 0, 'nothing stored')
+  expectError(t, await post(app, { 'x-api-key': apiKey }), 401, 'revoked_api_key')
+  expectError(t, await get(app, { authorization: `Bearer ${apiKey}` }), 401, 'revoked_api_key')
+  t.equal(await countLogs(app), 0, 'nothing stored')
   t.equal((await post(app, { 'x-api-key': other.apiKey })).statusCode, 201, 'the client\'s other key still works')
 })
 
@@ -125,9 +101,9 @@ void t.test('an expired key: 401 expired_api_key', async (t) => {
   const { app } = await buildTestApp(t)
   const { apiKey } = await issueKey(app, 'acme', { expiresAt: new Date(Date.now() - 1000) })
   const later = await issueKey(app, 'acme', { expiresAt: new Date(Date.now() + 3_600_000) })
-  assertError(t, await post(app, { 'x-api-key': apiKey }), 401, 'expired_api_key')
-  assertError(t, await get(app, { authorization: `Api-Key ${apiKey}` }), 401, 'expired_api_key')
-  t.equal(await storedLogs(app), 0, 'nothing stored')
+  expectError(t, await post(app, { 'x-api-key': apiKey }), 401, 'expired_api_key')
+  expectError(t, await get(app, { authorization: `Api-Key ${apiKey}` }), 401, 'expired_api_key')
+  t.equal(await countLogs(app), 0, 'nothing stored')
   t.equal((await post(app, { 'x-api-key': later.apiKey })).statusCode, 201, 'a key expiring later still works')
 })
 
@@ -142,10 +118,10 @@ void t.test('the Basic scheme is not a way to send a key', async (t) => {
     apiKey
   ]
   for (const authorization of credentials) {
-    assertError(t, await post(app, { authorization }), 401)
-    assertError(t, await get(app, { authorization }), 401)
+    expectError(t, await post(app, { authorization }), 401)
+    expectError(t, await get(app, { authorization }), 401)
   }
-  t.equal(await storedLogs(app), 0, 'nothing stored')
+  t.equal(await countLogs(app), 0, 'nothing stored')
 })
 
 void t.test('two different keys in one request: 401 conflicting_api_keys', async (t) => {
@@ -156,11 +132,11 @@ void t.test('two different keys in one request: 401 conflicting_api_keys', async
   for (const other of [second.apiKey, foreign.apiKey, generateKey()]) {
     for (const scheme of ['Bearer', 'Api-Key']) {
       const headers = { 'x-api-key': first.apiKey, authorization: `${scheme} ${other}` }
-      assertError(t, await post(app, headers), 401, 'conflicting_api_keys')
-      assertError(t, await get(app, headers), 401, 'conflicting_api_keys')
+      expectError(t, await post(app, headers), 401, 'conflicting_api_keys')
+      expectError(t, await get(app, headers), 401, 'conflicting_api_keys')
     }
   }
-  t.equal(await storedLogs(app), 0, 'nothing stored')
+  t.equal(await countLogs(app), 0, 'nothing stored')
 })
 
 void t.test('the same key in X-API-Key and Authorization is accepted', async (t) => {
@@ -171,7 +147,7 @@ void t.test('the same key in X-API-Key and Authorization is accepted', async (t)
     t.equal((await post(app, headers)).statusCode, 201, `POST, ${scheme}`)
     t.equal((await get(app, headers)).statusCode, 200, `GET, ${scheme}`)
   }
-  t.equal(await storedLogs(app), 2)
+  t.equal(await countLogs(app), 2)
 })
 
 void t.test('a key lacking the route\'s scope: 403 insufficient_scope naming it', async (t) => {
@@ -180,22 +156,22 @@ void t.test('a key lacking the route\'s scope: 403 insufficient_scope naming it'
   const readOnly = await issueKey(app, 'acme', { scopes: ['logs:read'] })
   const manageOnly = await issueKey(app, 'acme', { scopes: ['keys:manage'] })
 
-  const denied = assertError(t, await get(app, { 'x-api-key': writeOnly.apiKey }), 403, 'insufficient_scope')
+  const denied = expectError(t, await get(app, { 'x-api-key': writeOnly.apiKey }), 403, 'insufficient_scope')
   t.match(denied.message, 'logs:read')
   t.same(denied.details, { required_scope: 'logs:read' })
   t.equal((await post(app, { 'x-api-key': writeOnly.apiKey }, entry({ message: 'written' }))).statusCode, 201, 'the write-only key writes')
 
-  const refused = assertError(t, await post(app, { authorization: `Bearer ${readOnly.apiKey}` }, entry({ message: 'refused' })), 403, 'insufficient_scope')
+  const refused = expectError(t, await post(app, { authorization: `Bearer ${readOnly.apiKey}` }, entry({ message: 'refused' })), 403, 'insufficient_scope')
   t.match(refused.message, 'logs:write')
   t.same(refused.details, { required_scope: 'logs:write' })
   const read = await get(app, { authorization: `Bearer ${readOnly.apiKey}` })
   t.equal(read.statusCode, 200, 'the read-only key reads')
-  t.same(read.json<{ data: Array<{ message: string }> }>().data.map((log) => log.message), ['written'],
+  t.same(read.json<LogPageBody>().data.map((log) => log.message), ['written'],
     'the refused write stored nothing')
 
-  assertError(t, await post(app, { 'x-api-key': manageOnly.apiKey }), 403, 'insufficient_scope')
-  assertError(t, await get(app, { 'x-api-key': manageOnly.apiKey }), 403, 'insufficient_scope')
-  t.equal(await storedLogs(app), 1)
+  expectError(t, await post(app, { 'x-api-key': manageOnly.apiKey }), 403, 'insufficient_scope')
+  expectError(t, await get(app, { 'x-api-key': manageOnly.apiKey }), 403, 'insufficient_scope')
+  t.equal(await countLogs(app), 1)
 })
 
 void t.test('without a well-formed key the answer is 401, whatever the body', async (t) => {
@@ -225,11 +201,11 @@ void t.test('without a well-formed key the answer is 401, whatever the body', as
     for (const [what, headers, payload] of bodies) {
       const res = await app.inject({ method: 'POST', url: '/api/v1/logs', headers: { ...headers, ...auth }, payload })
       t.equal(res.statusCode, 401, `${caller}, ${what}: 401`)
-      t.equal(res.json<{ code: string }>().code, code, `${caller}, ${what}: ${code}`)
+      t.equal(res.json<ErrorBody>().code, code, `${caller}, ${what}: ${code}`)
     }
   }
   // The same bodies with a good key are judged on their merits.
-  const withKey = await app.inject({ method: 'POST', url: '/api/v1/logs', headers: { ...json, 'x-api-key': apiKey }, payload: '{"environment": ' })
-  assertError(t, withKey, 400)
-  t.equal(await storedLogs(app), 0, 'nothing stored')
+  const withKey = await postLogs(app, apiKey, '{"environment": ')
+  expectError(t, withKey, 400)
+  t.equal(await countLogs(app), 0, 'nothing stored')
 })

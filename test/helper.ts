@@ -1,11 +1,14 @@
 // Shared test setup: a fresh PostgreSQL database per test file, the app built
-// on it with its log output captured, and keys issued straight through the store.
+// on it with its log output captured, keys issued straight through the store,
+// and the ingest call and error checks that several test files make.
 import { randomBytes } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
 import { Writable } from 'node:stream'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import pg from 'pg'
 import type { Test } from 'tap'
 import { buildApp } from '../src/app.ts'
+import type { ErrorBody } from '../src/errors.ts'
 import { createKey, findOrCreateClient } from '../src/keys/store.ts'
 import type { Scope } from '../src/keys/scopes.ts'
 
@@ -83,4 +86,68 @@ export async function issueKey (app: FastifyInstance, clientName: string, option
 /** A valid log entry, with overrides. */
 export function entry (overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { environment: 'production', executed_at: '2026-11-20T10:00:00.000Z', status: 'SUCCESS', ...overrides }
+}
+
+export interface PostLogsOptions {
+  /** Appended to the path as given, e.g. `?partial=true`. */
+  query?: string
+  contentType?: string
+  encoding?: string
+  /** Sent besides the key, and over the defaults above. */
+  headers?: Record<string, string>
+}
+
+/**
+ * POST /api/v1/logs with the key in X-API-Key. An object or array is sent as
+ * JSON; a string or Buffer goes as is, so that tests can send malformed JSON,
+ * NDJSON and compressed bytes.
+ */
+export async function postLogs (app: FastifyInstance, apiKey: string, body: unknown, options: PostLogsOptions = {}): Promise<LightMyRequestResponse> {
+  const payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body)
+  return await app.inject({
+    method: 'POST',
+    url: `/api/v1/logs${options.query ?? ''}`,
+    headers: {
+      'x-api-key': apiKey,
+      'content-type': options.contentType ?? 'application/json',
+      ...(options.encoding === undefined ? {} : { 'content-encoding': options.encoding }),
+      ...options.headers
+    },
+    payload
+  })
+}
+
+/** Rows in logs, optionally one client's: what a refused request must leave as it was. */
+export async function countLogs (app: FastifyInstance, clientId?: string): Promise<number> {
+  let query = app.db.selectFrom('logs').select((eb) => eb.fn.countAll<number>().as('n'))
+  if (clientId !== undefined) query = query.where('client_id', '=', clientId)
+  const row = await query.executeTakeFirstOrThrow()
+  return Number(row.n)
+}
+
+const ERROR_KEYS = ['code', 'error', 'message', 'statusCode']
+
+/**
+ * The response is the one documented error shape (src/errors.ts): its status,
+ * JSON, exactly these fields besides an optional details, the standard reason
+ * phrase, and on a 401 the WWW-Authenticate a client needs. Without `code`, any
+ * string code passes, for answers where several codes are right.
+ */
+export function expectError (t: Test, res: LightMyRequestResponse, statusCode: number, code?: string): ErrorBody {
+  t.equal(res.statusCode, statusCode, `answers ${statusCode}`)
+  t.match(res.headers['content-type'], /^application\/json/)
+  const body = res.json<ErrorBody>()
+  const keys = Object.keys(body).filter((key) => key !== 'details').sort()
+  t.same(keys, ERROR_KEYS, 'exactly statusCode, error, code, message (and optional details)')
+  t.equal(body.statusCode, statusCode)
+  t.type(body.error, 'string')
+  t.equal(body.error, STATUS_CODES[statusCode])
+  t.type(body.code, 'string')
+  if (code !== undefined) t.equal(body.code, code)
+  t.type(body.message, 'string')
+  t.ok(typeof body.message === 'string' && body.message.length > 0, 'has a message')
+  if (statusCode === 401) {
+    t.match(res.headers['www-authenticate'], /\S/, 'a 401 carries WWW-Authenticate')
+  }
+  return body
 }

@@ -1,26 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
-import { buildTestApp, entry, issueKey, type IssuedKey } from './helper.ts'
-
-interface StoredLog {
-  id: string
-  event_id: string | null
-  workflow_id: string | null
-  message: string | null
-  attributes: Record<string, unknown> | null
-}
-
-interface Page {
-  data: StoredLog[]
-  next_cursor: string | null
-}
-
-interface BatchResult {
-  accepted: number
-  duplicates: number
-  ids: string[]
-}
+import type { ErrorBody } from '../src/errors.ts'
+import type { BatchResultBody, LogPageBody, StoredLogBody } from '../src/logs/schemas.ts'
+import { buildTestApp, entry, issueKey, postLogs, type IssuedKey } from './helper.ts'
 
 /** Values both tenants use, so that only the client_id can tell their rows apart. */
 const SHARED = {
@@ -48,13 +31,8 @@ interface World {
   bIds: string[]
 }
 
-async function request (app: FastifyInstance, apiKey: string, method: 'GET' | 'POST', url: string, payload?: unknown): Promise<LightMyRequestResponse> {
-  return await app.inject({
-    method,
-    url,
-    headers: { 'x-api-key': apiKey },
-    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> })
-  })
+async function get (app: FastifyInstance, apiKey: string, url: string): Promise<LightMyRequestResponse> {
+  return await app.inject({ method: 'GET', url, headers: { 'x-api-key': apiKey } })
 }
 
 function listUrl (query: Record<string, string | number>): string {
@@ -67,23 +45,25 @@ async function buildWorld (t: Test): Promise<World> {
   const b = await issueKey(app, 'tenant-b')
 
   const aIds = new Map<string, string>()
-  const first = await request(app, a.apiKey, 'POST', '/api/v1/logs',
+  const first = await postLogs(app, a.apiKey,
     entry({ ...SHARED, event_id: 'evt-1', executed_at: '2026-11-20T10:00:00.000Z', message: 'A nightly sync 1' }))
   if (first.statusCode !== 201) throw new Error(`A's first log answered ${first.statusCode}: ${first.body}`)
-  aIds.set('evt-1', first.json<StoredLog>().id)
-  const aBatch = await request(app, a.apiKey, 'POST', '/api/v1/logs', ['evt-2', 'evt-3', 'evt-4'].map((eventId, index) =>
+  aIds.set('evt-1', first.json<StoredLogBody>().id)
+  const aBatch = await postLogs(app, a.apiKey, ['evt-2', 'evt-3', 'evt-4'].map((eventId, index) =>
     entry({ ...SHARED, event_id: eventId, executed_at: `2026-11-20T10:0${index + 1}:00.000Z`, message: `A nightly sync ${index + 2}` })))
-  aBatch.json<BatchResult>().ids.forEach((id, index) => aIds.set(`evt-${index + 2}`, id))
+  // Outside partial mode a 201 means every entry was stored, so no id is null.
+  const aBatchIds = aBatch.json<BatchResultBody>().ids as string[]
+  aBatchIds.forEach((id, index) => aIds.set(`evt-${index + 2}`, id))
   // A row whose workflow only A uses: a filter for it must find nothing for B.
-  const onlyA = await request(app, a.apiKey, 'POST', '/api/v1/logs',
+  const onlyA = await postLogs(app, a.apiKey,
     entry({ ...SHARED, workflow_id: 'wf-only-a', event_id: 'evt-only-a', message: 'A nightly sync alone' }))
-  aIds.set('evt-only-a', onlyA.json<StoredLog>().id)
+  aIds.set('evt-only-a', onlyA.json<StoredLogBody>().id)
 
-  const bBatch = await request(app, b.apiKey, 'POST', '/api/v1/logs', ['evt-1', 'evt-2'].map((eventId, index) =>
+  const bBatch = await postLogs(app, b.apiKey, ['evt-1', 'evt-2'].map((eventId, index) =>
     entry({ ...SHARED, event_id: eventId, executed_at: `2026-11-20T10:0${index}:00.000Z`, message: `B nightly sync ${index + 1}` })))
   if (bBatch.statusCode !== 201) throw new Error(`B's batch answered ${bBatch.statusCode}: ${bBatch.body}`)
-  t.same(bBatch.json<BatchResult>().duplicates, 0, 'B reusing A\'s event_ids is no duplicate')
-  return { app, a, b, aIds, bIds: bBatch.json<BatchResult>().ids }
+  t.same(bBatch.json<BatchResultBody>().duplicates, 0, 'B reusing A\'s event_ids is no duplicate')
+  return { app, a, b, aIds, bIds: bBatch.json<BatchResultBody>().ids as string[] }
 }
 
 /**
@@ -92,81 +72,81 @@ async function buildWorld (t: Test): Promise<World> {
  */
 const SWEEP: Record<string, (t: Test, world: World) => Promise<void>> = {
   'POST /api/v1/logs': async (t, { app, a, b, aIds }) => {
-    const single = await request(app, b.apiKey, 'POST', '/api/v1/logs',
+    const single = await postLogs(app, b.apiKey,
       entry({ ...SHARED, event_id: 'evt-3', message: 'B reuses A\'s evt-3' }))
     t.equal(single.statusCode, 201)
     t.notOk(single.headers['idempotent-replayed'], 'not answered as a replay of A\'s entry')
-    const bLog = single.json<StoredLog>()
+    const bLog = single.json<StoredLogBody>()
     t.not(bLog.id, aIds.get('evt-3'), 'a row of its own')
     t.equal(bLog.message, 'B reuses A\'s evt-3', 'B\'s content, not A\'s')
 
-    const batch = await request(app, b.apiKey, 'POST', '/api/v1/logs', [entry({ ...SHARED, event_id: 'evt-4', message: 'B reuses A\'s evt-4' })])
+    const batch = await postLogs(app, b.apiKey, [entry({ ...SHARED, event_id: 'evt-4', message: 'B reuses A\'s evt-4' })])
     t.equal(batch.statusCode, 201)
-    t.match(batch.json<BatchResult>(), { accepted: 1, duplicates: 0 }, 'counted as accepted, not as a duplicate')
-    t.notOk([...aIds.values()].includes(batch.json<BatchResult>().ids[0]!), 'not A\'s id')
+    t.match(batch.json<BatchResultBody>(), { accepted: 1, duplicates: 0 }, 'counted as accepted, not as a duplicate')
+    t.notOk([...aIds.values()].includes(batch.json<BatchResultBody>().ids[0]!), 'not A\'s id')
 
-    const aView = await request(app, a.apiKey, 'GET', `/api/v1/logs/${aIds.get('evt-3')!}`)
-    t.equal(aView.json<StoredLog>().message, 'A nightly sync 3', 'A\'s row is untouched')
-    const aReplay = await request(app, a.apiKey, 'POST', '/api/v1/logs', entry({ ...SHARED, event_id: 'evt-3', message: 'A again' }))
+    const aView = await get(app, a.apiKey, `/api/v1/logs/${aIds.get('evt-3')!}`)
+    t.equal(aView.json<StoredLogBody>().message, 'A nightly sync 3', 'A\'s row is untouched')
+    const aReplay = await postLogs(app, a.apiKey, entry({ ...SHARED, event_id: 'evt-3', message: 'A again' }))
     t.equal(aReplay.headers['idempotent-replayed'], 'true', 'A\'s own event_id is still a replay for A')
-    t.equal(aReplay.json<StoredLog>().id, aIds.get('evt-3'), 'with A\'s original row')
+    t.equal(aReplay.json<StoredLogBody>().id, aIds.get('evt-3'), 'with A\'s original row')
 
     // The tenant comes from the key only: a client_id in the body is data, kept in attributes.
-    const spoof = await request(app, b.apiKey, 'POST', '/api/v1/logs',
+    const spoof = await postLogs(app, b.apiKey,
       entry({ ...SHARED, client_id: a.clientId, message: 'B claims to be A' }))
     t.equal(spoof.statusCode, 201)
-    const spoofed = spoof.json<StoredLog>()
+    const spoofed = spoof.json<StoredLogBody>()
     t.same(spoofed.attributes, { client_id: a.clientId }, 'kept in attributes')
     const owner = await app.db.selectFrom('logs').select(['client_id', 'key_id']).where('id', '=', spoofed.id).executeTakeFirstOrThrow()
     t.same(owner, { client_id: b.clientId, key_id: b.keyId }, 'the row belongs to B and its key')
-    t.equal((await request(app, b.apiKey, 'GET', `/api/v1/logs/${spoofed.id}`)).statusCode, 200, 'B reads it')
-    t.equal((await request(app, a.apiKey, 'GET', `/api/v1/logs/${spoofed.id}`)).statusCode, 404, 'A does not see it')
-    const aList = (await request(app, a.apiKey, 'GET', listUrl({ limit: 1000 }))).json<Page>()
+    t.equal((await get(app, b.apiKey, `/api/v1/logs/${spoofed.id}`)).statusCode, 200, 'B reads it')
+    t.equal((await get(app, a.apiKey, `/api/v1/logs/${spoofed.id}`)).statusCode, 404, 'A does not see it')
+    const aList = (await get(app, a.apiKey, listUrl({ limit: 1000 }))).json<LogPageBody>()
     t.notOk(aList.data.some((log) => log.id === spoofed.id), 'nor list it')
   },
 
   'GET /api/v1/logs': async (t, { app, a, b, aIds, bIds }) => {
     const aIdList = [...aIds.values()]
-    const everything = await request(app, b.apiKey, 'GET', listUrl({ limit: 1000 }))
+    const everything = await get(app, b.apiKey, listUrl({ limit: 1000 }))
     t.equal(everything.statusCode, 200)
-    t.same(everything.json<Page>().data.map((log) => log.id).sort(), [...bIds].sort(), 'B lists its own rows only')
+    t.same(everything.json<LogPageBody>().data.map((log) => log.id).sort(), [...bIds].sort(), 'B lists its own rows only')
 
     for (const order of ['desc', 'asc']) {
-      const res = await request(app, b.apiKey, 'GET', listUrl({ ...FILTERS_ON_SHARED_VALUES, order, limit: 1000 }))
+      const res = await get(app, b.apiKey, listUrl({ ...FILTERS_ON_SHARED_VALUES, order, limit: 1000 }))
       t.equal(res.statusCode, 200)
-      const found = res.json<Page>().data.map((log) => log.id)
+      const found = res.json<LogPageBody>().data.map((log) => log.id)
       t.same([...found].sort(), [...bIds].sort(), `order=${order}: every filter on A's values finds only B's rows`)
       t.same(found.filter((id) => aIdList.includes(id)), [], `order=${order}: none of A's ids`)
     }
-    const aAlone = await request(app, b.apiKey, 'GET', listUrl({ workflow_id: 'wf-only-a' }))
-    t.same(aAlone.json<Page>(), { data: [], next_cursor: null }, 'a value only A uses finds nothing')
+    const aAlone = await get(app, b.apiKey, listUrl({ workflow_id: 'wf-only-a' }))
+    t.same(aAlone.json<LogPageBody>(), { data: [], next_cursor: null }, 'a value only A uses finds nothing')
 
     // Page by page too: the cursor must not lead B's walk into A's rows.
     const walked: string[] = []
     let cursor: string | null = null
     do {
-      const page: Page = (await request(app, b.apiKey, 'GET', listUrl({ ...FILTERS_ON_SHARED_VALUES, limit: 1, ...(cursor === null ? {} : { cursor }) }))).json<Page>()
+      const page: LogPageBody = (await get(app, b.apiKey, listUrl({ ...FILTERS_ON_SHARED_VALUES, limit: 1, ...(cursor === null ? {} : { cursor }) }))).json<LogPageBody>()
       walked.push(...page.data.map((log) => log.id))
       cursor = page.next_cursor
     } while (cursor !== null && walked.length <= aIds.size + bIds.length)
     t.same([...walked].sort(), [...bIds].sort(), 'a one-row-per-page walk sees B\'s rows only')
 
     for (const order of ['desc', 'asc']) {
-      const aPage = (await request(app, a.apiKey, 'GET', listUrl({ limit: 1, order }))).json<Page>()
+      const aPage = (await get(app, a.apiKey, listUrl({ limit: 1, order }))).json<LogPageBody>()
       t.type(aPage.next_cursor, 'string', 'A has a next page')
-      const stolen = await request(app, b.apiKey, 'GET', listUrl({ limit: 1, order, cursor: aPage.next_cursor! }))
+      const stolen = await get(app, b.apiKey, listUrl({ limit: 1, order, cursor: aPage.next_cursor! }))
       t.equal(stolen.statusCode, 400, `order=${order}: A's cursor is refused to B`)
-      t.equal(stolen.json<{ code: string }>().code, 'invalid_cursor')
+      t.equal(stolen.json<ErrorBody>().code, 'invalid_cursor')
       t.notOk(stolen.body.includes(a.clientId), 'without naming A')
     }
   },
 
   'GET /api/v1/logs/:id': async (t, { app, a, b, aIds }) => {
-    const nonexistent = await request(app, b.apiKey, 'GET', `/api/v1/logs/${randomUUID()}`)
+    const nonexistent = await get(app, b.apiKey, `/api/v1/logs/${randomUUID()}`)
     t.equal(nonexistent.statusCode, 404)
     for (const [eventId, id] of aIds) {
-      t.equal((await request(app, a.apiKey, 'GET', `/api/v1/logs/${id}`)).statusCode, 200, `${eventId}: A reads its log`)
-      const res = await request(app, b.apiKey, 'GET', `/api/v1/logs/${id}`)
+      t.equal((await get(app, a.apiKey, `/api/v1/logs/${id}`)).statusCode, 200, `${eventId}: A reads its log`)
+      const res = await get(app, b.apiKey, `/api/v1/logs/${id}`)
       t.equal(res.statusCode, 404, `${eventId}: 404 for B, never 403`)
       t.same(res.json(), nonexistent.json(), `${eventId}: the same body as for an id that does not exist`)
     }

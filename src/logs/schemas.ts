@@ -73,6 +73,8 @@ export const BatchResult = Type.Object({
   rejected: Type.Optional(Type.Array(Rejection, { description: 'With ?partial=true: the entries not stored.' }))
 })
 
+export type BatchResultBody = Static<typeof BatchResult>
+
 export const IngestBody = Type.Union([LogEntry, Type.Array(LogEntry)], {
   description: 'One log entry, a JSON array of them, or NDJSON (application/x-ndjson). Content-Encoding: gzip or deflate accepted.'
 })
@@ -104,6 +106,8 @@ export const LogPage = Type.Object({
   data: Type.Array(StoredLog),
   next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page.' })
 })
+
+export type LogPageBody = Static<typeof LogPage>
 
 export const LogIdParams = Type.Object({
   id: Type.String({ maxLength: 64, description: 'The log id.' })

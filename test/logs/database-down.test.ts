@@ -5,13 +5,12 @@
 // traffic, so that the database vanishes while a request waits on it.
 import { EventEmitter, once } from 'node:events'
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import type { Test } from 'tap'
-import { buildTestApp, entry, issueKey, testDatabaseUrl } from '../helper.ts'
-
-interface ErrorReply { statusCode: number, error: string, code: string, message: string }
-interface BatchReply { accepted: number, duplicates: number, ids: Array<string | null> }
+import type { ErrorBody } from '../../src/errors.ts'
+import type { BatchResultBody } from '../../src/logs/schemas.ts'
+import { buildTestApp, entry, expectError, issueKey, postLogs, testDatabaseUrl } from '../helper.ts'
 
 class Proxy {
   readonly #target: { host: string, port: number }
@@ -70,15 +69,6 @@ class Proxy {
   }
 }
 
-async function ingest (app: FastifyInstance, apiKey: string, body: unknown): Promise<LightMyRequestResponse> {
-  return await app.inject({
-    method: 'POST',
-    url: '/api/v1/logs',
-    headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
-    payload: JSON.stringify(body)
-  })
-}
-
 /** The app on a fresh database reached through a proxy the test can cut. */
 async function appBehindProxy (t: Test): Promise<{ app: FastifyInstance, proxy: Proxy }> {
   const directUrl = await testDatabaseUrl(t)
@@ -99,20 +89,20 @@ async function appBehindProxy (t: Test): Promise<{ app: FastifyInstance, proxy: 
 void t.test('a connection cut while a request waits on it answers 503, and the service keeps running', async (t) => {
   const { app, proxy } = await appBehindProxy(t)
   const key = await issueKey(app, 'acme')
-  t.equal((await ingest(app, key.apiKey, entry({ event_id: 'warm-up' }))).statusCode, 201)
+  t.equal((await postLogs(app, key.apiKey, entry({ event_id: 'warm-up' }))).statusCode, 201)
 
   // The insert is sent but never reaches PostgreSQL; then the database vanishes under it.
   const swallowed = proxy.stall()
-  const pending = ingest(app, key.apiKey, entry({ event_id: 'in-flight' }))
+  const pending = postLogs(app, key.apiKey, entry({ event_id: 'in-flight' }))
   await swallowed
   await proxy.close()
   const res = await pending
   t.equal(res.statusCode, 503, 'the waiting request is answered 503')
-  t.equal(res.json<ErrorReply>().code, 'database_unavailable')
+  t.equal(res.json<ErrorBody>().code, 'database_unavailable')
   t.equal(res.headers['retry-after'], '7')
 
   await proxy.open()
-  const retried = await ingest(app, key.apiKey, entry({ event_id: 'in-flight' }))
+  const retried = await postLogs(app, key.apiKey, entry({ event_id: 'in-flight' }))
   t.equal(retried.statusCode, 201, 'the same app serves again once the database is back')
   t.notOk(retried.headers['idempotent-replayed'], 'the cut request had stored nothing')
   const eventIds = (await app.db.selectFrom('logs').select('event_id').execute()).map((row) => row.event_id).sort()
@@ -123,29 +113,24 @@ void t.test('while the database is unreachable ingest answers 503 with Retry-Aft
   const { app, proxy } = await appBehindProxy(t)
   const key = await issueKey(app, 'acme')
 
-  const before = await ingest(app, key.apiKey, entry({ event_id: 'before' }))
+  const before = await postLogs(app, key.apiKey, entry({ event_id: 'before' }))
   t.equal(before.statusCode, 201, 'works through the proxy')
 
   await proxy.close()
 
-  const single = await ingest(app, key.apiKey, entry({ event_id: 'during' }))
-  t.equal(single.statusCode, 503, 'a single entry is refused with 503')
-  t.not(single.statusCode, 201)
+  const single = await postLogs(app, key.apiKey, entry({ event_id: 'during' }))
+  expectError(t, single, 503, 'database_unavailable')
+  t.not(single.statusCode, 201, 'a single entry is not stored')
   t.equal(single.headers['retry-after'], '7', 'Retry-After carries the configured value')
-  t.match(single.headers['content-type'], /^application\/json/)
-  const error = single.json<ErrorReply>()
-  t.equal(error.statusCode, 503)
-  t.equal(error.code, 'database_unavailable')
-  t.ok(error.message.length > 0)
 
-  const batch = await ingest(app, key.apiKey, [entry({ event_id: 'batch-1' }), entry({ event_id: 'batch-2' })])
+  const batch = await postLogs(app, key.apiKey, [entry({ event_id: 'batch-1' }), entry({ event_id: 'batch-2' })])
   t.equal(batch.statusCode, 503, 'a batch is refused with 503')
-  t.equal(batch.json<ErrorReply>().code, 'database_unavailable')
+  t.equal(batch.json<ErrorBody>().code, 'database_unavailable')
   t.ok(batch.headers['retry-after'] !== undefined)
 
   const ready = await app.inject({ method: 'GET', url: '/ready' })
   t.equal(ready.statusCode, 503, '/ready reports the outage')
-  t.equal(ready.json<ErrorReply>().code, 'database_unavailable')
+  t.equal(ready.json<ErrorBody>().code, 'database_unavailable')
   t.ok(ready.headers['retry-after'] !== undefined)
   const health = await app.inject({ method: 'GET', url: '/health' })
   t.equal(health.statusCode, 200, 'the process itself is still up')
@@ -153,12 +138,12 @@ void t.test('while the database is unreachable ingest answers 503 with Retry-Aft
   await proxy.open()
 
   t.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 200, 'ready again')
-  const retried = await ingest(app, key.apiKey, entry({ event_id: 'during' }))
+  const retried = await postLogs(app, key.apiKey, entry({ event_id: 'during' }))
   t.equal(retried.statusCode, 201, 'the client\'s retry is stored')
   t.notOk(retried.headers['idempotent-replayed'], 'the refused attempt had stored nothing')
-  const retriedBatch = await ingest(app, key.apiKey, [entry({ event_id: 'batch-1' }), entry({ event_id: 'batch-2' })])
+  const retriedBatch = await postLogs(app, key.apiKey, [entry({ event_id: 'batch-1' }), entry({ event_id: 'batch-2' })])
   t.equal(retriedBatch.statusCode, 201)
-  t.same(retriedBatch.json<BatchReply>().duplicates, 0, 'the refused batch had stored nothing')
+  t.same(retriedBatch.json<BatchResultBody>().duplicates, 0, 'the refused batch had stored nothing')
 
   const eventIds = (await app.db.selectFrom('logs').select('event_id').execute()).map((row) => row.event_id).sort()
   t.same(eventIds, ['batch-1', 'batch-2', 'before', 'during'])

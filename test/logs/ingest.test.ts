@@ -1,72 +1,15 @@
 // POST /api/v1/logs: what is stored and how, every validation rule, atomic
 // and partial batches, and idempotency by event_id (contract section 4).
 import { deflateSync, gzipSync } from 'node:zlib'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t from 'tap'
-import type { Test } from 'tap'
-import { buildTestApp, entry, issueKey } from '../helper.ts'
-
-interface Issue { index: number, field?: string, code: string, message: string }
-interface ErrorReply { statusCode: number, error: string, code: string, message: string, details?: unknown }
-interface BatchReply { accepted: number, duplicates: number, ids: Array<string | null>, rejected?: Issue[] }
-interface StoredLogReply {
-  id: string
-  event_id: string | null
-  environment: string
-  executed_at: string
-  status: string
-  level: string
-  message: string | null
-  workflow_id: string | null
-  workflow_name: string | null
-  run_id: string | null
-  step: string | null
-  duration_ms: number | null
-  trace_id: string | null
-  attributes: Record<string, unknown> | null
-  received_at: string
-}
+import type { ErrorBody } from '../../src/errors.ts'
+import type { BatchResultBody, RejectionBody, StoredLogBody } from '../../src/logs/schemas.ts'
+import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs } from '../helper.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
-interface IngestOptions { query?: string, contentType?: string, encoding?: string }
-
-/** Posts `body` (an object or array is sent as JSON, a string or Buffer as is). */
-async function ingest (app: FastifyInstance, apiKey: string, body: unknown, options: IngestOptions = {}): Promise<LightMyRequestResponse> {
-  const payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body)
-  return await app.inject({
-    method: 'POST',
-    url: `/api/v1/logs${options.query ?? ''}`,
-    headers: {
-      'x-api-key': apiKey,
-      'content-type': options.contentType ?? 'application/json',
-      ...(options.encoding === undefined ? {} : { 'content-encoding': options.encoding })
-    },
-    payload
-  })
-}
-
-async function countLogs (app: FastifyInstance, clientId?: string): Promise<number> {
-  let query = app.db.selectFrom('logs').select((eb) => eb.fn.countAll<number>().as('n'))
-  if (clientId !== undefined) query = query.where('client_id', '=', clientId)
-  const row = await query.executeTakeFirstOrThrow()
-  return Number(row.n)
-}
-
-/** Checks the common error shape and returns the parsed body. */
-function expectError (t: Test, res: LightMyRequestResponse, statusCode: number, code: string): ErrorReply {
-  t.equal(res.statusCode, statusCode, `answers ${statusCode}`)
-  t.match(res.headers['content-type'], /^application\/json/)
-  const body = res.json<ErrorReply>()
-  t.equal(body.statusCode, statusCode)
-  t.equal(body.code, code)
-  t.type(body.error, 'string')
-  t.ok(body.message.length > 0, 'has a message')
-  return body
-}
-
-function issuesOf (body: ErrorReply): Issue[] {
-  return Array.isArray(body.details) ? body.details as Issue[] : []
+function issuesOf (body: ErrorBody): RejectionBody[] {
+  return Array.isArray(body.details) ? body.details as RejectionBody[] : []
 }
 
 function nested (levels: number): Record<string, unknown> {
@@ -78,34 +21,8 @@ function nested (levels: number): Record<string, unknown> {
 void t.test('a single object is stored and answered with the stored log', async (t) => {
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
-  const res = await ingest(app, key.apiKey, {
-    environment: 'staging',
-    executed_at: '2026-11-20T12:34:56.789123+02:00',
-    status: 'failure',
-    event_id: 'evt-single',
-    message: 'disk full',
-    workflow_id: 'wf-1',
-    workflow_name: 'Nightly ETL',
-    run_id: 'run-7',
-    step: 'load',
-    duration_ms: 1234.5,
-    trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
-    attributes: { host: 'db-1', nested: { depth: 2 } },
-    region: 'eu-west',
-    retries: 3
-  })
-  t.equal(res.statusCode, 201)
-  const log = res.json<StoredLogReply>()
-  t.match(log.id, UUID)
-  t.equal(log.status, 'FAILURE', 'status is upper-cased')
-  t.equal(log.level, 'info', 'level defaults to info')
-  t.equal(log.executed_at, '2026-11-20T10:34:56.789Z', 'executed_at in UTC, to the millisecond')
-  t.same(log.attributes, { host: 'db-1', nested: { depth: 2 }, region: 'eu-west', retries: 3 },
-    'unknown top-level fields are kept inside attributes, beside the explicit ones')
-  t.notOk('region' in log, 'an unknown field is not echoed at the top level')
-  t.notOk('client_id' in log, 'the tenant columns stay internal')
-  t.notOk('key_id' in log)
-  t.match(log, {
+  // The fields stored as sent; the others below are normalised or moved.
+  const verbatim = {
     event_id: 'evt-single',
     environment: 'staging',
     message: 'disk full',
@@ -115,7 +32,27 @@ void t.test('a single object is stored and answered with the stored log', async 
     step: 'load',
     duration_ms: 1234.5,
     trace_id: '4bf92f3577b34da6a3ce929d0e0e4736'
+  }
+  const res = await postLogs(app, key.apiKey, {
+    ...verbatim,
+    executed_at: '2026-11-20T12:34:56.789123+02:00',
+    status: 'failure',
+    attributes: { host: 'db-1', nested: { depth: 2 } },
+    region: 'eu-west',
+    retries: 3
   })
+  t.equal(res.statusCode, 201)
+  const log = res.json<StoredLogBody>()
+  t.match(log.id, UUID)
+  t.equal(log.status, 'FAILURE', 'status is upper-cased')
+  t.equal(log.level, 'info', 'level defaults to info')
+  t.equal(log.executed_at, '2026-11-20T10:34:56.789Z', 'executed_at in UTC, to the millisecond')
+  t.same(log.attributes, { host: 'db-1', nested: { depth: 2 }, region: 'eu-west', retries: 3 },
+    'unknown top-level fields are kept inside attributes, beside the explicit ones')
+  t.notOk('region' in log, 'an unknown field is not echoed at the top level')
+  t.notOk('client_id' in log, 'the tenant columns stay internal')
+  t.notOk('key_id' in log)
+  t.match(log, verbatim)
   t.notOk(Number.isNaN(Date.parse(log.received_at)), 'received_at is a time')
   t.notOk(res.headers['idempotent-replayed'], 'a first write is not a replay')
 
@@ -133,9 +70,9 @@ void t.test('a single object is stored and answered with the stored log', async 
 void t.test('an entry with neither attributes nor unknown fields stores null attributes, an explicit level is kept', async (t) => {
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
-  const res = await ingest(app, key.apiKey, entry({ level: 'warn', executed_at: '2026-11-20T10:00:00Z' }))
+  const res = await postLogs(app, key.apiKey, entry({ level: 'warn', executed_at: '2026-11-20T10:00:00Z' }))
   t.equal(res.statusCode, 201)
-  const log = res.json<StoredLogReply>()
+  const log = res.json<StoredLogBody>()
   t.equal(log.attributes, null)
   t.equal(log.level, 'warn')
   t.equal(log.executed_at, '2026-11-20T10:00:00.000Z')
@@ -146,9 +83,9 @@ void t.test('the client comes from the key, never from the body', async (t) => {
   const { app } = await buildTestApp(t)
   const acme = await issueKey(app, 'acme')
   const other = await issueKey(app, 'other')
-  const res = await ingest(app, acme.apiKey, entry({ client_id: other.clientId, key_id: other.keyId }))
+  const res = await postLogs(app, acme.apiKey, entry({ client_id: other.clientId, key_id: other.keyId }))
   t.equal(res.statusCode, 201)
-  const log = res.json<StoredLogReply>()
+  const log = res.json<StoredLogBody>()
   const row = await app.db.selectFrom('logs').selectAll().where('id', '=', log.id).executeTakeFirstOrThrow()
   t.equal(row.client_id, acme.clientId)
   t.equal(row.key_id, acme.keyId)
@@ -161,7 +98,7 @@ void t.test('ingest needs a key with logs:write', async (t) => {
   const readOnly = await issueKey(app, 'reader', { scopes: ['logs:read'] })
   const anonymous = await app.inject({ method: 'POST', url: '/api/v1/logs', payload: entry() })
   expectError(t, anonymous, 401, 'missing_api_key')
-  expectError(t, await ingest(app, readOnly.apiKey, entry()), 403, 'insufficient_scope')
+  expectError(t, await postLogs(app, readOnly.apiKey, entry()), 403, 'insufficient_scope')
   t.equal(await countLogs(app), 0)
 })
 
@@ -174,9 +111,9 @@ void t.test('a JSON array answers accepted, duplicates and ids in request order'
     entry({ message: 'second', executed_at: '2026-11-20T11:00:00Z', status: 'running' }),
     entry({ message: 'third', executed_at: '2026-11-20T10:00:00Z', extra: 'kept' })
   ]
-  const res = await ingest(app, key.apiKey, batch)
+  const res = await postLogs(app, key.apiKey, batch)
   t.equal(res.statusCode, 201)
-  const body = res.json<BatchReply>()
+  const body = res.json<BatchResultBody>()
   t.equal(body.accepted, 3)
   t.equal(body.duplicates, 0)
   t.equal(body.ids.length, 3)
@@ -194,28 +131,28 @@ void t.test('NDJSON is a batch; blank lines and CRLF endings are ignored', async
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
   const ndjson = `\n${JSON.stringify(entry({ message: 'one' }))}\r\n\n   \n${JSON.stringify(entry({ message: 'two' }))}\n\n`
-  const res = await ingest(app, key.apiKey, ndjson, { contentType: 'application/x-ndjson' })
+  const res = await postLogs(app, key.apiKey, ndjson, { contentType: 'application/x-ndjson' })
   t.equal(res.statusCode, 201)
-  const body = res.json<BatchReply>()
+  const body = res.json<BatchResultBody>()
   t.same({ accepted: body.accepted, duplicates: body.duplicates }, { accepted: 2, duplicates: 0 })
   const rows = await app.db.selectFrom('logs').select(['id', 'message']).execute()
   const byId = new Map(rows.map((row) => [row.id, row.message]))
   t.same(body.ids.map((id) => byId.get(id ?? '')), ['one', 'two'])
 
-  const single = await ingest(app, key.apiKey, JSON.stringify(entry({ message: 'alone' })), { contentType: 'application/x-ndjson; charset=utf-8' })
+  const single = await postLogs(app, key.apiKey, JSON.stringify(entry({ message: 'alone' })), { contentType: 'application/x-ndjson; charset=utf-8' })
   t.equal(single.statusCode, 201, 'a charset parameter is fine')
-  t.equal(single.json<BatchReply>().accepted, 1, 'one NDJSON line still answers with a batch summary')
+  t.equal(single.json<BatchResultBody>().accepted, 1, 'one NDJSON line still answers with a batch summary')
 })
 
 void t.test('an NDJSON line that is not JSON is reported by its index among non-blank lines', async (t) => {
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
   const ndjson = `${JSON.stringify(entry())}\n\n{"environment": \n${JSON.stringify(entry())}\n`
-  const body = expectError(t, await ingest(app, key.apiKey, ndjson, { contentType: 'application/x-ndjson' }), 400, 'invalid_entries')
+  const body = expectError(t, await postLogs(app, key.apiKey, ndjson, { contentType: 'application/x-ndjson' }), 400, 'invalid_entries')
   t.match(issuesOf(body), [{ index: 1, code: 'invalid_json', message: /line 3/ }])
   t.equal(await countLogs(app), 0)
 
-  const proto = await ingest(app, key.apiKey, `${JSON.stringify(entry())}\n{"__proto__": {"polluted": true}}\n`, { contentType: 'application/x-ndjson' })
+  const proto = await postLogs(app, key.apiKey, `${JSON.stringify(entry())}\n{"__proto__": {"polluted": true}}\n`, { contentType: 'application/x-ndjson' })
   const protoBody = expectError(t, proto, 400, 'invalid_entries')
   t.match(issuesOf(protoBody), [{ index: 1 }])
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was polluted')
@@ -227,25 +164,25 @@ void t.test('gzip and deflate bodies are decompressed, for JSON and NDJSON', asy
   const key = await issueKey(app, 'acme')
   const ndjson = [entry({ message: 'n1' }), entry({ message: 'n2' })].map((item) => JSON.stringify(item)).join('\n')
 
-  const gzSingle = await ingest(app, key.apiKey, gzipSync(JSON.stringify(entry({ message: 'gzip single' }))), { encoding: 'gzip' })
+  const gzSingle = await postLogs(app, key.apiKey, gzipSync(JSON.stringify(entry({ message: 'gzip single' }))), { encoding: 'gzip' })
   t.equal(gzSingle.statusCode, 201)
-  t.equal(gzSingle.json<StoredLogReply>().message, 'gzip single')
+  t.equal(gzSingle.json<StoredLogBody>().message, 'gzip single')
 
-  const gzArray = await ingest(app, key.apiKey, gzipSync(JSON.stringify([entry({ message: 'a1' }), entry({ message: 'a2' })])), { encoding: 'gzip' })
+  const gzArray = await postLogs(app, key.apiKey, gzipSync(JSON.stringify([entry({ message: 'a1' }), entry({ message: 'a2' })])), { encoding: 'gzip' })
   t.equal(gzArray.statusCode, 201)
-  t.equal(gzArray.json<BatchReply>().accepted, 2)
+  t.equal(gzArray.json<BatchResultBody>().accepted, 2)
 
-  const gzNdjson = await ingest(app, key.apiKey, gzipSync(ndjson), { encoding: 'gzip', contentType: 'application/x-ndjson' })
+  const gzNdjson = await postLogs(app, key.apiKey, gzipSync(ndjson), { encoding: 'gzip', contentType: 'application/x-ndjson' })
   t.equal(gzNdjson.statusCode, 201)
-  t.equal(gzNdjson.json<BatchReply>().accepted, 2)
+  t.equal(gzNdjson.json<BatchResultBody>().accepted, 2)
 
-  const dfSingle = await ingest(app, key.apiKey, deflateSync(JSON.stringify(entry({ message: 'deflate single' }))), { encoding: 'deflate' })
+  const dfSingle = await postLogs(app, key.apiKey, deflateSync(JSON.stringify(entry({ message: 'deflate single' }))), { encoding: 'deflate' })
   t.equal(dfSingle.statusCode, 201)
-  t.equal(dfSingle.json<StoredLogReply>().message, 'deflate single')
+  t.equal(dfSingle.json<StoredLogBody>().message, 'deflate single')
 
-  const dfNdjson = await ingest(app, key.apiKey, deflateSync(ndjson), { encoding: 'deflate', contentType: 'application/x-ndjson' })
+  const dfNdjson = await postLogs(app, key.apiKey, deflateSync(ndjson), { encoding: 'deflate', contentType: 'application/x-ndjson' })
   t.equal(dfNdjson.statusCode, 201)
-  t.equal(dfNdjson.json<BatchReply>().accepted, 2)
+  t.equal(dfNdjson.json<BatchResultBody>().accepted, 2)
 
   const messages = (await app.db.selectFrom('logs').select('message').execute()).map((row) => row.message).sort()
   t.same(messages, ['a1', 'a2', 'deflate single', 'gzip single', 'n1', 'n1', 'n2', 'n2'])
@@ -261,12 +198,10 @@ void t.test('a corrupt compressed body is a 400 JSON error and stores nothing', 
     ['not deflate at all', Buffer.from('this is not deflate'), 'deflate']
   ]
   for (const [name, payload, encoding] of cases) {
-    const res = await ingest(app, key.apiKey, payload, { encoding })
-    t.equal(res.statusCode, 400, `${name}: 400`)
-    t.match(res.headers['content-type'], /^application\/json/)
-    const body = res.json<ErrorReply>()
-    t.equal(body.statusCode, 400)
-    t.equal(body.code, 'invalid_compressed_body', `${name}: a stable code`)
+    // A subtest per case, so that a failure names the body that caused it.
+    await t.test(name, async (t) => {
+      expectError(t, await postLogs(app, key.apiKey, payload, { encoding }), 400, 'invalid_compressed_body')
+    })
   }
   t.equal(await countLogs(app), 0)
 })
@@ -274,13 +209,13 @@ void t.test('a corrupt compressed body is a 400 JSON error and stores nothing', 
 void t.test('unsupported encodings and media types are 415', async (t) => {
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
-  const br = await ingest(app, key.apiKey, JSON.stringify(entry()), { encoding: 'br' })
+  const br = await postLogs(app, key.apiKey, JSON.stringify(entry()), { encoding: 'br' })
   expectError(t, br, 415, 'unsupported_content_encoding')
   // A JSON body sent as text/plain must not be taken for a bare string entry.
-  const text = await ingest(app, key.apiKey, JSON.stringify(entry()), { contentType: 'text/plain' })
+  const text = await postLogs(app, key.apiKey, JSON.stringify(entry()), { contentType: 'text/plain' })
   t.equal(text.statusCode, 415, 'text/plain is an unsupported media type')
-  t.equal(text.json<ErrorReply>().code, 'unsupported_media_type')
-  const xml = await ingest(app, key.apiKey, '<log/>', { contentType: 'application/xml' })
+  t.equal(text.json<ErrorBody>().code, 'unsupported_media_type')
+  const xml = await postLogs(app, key.apiKey, '<log/>', { contentType: 'application/xml' })
   expectError(t, xml, 415, 'unsupported_media_type')
   t.equal(await countLogs(app), 0)
 })
@@ -288,14 +223,14 @@ void t.test('unsupported encodings and media types are 415', async (t) => {
 void t.test('bodies that are not JSON, or not entries, are 400', async (t) => {
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
-  expectError(t, await ingest(app, key.apiKey, '{"environment": "production",'), 400, 'invalid_json')
-  expectError(t, await ingest(app, key.apiKey, `{"__proto__": {"polluted": true}, ${JSON.stringify(entry()).slice(1)}`), 400, 'invalid_json')
-  expectError(t, await ingest(app, key.apiKey, '{"constructor": {"prototype": {"polluted": true}}}'), 400, 'invalid_json')
+  expectError(t, await postLogs(app, key.apiKey, '{"environment": "production",'), 400, 'invalid_json')
+  expectError(t, await postLogs(app, key.apiKey, `{"__proto__": {"polluted": true}, ${JSON.stringify(entry()).slice(1)}`), 400, 'invalid_json')
+  expectError(t, await postLogs(app, key.apiKey, '{"constructor": {"prototype": {"polluted": true}}}'), 400, 'invalid_json')
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was polluted')
-  expectError(t, await ingest(app, key.apiKey, []), 400, 'empty_batch')
-  expectError(t, await ingest(app, key.apiKey, '\n \n', { contentType: 'application/x-ndjson' }), 400, 'empty_batch')
+  expectError(t, await postLogs(app, key.apiKey, []), 400, 'empty_batch')
+  expectError(t, await postLogs(app, key.apiKey, '\n \n', { contentType: 'application/x-ndjson' }), 400, 'empty_batch')
   for (const scalar of ['null', '"a string"', '42', 'true']) {
-    const body = expectError(t, await ingest(app, key.apiKey, scalar), 400, 'invalid_entries')
+    const body = expectError(t, await postLogs(app, key.apiKey, scalar), 400, 'invalid_entries')
     t.match(issuesOf(body), [{ index: 0, code: 'invalid_type' }], `${scalar} is not an entry`)
   }
   t.equal(await countLogs(app), 0)
@@ -358,9 +293,9 @@ void t.test('every validation rule answers 400 invalid_entries naming the field'
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
   for (const rule of RULES) {
-    const res = await ingest(app, key.apiKey, rule.entry)
+    const res = await postLogs(app, key.apiKey, rule.entry)
     t.equal(res.statusCode, 400, `${rule.name}: 400`)
-    const body = res.json<ErrorReply>()
+    const body = res.json<ErrorBody>()
     t.equal(body.code, 'invalid_entries', `${rule.name}: invalid_entries`)
     const issue = issuesOf(body).find((candidate) => candidate.index === 0)
     if (typeof rule.field === 'string') t.equal(issue?.field, rule.field, `${rule.name}: names ${rule.field}`)
@@ -376,7 +311,7 @@ void t.test('in one batch every bad entry is named by its index and field, and n
   const key = await issueKey(app, 'acme')
   // A valid entry between each bad one, so each index is checked where it really is.
   const batch = RULES.flatMap((rule) => [entry(), rule.entry])
-  const body = expectError(t, await ingest(app, key.apiKey, batch), 400, 'invalid_entries')
+  const body = expectError(t, await postLogs(app, key.apiKey, batch), 400, 'invalid_entries')
   const issues = issuesOf(body)
   t.notOk(issues.some((issue) => issue.index % 2 === 0), 'no valid entry is reported')
   RULES.forEach((rule, position) => {
@@ -391,7 +326,7 @@ void t.test('in one batch every bad entry is named by its index and field, and n
 void t.test('a bad array element that is not an object is named by its index', async (t) => {
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
-  const body = expectError(t, await ingest(app, key.apiKey, [entry(), 'oops', entry(), [entry()]]), 400, 'invalid_entries')
+  const body = expectError(t, await postLogs(app, key.apiKey, [entry(), 'oops', entry(), [entry()]]), 400, 'invalid_entries')
   t.match(issuesOf(body), [{ index: 1, code: 'invalid_type' }, { index: 3, code: 'invalid_type' }])
   t.equal(issuesOf(body).length, 2)
   t.equal(await countLogs(app), 0)
@@ -400,7 +335,7 @@ void t.test('a bad array element that is not an object is named by its index', a
 void t.test('an entry missing several fields gets them all reported at once', async (t) => {
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
-  const body = expectError(t, await ingest(app, key.apiKey, { message: 'only this' }), 400, 'invalid_entries')
+  const body = expectError(t, await postLogs(app, key.apiKey, { message: 'only this' }), 400, 'invalid_entries')
   const fields = issuesOf(body).map((issue) => issue.field).sort()
   t.same(fields, ['environment', 'executed_at', 'status'])
 })
@@ -410,12 +345,12 @@ void t.test('a number too large for JSON to hold is refused, not stored', async 
   const key = await issueKey(app, 'acme')
   // 1e400 parses to Infinity: it is no valid duration, and it cannot be answered as JSON.
   const raw = JSON.stringify(entry({ duration_ms: 0 })).replace('"duration_ms":0', '"duration_ms":1e400')
-  const res = await ingest(app, key.apiKey, raw)
+  const res = await postLogs(app, key.apiKey, raw)
   const body = expectError(t, res, 400, 'invalid_entries')
   t.match(issuesOf(body), [{ index: 0, field: 'duration_ms' }])
   // Inside attributes it would be stored as null: refused too, so nothing changes silently.
   const inAttributes = JSON.stringify(entry({ attributes: { rows: 0 } })).replace('"rows":0', '"rows":1e400')
-  const attributeBody = expectError(t, await ingest(app, key.apiKey, inAttributes), 400, 'invalid_entries')
+  const attributeBody = expectError(t, await postLogs(app, key.apiKey, inAttributes), 400, 'invalid_entries')
   t.match(issuesOf(attributeBody), [{ index: 0, field: 'attributes.rows', code: 'out_of_range' }])
   t.equal(await countLogs(app), 0)
 })
@@ -436,28 +371,28 @@ void t.test('values at every limit are accepted', async (t) => {
     duration_ms: 0,
     level: 'fatal'
   })
-  const res = await ingest(app, key.apiKey, atLimits)
+  const res = await postLogs(app, key.apiKey, atLimits)
   t.equal(res.statusCode, 201)
-  const log = res.json<StoredLogReply>()
+  const log = res.json<StoredLogBody>()
   t.equal(log.status, 'S'.repeat(32))
   t.equal(log.message?.length, 65536)
   t.equal(log.duration_ms, 0)
 
   const fill = 65536 - JSON.stringify({ blob: '' }).length
-  const fullAttributes = await ingest(app, key.apiKey, entry({ attributes: { blob: 'x'.repeat(fill) } }))
+  const fullAttributes = await postLogs(app, key.apiKey, entry({ attributes: { blob: 'x'.repeat(fill) } }))
   t.equal(fullAttributes.statusCode, 201, 'attributes of exactly 64 KiB serialized')
-  const oneByteOver = await ingest(app, key.apiKey, entry({ attributes: { blob: 'x'.repeat(fill + 1) } }))
+  const oneByteOver = await postLogs(app, key.apiKey, entry({ attributes: { blob: 'x'.repeat(fill + 1) } }))
   t.equal(oneByteOver.statusCode, 400, 'one byte more is refused')
 
-  const deep = await ingest(app, key.apiKey, entry({ attributes: nested(32) }))
+  const deep = await postLogs(app, key.apiKey, entry({ attributes: nested(32) }))
   t.equal(deep.statusCode, 201, 'attributes nested 32 levels')
-  t.same(deep.json<StoredLogReply>().attributes, nested(32), 'stored intact')
-  const tooDeep = await ingest(app, key.apiKey, entry({ attributes: nested(33) }))
+  t.same(deep.json<StoredLogBody>().attributes, nested(32), 'stored intact')
+  const tooDeep = await postLogs(app, key.apiKey, entry({ attributes: nested(33) }))
   t.equal(tooDeep.statusCode, 400, '33 levels are refused')
 
   for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal']) {
-    const res = await ingest(app, key.apiKey, entry({ level }))
-    t.equal(res.json<StoredLogReply>().level, level, `level ${level}`)
+    const res = await postLogs(app, key.apiKey, entry({ level }))
+    t.equal(res.json<StoredLogBody>().level, level, `level ${level}`)
   }
   t.equal(await countLogs(app), 9)
 })
@@ -474,29 +409,29 @@ void t.test('RFC 3339 variants are accepted and normalised to UTC milliseconds',
     ['9999-12-31T23:59:59.999Z', '9999-12-31T23:59:59.999Z']
   ]
   for (const [given, stored] of cases) {
-    const res = await ingest(app, key.apiKey, entry({ executed_at: given }))
+    const res = await postLogs(app, key.apiKey, entry({ executed_at: given }))
     t.equal(res.statusCode, 201, `${given} accepted`)
-    t.equal(res.json<StoredLogReply>().executed_at, stored, `${given} stored as ${stored}`)
+    t.equal(res.json<StoredLogBody>().executed_at, stored, `${given} stored as ${stored}`)
   }
   // An offset can carry a valid-looking time out of the years PostgreSQL and the API can hold.
-  const past = await ingest(app, key.apiKey, entry({ executed_at: '9999-12-31T23:00:00-02:00' }))
+  const past = await postLogs(app, key.apiKey, entry({ executed_at: '9999-12-31T23:00:00-02:00' }))
   t.equal(past.statusCode, 400)
-  t.match(past.json<ErrorReply>().details, [{ index: 0, field: 'executed_at' }])
+  t.match(past.json<ErrorBody>().details, [{ index: 0, field: 'executed_at' }])
 })
 
 void t.test('a batch with one bad entry stores nothing and names it', async (t) => {
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
-  await ingest(app, key.apiKey, entry({ message: 'already there' }))
+  await postLogs(app, key.apiKey, entry({ message: 'already there' }))
   const before = await countLogs(app)
   t.equal(before, 1)
-  const res = await ingest(app, key.apiKey, [entry(), entry(), entry({ level: 'loud' }), entry()])
+  const res = await postLogs(app, key.apiKey, [entry(), entry(), entry({ level: 'loud' }), entry()])
   const body = expectError(t, res, 400, 'invalid_entries')
   t.match(issuesOf(body), [{ index: 2, field: 'level', code: 'invalid_value' }])
   t.equal(issuesOf(body).length, 1)
   t.equal(await countLogs(app), before, 'the valid entries were not stored either')
 
-  const explicit = await ingest(app, key.apiKey, [entry(), entry({ status: '' })], { query: '?partial=false' })
+  const explicit = await postLogs(app, key.apiKey, [entry(), entry({ status: '' })], { query: '?partial=false' })
   expectError(t, explicit, 400, 'invalid_entries')
   t.equal(await countLogs(app), before)
 })
@@ -511,9 +446,9 @@ void t.test('?partial=true stores the valid entries and reports the rejected one
     'not an object',
     entry({ message: 'kept 4' })
   ]
-  const res = await ingest(app, key.apiKey, batch, { query: '?partial=true' })
+  const res = await postLogs(app, key.apiKey, batch, { query: '?partial=true' })
   t.equal(res.statusCode, 201)
-  const body = res.json<BatchReply>()
+  const body = res.json<BatchResultBody>()
   t.equal(body.accepted, 3)
   t.equal(body.duplicates, 0)
   t.equal(body.ids.length, 5)
@@ -536,10 +471,10 @@ void t.test('?partial=true stores the valid entries and reports the rejected one
 void t.test('?partial=true with no valid entry stores nothing', async (t) => {
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
-  const res = await ingest(app, key.apiKey, [entry({ level: 'loud' }), 3], { query: '?partial=true' })
+  const res = await postLogs(app, key.apiKey, [entry({ level: 'loud' }), 3], { query: '?partial=true' })
   // Partial mode answers what it did: nothing accepted, every entry listed as rejected.
   t.equal(res.statusCode, 201)
-  const body = res.json<BatchReply>()
+  const body = res.json<BatchResultBody>()
   t.same(body.ids, [null, null])
   t.equal(body.accepted, 0)
   t.same(body.rejected?.map((rejection) => rejection.index), [0, 1])
@@ -549,30 +484,30 @@ void t.test('?partial=true with no valid entry stores nothing', async (t) => {
 void t.test('?partial=true does not soften a single invalid object, and the query is checked', async (t) => {
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
-  const single = await ingest(app, key.apiKey, entry({ status: '' }), { query: '?partial=true' })
+  const single = await postLogs(app, key.apiKey, entry({ status: '' }), { query: '?partial=true' })
   const body = expectError(t, single, 400, 'invalid_entries')
   t.match(issuesOf(body), [{ index: 0, field: 'status' }])
 
-  const valid = await ingest(app, key.apiKey, entry(), { query: '?partial=true' })
+  const valid = await postLogs(app, key.apiKey, entry(), { query: '?partial=true' })
   t.equal(valid.statusCode, 201)
-  t.match(valid.json<StoredLogReply>().id, UUID, 'a valid single object still gets the stored log')
+  t.match(valid.json<StoredLogBody>().id, UUID, 'a valid single object still gets the stored log')
 
-  expectError(t, await ingest(app, key.apiKey, entry(), { query: '?partal=true' }), 400, 'invalid_request')
-  expectError(t, await ingest(app, key.apiKey, entry(), { query: '?partial=maybe' }), 400, 'invalid_request')
+  expectError(t, await postLogs(app, key.apiKey, entry(), { query: '?partal=true' }), 400, 'invalid_request')
+  expectError(t, await postLogs(app, key.apiKey, entry(), { query: '?partial=maybe' }), 400, 'invalid_request')
   t.equal(await countLogs(app), 1)
 })
 
 void t.test('the same event_id sent twice is stored once; the replay answers with the first log', async (t) => {
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
-  const first = await ingest(app, key.apiKey, entry({ event_id: 'evt-1', message: 'original' }))
+  const first = await postLogs(app, key.apiKey, entry({ event_id: 'evt-1', message: 'original' }))
   t.equal(first.statusCode, 201)
   t.notOk(first.headers['idempotent-replayed'])
-  const retry = await ingest(app, key.apiKey, entry({ event_id: 'evt-1', message: 'retried' }))
+  const retry = await postLogs(app, key.apiKey, entry({ event_id: 'evt-1', message: 'retried' }))
   t.equal(retry.statusCode, 201)
   t.equal(retry.headers['idempotent-replayed'], 'true')
-  const original = first.json<StoredLogReply>()
-  const replayed = retry.json<StoredLogReply>()
+  const original = first.json<StoredLogBody>()
+  const replayed = retry.json<StoredLogBody>()
   t.equal(replayed.id, original.id)
   t.equal(replayed.message, 'original', 'the stored log, not the retried body')
   t.equal(replayed.received_at, original.received_at)
@@ -583,20 +518,20 @@ void t.test('the same event_id sent twice is stored once; the replay answers wit
 void t.test('a batch counts earlier event_ids as duplicates and answers their stored ids', async (t) => {
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
-  const first = await ingest(app, key.apiKey, entry({ event_id: 'evt-a' }))
-  const firstId = first.json<StoredLogReply>().id
-  const res = await ingest(app, key.apiKey, [entry({ event_id: 'evt-b' }), entry({ event_id: 'evt-a' }), entry()])
+  const first = await postLogs(app, key.apiKey, entry({ event_id: 'evt-a' }))
+  const firstId = first.json<StoredLogBody>().id
+  const res = await postLogs(app, key.apiKey, [entry({ event_id: 'evt-b' }), entry({ event_id: 'evt-a' }), entry()])
   t.equal(res.statusCode, 201)
-  const body = res.json<BatchReply>()
+  const body = res.json<BatchResultBody>()
   t.equal(body.accepted, 2)
   t.equal(body.duplicates, 1)
   t.equal(body.ids[1], firstId)
   t.not(body.ids[0], firstId)
   t.equal(await countLogs(app), 3)
 
-  const again = await ingest(app, key.apiKey, [entry({ event_id: 'evt-a' }), entry({ event_id: 'evt-b' })])
+  const again = await postLogs(app, key.apiKey, [entry({ event_id: 'evt-a' }), entry({ event_id: 'evt-b' })])
   t.equal(again.statusCode, 201)
-  const replay = again.json<BatchReply>()
+  const replay = again.json<BatchResultBody>()
   t.same(replay, { accepted: 0, duplicates: 2, ids: [firstId, body.ids[0]] }, 'a whole retried batch is all duplicates')
   t.equal(await countLogs(app), 3)
 })
@@ -604,13 +539,13 @@ void t.test('a batch counts earlier event_ids as duplicates and answers their st
 void t.test('an event_id repeated within one batch is stored once', async (t) => {
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
-  const res = await ingest(app, key.apiKey, [
+  const res = await postLogs(app, key.apiKey, [
     entry({ event_id: 'evt-x', message: 'first' }),
     entry({ event_id: 'evt-y' }),
     entry({ event_id: 'evt-x', message: 'second' })
   ])
   t.equal(res.statusCode, 201)
-  const body = res.json<BatchReply>()
+  const body = res.json<BatchResultBody>()
   t.equal(body.accepted, 2)
   t.equal(body.duplicates, 1)
   t.equal(body.ids[0], body.ids[2], 'both occurrences get the one stored id')
@@ -624,12 +559,12 @@ void t.test('the same event_id from two clients is two logs', async (t) => {
   const { app } = await buildTestApp(t)
   const acme = await issueKey(app, 'acme')
   const globex = await issueKey(app, 'globex')
-  const a = await ingest(app, acme.apiKey, entry({ event_id: 'shared-evt' }))
-  const g = await ingest(app, globex.apiKey, entry({ event_id: 'shared-evt' }))
+  const a = await postLogs(app, acme.apiKey, entry({ event_id: 'shared-evt' }))
+  const g = await postLogs(app, globex.apiKey, entry({ event_id: 'shared-evt' }))
   t.equal(a.statusCode, 201)
   t.equal(g.statusCode, 201)
   t.notOk(g.headers['idempotent-replayed'], 'another client\'s event_id is no replay')
-  t.not(a.json<StoredLogReply>().id, g.json<StoredLogReply>().id)
+  t.not(a.json<StoredLogBody>().id, g.json<StoredLogBody>().id)
   const rows = await app.db.selectFrom('logs').select(['client_id']).where('event_id', '=', 'shared-evt').execute()
   t.same(rows.map((row) => row.client_id).sort(), [acme.clientId, globex.clientId].sort())
 })
@@ -637,9 +572,9 @@ void t.test('the same event_id from two clients is two logs', async (t) => {
 void t.test('concurrent requests with the same event_id store one log and agree on its id', async (t) => {
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
-  const responses = await Promise.all(Array.from({ length: 8 }, () => ingest(app, key.apiKey, entry({ event_id: 'evt-race' }))))
+  const responses = await Promise.all(Array.from({ length: 8 }, () => postLogs(app, key.apiKey, entry({ event_id: 'evt-race' }))))
   t.ok(responses.every((res) => res.statusCode === 201), 'every attempt is answered 201')
-  const ids = new Set(responses.map((res) => res.json<StoredLogReply>().id))
+  const ids = new Set(responses.map((res) => res.json<StoredLogBody>().id))
   t.equal(ids.size, 1)
   t.equal(responses.filter((res) => res.headers['idempotent-replayed'] === undefined).length, 1, 'exactly one attempt stored it')
   t.equal(await countLogs(app), 1)

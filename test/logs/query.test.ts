@@ -1,46 +1,17 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t from 'tap'
-import { buildTestApp, entry, issueKey } from '../helper.ts'
-
-interface StoredLog {
-  id: string
-  event_id: string | null
-  environment: string
-  executed_at: string
-  status: string
-  level: string
-  message: string | null
-  workflow_id: string | null
-  run_id: string | null
-  attributes: Record<string, unknown> | null
-  received_at: string
-}
-
-interface Page {
-  data: StoredLog[]
-  next_cursor: string | null
-}
-
-interface ErrorBody {
-  statusCode: number
-  error: string
-  code: string
-  message: string
-}
-
-interface BatchResult {
-  accepted: number
-  duplicates: number
-  ids: string[]
-}
+import type { ErrorBody } from '../../src/errors.ts'
+import type { BatchResultBody, LogPageBody, StoredLogBody } from '../../src/logs/schemas.ts'
+import { buildTestApp, entry, issueKey, postLogs } from '../helper.ts'
 
 type Query = Record<string, string | number>
 
 async function postBatch (app: FastifyInstance, apiKey: string, entries: Array<Record<string, unknown>>): Promise<string[]> {
-  const res = await app.inject({ method: 'POST', url: '/api/v1/logs', headers: { 'x-api-key': apiKey }, payload: entries })
+  const res = await postLogs(app, apiKey, entries)
   if (res.statusCode !== 201) throw new Error(`ingest answered ${res.statusCode}: ${res.body}`)
-  return res.json<BatchResult>().ids
+  // Outside partial mode a 201 means every entry was stored, so no id is null.
+  return res.json<BatchResultBody>().ids as string[]
 }
 
 async function list (app: FastifyInstance, apiKey: string, query: Query = {}): Promise<LightMyRequestResponse> {
@@ -57,7 +28,7 @@ async function walk (app: FastifyInstance, apiKey: string, query: Query): Promis
   for (let page = 0; page < 200; page++) {
     const res = await list(app, apiKey, cursor === null ? query : { ...query, cursor })
     if (res.statusCode !== 200) throw new Error(`page ${page} answered ${res.statusCode}: ${res.body}`)
-    const body = res.json<Page>()
+    const body = res.json<LogPageBody>()
     ids.push(...body.data.map((log) => log.id))
     pageSizes.push(body.data.length)
     if (body.next_cursor === null) return { ids, pageSizes }
@@ -77,7 +48,7 @@ function sortedIds (logs: Array<{ id: string, executed_at: string }>, order: 'as
 }
 
 function ids (res: LightMyRequestResponse): string[] {
-  return res.json<Page>().data.map((log) => log.id)
+  return res.json<LogPageBody>().data.map((log) => log.id)
 }
 
 void t.test('a listing is {data, next_cursor}, newest first by default and oldest first with order=asc', async (t) => {
@@ -92,7 +63,7 @@ void t.test('a listing is {data, next_cursor}, newest first by default and oldes
 
   const res = await list(app, apiKey)
   t.equal(res.statusCode, 200)
-  const body = res.json<Page>()
+  const body = res.json<LogPageBody>()
   t.same(Object.keys(body).sort(), ['data', 'next_cursor'])
   t.same(body.data.map((log) => log.id), [newest, middle, oldest], 'newest first')
   t.equal(body.next_cursor, null, 'one page only')
@@ -185,7 +156,7 @@ void t.test('filters narrow the listing alone and combined', async (t) => {
     t.same(ids(asc).map((id) => nameOf.get(id)), expected, `${label}: oldest first`)
   }
 
-  const failure = (await list(app, apiKey, { status: 'failure' })).json<Page>().data
+  const failure = (await list(app, apiKey, { status: 'failure' })).json<LogPageBody>().data
   t.same(failure.map((log) => log.status), ['FAILURE', 'FAILURE'], 'status is returned as stored, upper-cased')
   t.equal(idOf.get('r7'), failure[0]?.id)
 
@@ -208,16 +179,16 @@ void t.test('limit defaults to 100 and must be 1 to 1000; unknown parameters are
   await postBatch(app, apiKey, Array.from({ length: 150 }, (_, index) =>
     entry({ executed_at: new Date(base + index * 1000).toISOString(), message: `row ${index}` })))
 
-  const byDefault = (await list(app, apiKey)).json<Page>()
+  const byDefault = (await list(app, apiKey)).json<LogPageBody>()
   t.equal(byDefault.data.length, 100, 'default page size')
   t.type(byDefault.next_cursor, 'string', 'more rows follow')
   t.equal(byDefault.data[0]?.message, 'row 149')
 
-  t.equal((await list(app, apiKey, { limit: 1 })).json<Page>().data.length, 1)
-  const all = (await list(app, apiKey, { limit: 1000 })).json<Page>()
+  t.equal((await list(app, apiKey, { limit: 1 })).json<LogPageBody>().data.length, 1)
+  const all = (await list(app, apiKey, { limit: 1000 })).json<LogPageBody>()
   t.equal(all.data.length, 150)
   t.equal(all.next_cursor, null)
-  const exact = (await list(app, apiKey, { limit: 150 })).json<Page>()
+  const exact = (await list(app, apiKey, { limit: 150 })).json<LogPageBody>()
   t.equal(exact.data.length, 150)
   t.equal(exact.next_cursor, null, 'a page that ends exactly on the last row has no next cursor')
 
@@ -255,7 +226,7 @@ void t.test('keyset pagination visits every row exactly once, also among rows wi
   await postBatch(app, apiKey, entries.slice(20))
   await postBatch(app, apiKey, entries.slice(0, 20))
 
-  const everything = (await list(app, apiKey, { limit: 1000 })).json<Page>().data
+  const everything = (await list(app, apiKey, { limit: 1000 })).json<LogPageBody>().data
   t.equal(everything.length, entries.length)
 
   for (const order of ['desc', 'asc'] as const) {
@@ -278,7 +249,7 @@ void t.test('a cursor that is altered or used with the other order is refused', 
   const { apiKey } = await issueKey(app, 'acme')
   await postBatch(app, apiKey, Array.from({ length: 5 }, (_, index) => entry({ executed_at: `2026-11-20T10:0${index}:00.000Z` })))
 
-  const first = (await list(app, apiKey, { limit: 2 })).json<Page>()
+  const first = (await list(app, apiKey, { limit: 2 })).json<LogPageBody>()
   const cursor = first.next_cursor
   if (cursor === null) throw new Error('expected a second page')
   t.equal((await list(app, apiKey, { limit: 2, cursor })).statusCode, 200, 'the cursor as issued works')
@@ -321,7 +292,7 @@ void t.test('a cursor that is altered or used with the other order is refused', 
   const otherOrder = await list(app, apiKey, { limit: 2, order: 'asc', cursor })
   t.equal(otherOrder.statusCode, 400, 'a desc cursor with order=asc')
   t.equal(otherOrder.json<ErrorBody>().code, 'invalid_cursor')
-  const ascCursor = (await list(app, apiKey, { limit: 2, order: 'asc' })).json<Page>().next_cursor
+  const ascCursor = (await list(app, apiKey, { limit: 2, order: 'asc' })).json<LogPageBody>().next_cursor
   if (ascCursor === null) throw new Error('expected a second page')
   const backwards = await list(app, apiKey, { limit: 2, cursor: ascCursor })
   t.equal(backwards.statusCode, 400, 'an asc cursor with the default order')
@@ -331,23 +302,18 @@ void t.test('a cursor that is altered or used with the other order is refused', 
 void t.test('GET /api/v1/logs/:id returns the log, and 404 for an unknown or malformed id', async (t) => {
   const { app } = await buildTestApp(t)
   const { apiKey } = await issueKey(app, 'acme')
-  const posted = await app.inject({
-    method: 'POST',
-    url: '/api/v1/logs',
-    headers: { 'x-api-key': apiKey },
-    payload: entry({ event_id: 'evt-1', status: 'running', message: 'hello', workflow_id: 'wf-1', custom: 42 })
-  })
+  const posted = await postLogs(app, apiKey, entry({ event_id: 'evt-1', status: 'running', message: 'hello', workflow_id: 'wf-1', custom: 42 }))
   t.equal(posted.statusCode, 201)
-  const log = posted.json<StoredLog>()
+  const log = posted.json<StoredLogBody>()
 
   const res = await app.inject({ method: 'GET', url: `/api/v1/logs/${log.id}`, headers: { 'x-api-key': apiKey } })
   t.equal(res.statusCode, 200)
   t.same(res.json(), log, 'the stored log, as ingest answered it')
-  t.match(res.json<StoredLog>(), { id: log.id, event_id: 'evt-1', status: 'RUNNING', message: 'hello', workflow_id: 'wf-1', attributes: { custom: 42 } })
+  t.match(res.json<StoredLogBody>(), { id: log.id, event_id: 'evt-1', status: 'RUNNING', message: 'hello', workflow_id: 'wf-1', attributes: { custom: 42 } })
 
   const upper = await app.inject({ method: 'GET', url: `/api/v1/logs/${log.id.toUpperCase()}`, headers: { 'x-api-key': apiKey } })
   t.equal(upper.statusCode, 200, 'a uuid in upper case is the same id')
-  t.equal(upper.json<StoredLog>().id, log.id)
+  t.equal(upper.json<StoredLogBody>().id, log.id)
 
   const missing = await app.inject({ method: 'GET', url: `/api/v1/logs/${randomUUID()}`, headers: { 'x-api-key': apiKey } })
   t.equal(missing.statusCode, 404)
