@@ -19,9 +19,10 @@ ENV NODE_ENV=production \
     PORT=3000 \
     DATA_DIR=/app/data
 WORKDIR /app
-COPY --from=build --chown=node:node /app/node_modules ./node_modules
-COPY --from=build --chown=node:node /app/dist ./dist
-COPY --chown=node:node package.json ./
+# Code and dependencies stay owned by root, read-only to the service; only the data directory is its own.
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
 RUN mkdir -p /app/data && chown node:node /app/data
 # The `node` user of the official image: PostgreSQL (embedded) and the service run unprivileged.
 USER node

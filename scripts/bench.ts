@@ -3,9 +3,6 @@
 // Fastify route that parses the same body, and raw COPY of the same entries
 // into PostgreSQL. Uses BENCH_DATABASE_URL (a superuser URL; a scratch
 // database is created and dropped) or a throw-away embedded PostgreSQL.
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import autocannon from 'autocannon'
@@ -13,8 +10,8 @@ import Fastify from 'fastify'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { buildApp } from '../src/app.ts'
-import { openEmbeddedPostgres } from '../src/db/embedded.ts'
 import { createKey, findOrCreateClient } from '../src/keys/store.ts'
+import { withThrowawayPostgres } from './lib/throwaway-postgres.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const BATCH = 100
@@ -73,30 +70,25 @@ async function rawCopy (url: string): Promise<number> {
   return copied / seconds
 }
 
+/** A scratch database on BENCH_DATABASE_URL (a superuser URL), or on a throw-away embedded PostgreSQL. */
 async function withDatabase (run: (url: string) => Promise<void>): Promise<void> {
   const given = process.env.BENCH_DATABASE_URL
-  let admin = given
-  let cleanup = async (): Promise<void> => {}
-  if (admin === undefined) {
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'central-logger-bench-'))
-    await chmod(dataDir, 0o755)
-    const embedded = await openEmbeddedPostgres({ dataDir, port: 0 })
-    admin = embedded.url
-    cleanup = async () => { await embedded.stop(); await rm(dataDir, { recursive: true, force: true }) }
+  const onServer = async (admin: string): Promise<void> => {
+    const name = `cl_bench_${process.pid}`
+    const adminClient = new pg.Client({ connectionString: admin })
+    await adminClient.connect()
+    await adminClient.query(`CREATE DATABASE ${name}`)
+    const url = new URL(admin)
+    url.pathname = `/${name}`
+    try {
+      await run(url.toString())
+    } finally {
+      await adminClient.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await adminClient.end()
+    }
   }
-  const name = `cl_bench_${process.pid}`
-  const adminClient = new pg.Client({ connectionString: admin })
-  await adminClient.connect()
-  await adminClient.query(`CREATE DATABASE ${name}`)
-  const url = new URL(admin)
-  url.pathname = `/${name}`
-  try {
-    await run(url.toString())
-  } finally {
-    await adminClient.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await adminClient.end()
-    await cleanup()
-  }
+  if (given !== undefined && given !== '') await onServer(given)
+  else await withThrowawayPostgres('bench', onServer)
 }
 
 await withDatabase(async (databaseUrl) => {

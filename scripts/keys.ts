@@ -89,7 +89,10 @@ async function main (): Promise<number> {
   try {
     parsed = parseArgs({ options: OPTIONS, allowPositionals: true, strict: true })
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`)
+    const message = (error as Error).message
+    // --json promises one JSON document on stdout, even for a command line that does not parse.
+    if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error: message })}\n`)
+    process.stderr.write(`${message}\n\n${USAGE}\n`)
     return 2
   }
   const { values, positionals: [command, ...args] } = parsed

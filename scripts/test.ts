@@ -3,34 +3,21 @@
 // Ends with one line, "N passed, N failed, N skipped", counted from tap's
 // results of every test file.
 import { spawn } from 'node:child_process'
-import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { Parser, type Result } from 'tap-parser'
-import { openEmbeddedPostgres } from '../src/db/embedded.ts'
+import { withThrowawayPostgres } from './lib/throwaway-postgres.ts'
 
 const RESULTS_DIR = '.tap/test-results'
 
 async function withTestDatabase<T> (run: (url: string) => Promise<T>): Promise<T> {
   const given = process.env.TEST_DATABASE_URL
   if (given !== undefined && given !== '') return await run(given)
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'central-logger-test-'))
-  // As root, PostgreSQL runs as the `postgres` user, which must reach this directory.
-  await chmod(dataDir, 0o755)
-  process.stderr.write(`TEST_DATABASE_URL is not set: starting an embedded PostgreSQL in ${dataDir}\n`)
-  const embedded = await openEmbeddedPostgres({ dataDir, port: 0 })
-  try {
-    return await run(embedded.url)
-  } finally {
-    await embedded.stop()
-    await rm(dataDir, { recursive: true, force: true })
-  }
+  process.stderr.write('TEST_DATABASE_URL is not set: the suite runs on a throw-away embedded PostgreSQL.\n')
+  return await withThrowawayPostgres('test', run)
 }
 
 async function runTap (databaseUrl: string): Promise<number> {
-  if (process.env.REDIS_URL === undefined) {
-    process.stderr.write('REDIS_URL is not set: tests that need Redis are skipped.\n')
-  }
   await rm(RESULTS_DIR, { recursive: true, force: true })
   const child = spawn(path.join('node_modules', '.bin', 'tap'), process.argv.slice(2), {
     stdio: 'inherit',

@@ -11,6 +11,8 @@ import env from './plugins/env.ts'
 import errors from './plugins/errors.ts'
 import healthRoutes from './health/routes.ts'
 import logsRoutes from './logs/routes.ts'
+import { answerClientError, answerRouterError } from './plugins/client-errors.ts'
+import { REQUEST_AJV_OPTIONS } from './schemas/ajv.ts'
 import { ErrorResponse } from './schemas/errors.ts'
 
 export interface BuildOptions {
@@ -30,11 +32,19 @@ export const REDACTED_PATHS = [
   'headers["x-api-key"]'
 ]
 
-// A key pasted into a URL (`?api_key=…`) must not reach the log through the request line.
+// A key pasted into a URL (`?api_key=…`, percent-encoded or not) must not
+// reach the log through the request line.
 const KEY_IN_TEXT = /clk_[0-9A-Za-z]+/g
 
 export function redactUrl (url: string): string {
-  return url.replace(KEY_IN_TEXT, 'clk_[redacted]')
+  let decoded = url
+  try {
+    decoded = decodeURIComponent(url)
+  } catch {
+    // Not valid percent-encoding: judged as sent.
+  }
+  const redacted = decoded.replace(KEY_IN_TEXT, 'clk_[redacted]')
+  return redacted === decoded ? url : redacted
 }
 
 export async function buildApp (options: BuildOptions = {}): Promise<FastifyInstance> {
@@ -53,9 +63,11 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
       },
       ...(options.logStream === undefined ? {} : { stream: options.logStream })
     },
-    // Reject unknown query parameters instead of silently ignoring a typo'd filter.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
-    return503OnClosing: true
+    ajv: { customOptions: REQUEST_AJV_OPTIONS },
+    // The first start initialises the embedded PostgreSQL, which can outlast the 10 s default on a slow disk.
+    pluginTimeout: 60_000,
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerRouterError
   })
 
   try {

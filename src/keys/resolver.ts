@@ -38,13 +38,9 @@ export class KeyResolver {
         max: options.max,
         ttl: options.ttlMs,
         // Concurrent requests with the same uncached key share one lookup.
-        fetchMethod: async (_hex, _stale, { context }) => ({ record: await this.#lookup(context) ?? null })
+        fetchMethod: async (_hex, _stale, { context }) => ({ record: await findKeyByHash(db, context) ?? null })
       })
     }
-  }
-
-  async #lookup (keyHash: Buffer): Promise<KeyRecord | undefined> {
-    return await findKeyByHash(this.#db, keyHash)
   }
 
   /** The client behind the key, or an HttpError (401) saying why the key is refused. */
@@ -52,7 +48,7 @@ export class KeyResolver {
     if (!isWellFormedKey(apiKey)) throw Errors.malformedKey()
     const keyHash = hashKey(apiKey)
     const record = this.#cache === undefined
-      ? await this.#lookup(keyHash)
+      ? await findKeyByHash(this.#db, keyHash)
       : (await this.#cache.fetch(keyHash.toString('hex'), { context: keyHash }))?.record
     // The lookup matched on the hash already; comparing again in constant time
     // keeps the decision itself free of timing differences.

@@ -5,8 +5,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import AjvModule from 'ajv'
 import addFormatsModule from 'ajv-formats'
-import { Errors } from '../errors.ts'
+import { Errors, HttpError } from '../errors.ts'
 import { serviceSecret } from '../db/service-secrets.ts'
+import { REQUEST_AJV_OPTIONS } from '../schemas/ajv.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { CursorCodec } from './cursor.ts'
 import { present } from './present.ts'
@@ -19,7 +20,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 // The ingest route checks its entries one by one in the handler (so that each
 // bad entry is reported by index and ?partial=true can keep the good ones):
 // its body schema documents the API, and this compiler checks the query only.
-const queryAjv = new AjvModule.default({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, strict: false })
+const queryAjv = new AjvModule.default({ ...REQUEST_AJV_OPTIONS, strict: false })
 addFormatsModule.default(queryAjv)
 
 const logsRoutes: FastifyPluginAsync = async (app) => {
@@ -60,16 +61,14 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     const partial = request.query.partial === true && !single
     if (issues.length > 0 && !partial) throw Errors.invalidEntries(issues)
 
-    const logs = logsOf(fastify.db, request.client)
-    const stored = await logs.insert(valid.map(({ entry }) => entry))
+    const stored = await logsOf(fastify.db, request.client).insert(valid.map(({ entry }) => entry), { withLogs: single })
     reply.code(201)
 
     if (single) {
       const [result] = stored
-      const log = result === undefined ? undefined : await logs.get(result.id)
-      if (log === undefined) throw new Error('a stored log could not be read back')
-      if (result?.duplicate === true) reply.header('idempotent-replayed', 'true')
-      return present(log)
+      if (result?.log === undefined) throw new Error('the stored log was not returned')
+      if (result.duplicate) reply.header('idempotent-replayed', 'true')
+      return present(result.log)
     }
 
     const ids: Array<string | null> = raw.map(() => null)
@@ -95,8 +94,8 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     const { query, client } = request
     const after = query.cursor === undefined ? undefined : cursors.decode(query.cursor, client.id, query.order)
     const { rows, more } = await logsOf(fastify.db, client).list({
-      from: query.from === undefined ? undefined : new Date(query.from),
-      to: query.to === undefined ? undefined : new Date(query.to),
+      from: timeFilter(query.from, 'from'),
+      to: timeFilter(query.to, 'to'),
       status: query.status?.toUpperCase(),
       level: query.level,
       environment: query.environment,
@@ -129,6 +128,16 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     if (log === undefined) throw Errors.notFound('Log')
     return present(log)
   })
+}
+
+/** A from/to filter as a Date; RFC 3339 allows leap seconds, which no Date (or stored log) can hold. */
+function timeFilter (value: string | undefined, name: string): Date | undefined {
+  if (value === undefined) return undefined
+  const time = new Date(value)
+  if (Number.isNaN(time.getTime())) {
+    throw new HttpError(400, 'invalid_request', `Invalid querystring: ${name} must be a real point in time (not a leap second).`)
+  }
+  return time
 }
 
 function firstIssuePerEntry (issues: RejectionBody[]): RejectionBody[] {

@@ -18,7 +18,7 @@ export const LogEntry = Type.Object({
     maxLength: 128,
     description: 'Idempotency key: the same event_id from the same client is stored once.'
   })),
-  level: Type.Optional(Type.Unsafe<typeof LEVELS[number]>({ type: 'string', enum: [...LEVELS], default: 'info' })),
+  level: Type.Optional(Type.Unsafe<typeof LEVELS[number]>({ ...Level, default: 'info' })),
   message: Type.Optional(Short(MESSAGE_MAX, 'Free text, up to 65,536 bytes (UTF-8).')),
   workflow_id: Type.Optional(Short(256, 'Workflow identifier.')),
   workflow_name: Type.Optional(Short(256, 'Workflow name.')),
@@ -86,15 +86,19 @@ export const IngestQuery = Type.Object({
   }))
 }, { additionalProperties: false })
 
+// A text filter: PostgreSQL cannot compare text holding NUL, so it is refused here.
+const Filter = (maxLength: number, description?: string) =>
+  Type.Optional(Type.String({ minLength: 1, maxLength, pattern: '^[^\\u0000]*$', ...(description === undefined ? {} : { description }) }))
+
 export const ListQuery = Type.Object({
   from: Type.Optional(Type.String({ format: 'date-time', description: 'executed_at at or after this time.' })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'executed_at before this time.' })),
-  status: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'Matched upper-cased.' })),
+  status: Filter(32, 'Matched upper-cased.'),
   level: Type.Optional(Level),
-  environment: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  workflow_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-  run_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-  q: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Case-insensitive substring of message.' })),
+  environment: Filter(64),
+  workflow_id: Filter(256),
+  run_id: Filter(256),
+  q: Filter(256, 'Case-insensitive substring of message.'),
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
   order: Type.Unsafe<'desc' | 'asc'>({ type: 'string', enum: ['desc', 'asc'], default: 'desc', description: 'By executed_at, then id.' }),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'next_cursor of the previous page.' }))
@@ -110,5 +114,5 @@ export const LogPage = Type.Object({
 export type LogPageBody = Static<typeof LogPage>
 
 export const LogIdParams = Type.Object({
-  id: Type.String({ maxLength: 64, description: 'The log id.' })
+  id: Type.String({ description: 'The log id.' })
 })

@@ -19,6 +19,8 @@ export interface StoredEntry {
   id: string
   /** True when the event_id was stored before (by an earlier request or earlier in this batch). */
   duplicate: boolean
+  /** The stored log, when asked for with `withLogs`. */
+  log?: PublicLog
 }
 
 export interface ListFilters {
@@ -36,14 +38,16 @@ export interface ListFilters {
 }
 
 export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
-  const scoped = () => db.selectFrom('logs').where('client_id', '=', client.id)
+  const scoped = (on: Kysely<Database> = db) => on.selectFrom('logs').where('client_id', '=', client.id)
 
   return {
     /**
-     * Stores the entries in one statement (so a batch is atomic) and reports,
-     * for each entry in order, its id and whether its event_id was already stored.
+     * Stores the entries and reports, for each entry in order, its id, whether
+     * its event_id was already stored, and with `withLogs` the stored log. One
+     * transaction: the batch is atomic, and nothing is committed unless the
+     * whole answer could be built.
      */
-    async insert (entries: NormalizedEntry[]): Promise<StoredEntry[]> {
+    async insert (entries: NormalizedEntry[], { withLogs = false } = {}): Promise<StoredEntry[]> {
       const ids = entries.map(() => uuidv7())
       // An event_id repeated within the batch is stored once, at its first occurrence.
       const firstIndex = new Map<string, number>()
@@ -55,40 +59,42 @@ export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
         }
         rows.push({ id: ids[index]!, entry })
       })
-
       const column = <T>(pick: (entry: NormalizedEntry) => T): T[] => rows.map(({ entry }) => pick(entry))
-      // One unnest() parameter per column: a 1,000-entry batch is one short statement.
-      const inserted = await sql<{ id: string }>`
-        insert into logs (client_id, key_id, id, event_id, environment, executed_at, status, level, message,
-                          workflow_id, workflow_name, run_id, step, duration_ms, trace_id, attributes)
-        select ${client.id}::uuid, ${client.keyId}::uuid, r.*
-        from unnest(
-          ${rows.map((row) => row.id)}::uuid[], ${column((e) => e.event_id)}::text[],
-          ${column((e) => e.environment)}::text[], ${column((e) => e.executed_at.toISOString())}::timestamptz[],
-          ${column((e) => e.status)}::text[], ${column((e) => e.level)}::text[], ${column((e) => e.message)}::text[],
-          ${column((e) => e.workflow_id)}::text[], ${column((e) => e.workflow_name)}::text[],
-          ${column((e) => e.run_id)}::text[], ${column((e) => e.step)}::text[],
-          ${column((e) => e.duration_ms)}::float8[], ${column((e) => e.trace_id)}::text[],
-          ${column((e) => e.attributes)}::jsonb[]
-        ) as r
-        on conflict (client_id, event_id) where event_id is not null do nothing
-        returning id`.execute(db)
 
-      // Rows skipped by the conflict clause: their event_id was stored by an earlier request.
-      const insertedIds = new Set(inserted.rows.map((row) => row.id))
-      const storedBefore = rows.filter((row) => !insertedIds.has(row.id)).map((row) => row.entry.event_id!)
-      const earlierIds = new Map<string, string>()
-      if (storedBefore.length > 0) {
-        const existing = await scoped().select(['id', 'event_id']).where('event_id', 'in', storedBefore).execute()
-        for (const row of existing) earlierIds.set(row.event_id!, row.id)
-      }
+      return await db.transaction().execute(async (trx) => {
+        // One unnest() parameter per column: a 1,000-entry batch is one short statement.
+        const inserted = await sql<PublicLog>`
+          insert into logs (client_id, key_id, id, event_id, environment, executed_at, status, level, message,
+                            workflow_id, workflow_name, run_id, step, duration_ms, trace_id, attributes)
+          select ${client.id}::uuid, ${client.keyId}::uuid, r.*
+          from unnest(
+            ${rows.map((row) => row.id)}::uuid[], ${column((e) => e.event_id)}::text[],
+            ${column((e) => e.environment)}::text[], ${column((e) => e.executed_at.toISOString())}::timestamptz[],
+            ${column((e) => e.status)}::text[], ${column((e) => e.level)}::text[], ${column((e) => e.message)}::text[],
+            ${column((e) => e.workflow_id)}::text[], ${column((e) => e.workflow_name)}::text[],
+            ${column((e) => e.run_id)}::text[], ${column((e) => e.step)}::text[],
+            ${column((e) => e.duration_ms)}::float8[], ${column((e) => e.trace_id)}::text[],
+            ${column((e) => e.attributes)}::jsonb[]
+          ) as r
+          on conflict (client_id, event_id) where event_id is not null do nothing
+          returning ${sql.raw(withLogs ? PUBLIC_COLUMNS.join(', ') : 'id')}`.execute(trx)
+        const stored = new Map(inserted.rows.map((log) => [log.id, log]))
 
-      return entries.map((entry, index) => {
-        if (entry.event_id === null) return { id: ids[index]!, duplicate: false }
-        const earlier = earlierIds.get(entry.event_id)
-        if (earlier !== undefined) return { id: earlier, duplicate: true }
-        const first = firstIndex.get(entry.event_id)!
-        return { id: ids[first]!, duplicate: index !== first }
+        // Rows skipped by the conflict clause: their event_id was stored by an earlier request.
+        const storedBefore = rows.filter((row) => !stored.has(row.id)).map((row) => row.entry.event_id!)
+        const earlier = new Map<string, PublicLog>()
+        if (storedBefore.length > 0) {
+          const existing = await scoped(trx).select(PUBLIC_COLUMNS).where('event_id', 'in', storedBefore).execute()
+          for (const log of existing) earlier.set(log.event_id!, log)
+        }
+
+        return entries.map((entry, index) => {
+          const log = entry.event_id === null ? undefined : earlier.get(entry.event_id)
+          if (log !== undefined) return { id: log.id, duplicate: true, ...(withLogs ? { log } : {}) }
+          const first = entry.event_id === null ? index : firstIndex.get(entry.event_id)!
+          const id = ids[first]!
+          return { id, duplicate: index !== first, ...(withLogs ? { log: stored.get(id) } : {}) }
+        })
       })
     },
 

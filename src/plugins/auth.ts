@@ -7,12 +7,14 @@ import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import { Errors } from '../errors.ts'
 import { isWellFormedKey } from '../keys/format.ts'
+import { LastUseRecorder } from '../keys/last-use.ts'
 import { KeyResolver, type AuthenticatedClient } from '../keys/resolver.ts'
 import type { Scope } from '../keys/scopes.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     keyResolver: KeyResolver
+    lastUse: LastUseRecorder
   }
   interface FastifyRequest {
     /** The authenticated client; set on every route behind authentication. */
@@ -49,25 +51,28 @@ export default fp(async function auth (fastify) {
     max: fastify.config.KEY_CACHE_MAX
   })
   fastify.decorate('keyResolver', resolver)
+  const lastUse = new LastUseRecorder(fastify.db, fastify.log)
+  fastify.decorate('lastUse', lastUse)
+  // Registered after the database plugin, so this runs before the pool closes.
+  fastify.addHook('onClose', async () => { await lastUse.close() })
   fastify.decorateRequest('client', null as unknown as AuthenticatedClient)
 }, { name: 'auth', dependencies: ['database'] })
 
-function wellFormedKey (request: FastifyRequest): string {
+function requiredKey (request: FastifyRequest): string {
   const key = presentedKey(request)
   if (key === undefined) throw Errors.missingKey()
-  if (!isWellFormedKey(key)) throw Errors.malformedKey()
   return key
 }
 
 /** The onRequest hook an authenticated scope installs: refuse what cannot be a key before reading the body. */
 export async function requireKey (request: FastifyRequest): Promise<void> {
-  wellFormedKey(request)
+  if (!isWellFormedKey(requiredKey(request))) throw Errors.malformedKey()
 }
 
 /** The preHandler an authenticated scope installs. */
 export async function authenticate (request: FastifyRequest): Promise<void> {
-  const key = wellFormedKey(request)
-  const client = await request.server.keyResolver.resolve(key)
+  const client = await request.server.keyResolver.resolve(requiredKey(request))
+  request.server.lastUse.record(client.keyId)
   request.client = client
   request.log = request.log.child({ client_id: client.id, key_id: client.keyId })
   const scope = request.routeOptions.config.scope

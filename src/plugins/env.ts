@@ -1,7 +1,7 @@
 // Validated configuration as `fastify.config`, by @fastify/env with the shared schema.
 import fastifyEnv from '@fastify/env'
 import fp from 'fastify-plugin'
-import { ConfigSchema, type Config } from '../config.ts'
+import { envOptions, type Config } from '../config.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,11 +15,6 @@ export interface EnvOptions {
 }
 
 export default fp<EnvOptions>(async function env (fastify, options) {
-  await fastify.register(fastifyEnv, {
-    schema: ConfigSchema,
-    data: options.env ?? {},
-    env: options.env === undefined,
-    dotenv: options.env === undefined
-  } as Parameters<typeof fastifyEnv>[1])
+  await fastify.register(fastifyEnv, envOptions(options.env) as Parameters<typeof fastifyEnv>[1])
   fastify.log.level = fastify.config.LOG_LEVEL
 }, { name: 'env' })

@@ -45,9 +45,6 @@ function describe (error: FastifyError, bodyLimit: number): Described {
   if (typeof error.code === 'string' && error.code.startsWith('Z_')) {
     return { statusCode: 400, code: 'invalid_compressed_body', message: `The body could not be decompressed: ${error.message}` }
   }
-  if (error instanceof SyntaxError && error.statusCode === 400) {
-    return { statusCode: 400, code: 'invalid_json', message: `The body is not valid JSON: ${error.message}` }
-  }
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
     return { statusCode: error.statusCode, code: 'bad_request', message: error.message }
   }

@@ -161,6 +161,7 @@ void t.test('bad input and bad usage exit 2 with a message', async (t) => {
     ['create without a name', ['create'], /argument/],
     ['an unknown command', ['frobnicate'], /Unknown command/],
     ['an unknown flag', ['list', '--frobnicate'], /frobnicate/],
+    ['an unknown flag with --json', ['list', '--frobnicate', '--json'], /frobnicate/],
     ['a flag the command does not take', ['list', '--scopes', 'logs:read'], /scopes/],
     ['list of a client that does not exist', ['list', '--client', 'nobody'], /nobody/]
   ]

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import { listClientsWithKeys } from '../../keys/store.ts'
 import { refusalOf } from '../../keys/status.ts'
-import { UsageError, when, type CommandResult } from '../output.ts'
+import { UsageError, type CommandResult } from '../output.ts'
 
 export async function list (db: Kysely<Database>, clientName?: string): Promise<CommandResult> {
   const clients = await listClientsWithKeys(db, clientName)
@@ -31,7 +31,7 @@ export async function list (db: Kysely<Database>, clientName?: string): Promise<
     if (client.keys.length === 0) lines.push('  no keys')
     for (const key of client.keys) {
       lines.push(`  ${key.key_id}  ${key.key_prefix}…  ${key.status.padEnd(7)}  ${key.scopes.join(',')}` +
-        `${key.name === null ? '' : `  "${key.name}"`}  last used ${when(key.last_used_at === null ? null : new Date(key.last_used_at), 'never')}` +
+        `${key.name === null ? '' : `  "${key.name}"`}  last used ${key.last_used_at ?? 'never'}` +
         `  expires ${key.expires_at ?? 'never'}`)
     }
   }

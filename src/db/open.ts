@@ -1,0 +1,53 @@
+// Opens the service's database, for the service and the CLI alike:
+// DATABASE_URL, or the embedded PostgreSQL under DATA_DIR (shared with
+// another process already running it), migrated to the latest schema.
+import type { Kysely } from 'kysely'
+import type { Config } from '../config.ts'
+import { connect } from './connect.ts'
+import { openEmbeddedPostgres } from './embedded.ts'
+import { migrateToLatest } from './migrate.ts'
+import type { Database } from './schema.ts'
+
+export interface OpenDatabase {
+  db: Kysely<Database>
+  /** Migrations this open applied. */
+  applied: string[]
+  /** Set when the embedded PostgreSQL is used; `owned` when this process started it. */
+  embedded?: { owned: boolean }
+  /** Closes the pool, and stops the embedded PostgreSQL if this process started it. */
+  close: () => Promise<void>
+}
+
+export interface OpenOptions {
+  poolMax?: number
+  onPostgresLog?: (line: string) => void
+  onPoolError?: (error: Error) => void
+}
+
+export async function openDatabase (config: Config, options: OpenOptions = {}): Promise<OpenDatabase> {
+  let url = config.DATABASE_URL
+  let embedded: OpenDatabase['embedded']
+  let stop = async (): Promise<void> => {}
+  if (url === undefined || url === '') {
+    const server = await openEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT, onLog: options.onPostgresLog })
+    url = server.url
+    stop = server.stop
+    embedded = { owned: server.owned }
+  }
+  const db = connect(url, {
+    poolMax: options.poolMax ?? config.DB_POOL_MAX,
+    connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+    onPoolError: options.onPoolError
+  })
+  const close = async (): Promise<void> => {
+    await db.destroy()
+    await stop()
+  }
+  try {
+    const results = await migrateToLatest(db)
+    return { db, applied: results.map((result) => result.migrationName), embedded, close }
+  } catch (error) {
+    await close()
+    throw error
+  }
+}

@@ -1,0 +1,31 @@
+// Requests too broken to reach a route still get the common JSON error shape:
+// at the HTTP level (a Content-Length that does not parse, headers too large,
+// a timeout) and at the router (a malformed URL, a path segment too long).
+import type { Socket } from 'node:net'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { errorBody } from '../errors.ts'
+
+const ROUTER_ANSWERS: Record<string, [number, string, string]> = {
+  FST_ERR_BAD_URL: [400, 'malformed_url', 'The URL is malformed.'],
+  FST_ERR_MAX_PARAM_LENGTH: [414, 'uri_too_long', 'A path segment of the URL is too long.']
+}
+
+export function answerRouterError (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const [statusCode, code, message] = ROUTER_ANSWERS[error.code] ?? [400, 'bad_request', error.message]
+  void reply.code(statusCode).send(errorBody(statusCode, code, message))
+}
+
+const ANSWERS: Record<string, [number, string, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'The request took too long to arrive.'],
+  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'The request headers are too large.']
+}
+
+export function answerClientError (error: Error & { code?: string }, socket: Socket): void {
+  // A reset or an already closed socket has no one left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return
+  const [statusCode, code, message] = ANSWERS[error.code ?? ''] ?? [400, 'malformed_http_request', 'The HTTP request is malformed.']
+  const answer = errorBody(statusCode, code, message)
+  const body = JSON.stringify(answer)
+  socket.end(`HTTP/1.1 ${statusCode} ${answer.error}\r\n` +
+    `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+}
