@@ -84,15 +84,20 @@ async function run (config: Config, command: string, args: string[], values: Val
   }
 }
 
+/** The message on stderr and, since --json promises one JSON document on stdout, as `{"error"}` there too. */
+function reportError (message: string, json: boolean): void {
+  if (json) process.stdout.write(`${JSON.stringify({ error: message })}\n`)
+  process.stderr.write(`${message}\n`)
+}
+
 async function main (): Promise<number> {
   let parsed
   try {
     parsed = parseArgs({ options: OPTIONS, allowPositionals: true, strict: true })
   } catch (error) {
-    const message = (error as Error).message
-    // --json promises one JSON document on stdout, even for a command line that does not parse.
-    if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error: message })}\n`)
-    process.stderr.write(`${message}\n\n${USAGE}\n`)
+    // A command line that does not parse still honours --json.
+    reportError((error as Error).message, process.argv.includes('--json'))
+    process.stderr.write(`\n${USAGE}\n`)
     return 2
   }
   const { values, positionals: [command, ...args] } = parsed
@@ -106,9 +111,7 @@ async function main (): Promise<number> {
     process.stdout.write(values.json === true ? `${JSON.stringify(result.json, null, 2)}\n` : `${result.text}\n`)
     return result.exitCode ?? 0
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error)
-    if (values.json === true) process.stdout.write(`${JSON.stringify({ error: message })}\n`)
-    process.stderr.write(`${message}\n`)
+    reportError(error instanceof Error ? error.message : String(error), values.json === true)
     return error instanceof UsageError ? 2 : 1
   }
 }

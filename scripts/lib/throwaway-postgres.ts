@@ -4,6 +4,7 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { closeOnInterrupt } from '../../src/cli/close-on-interrupt.ts'
 import { openEmbeddedPostgres } from '../../src/db/embedded.ts'
 
 /** Runs `work` with the URL of a superuser connection to a throw-away PostgreSQL. */
@@ -16,14 +17,11 @@ export async function withThrowawayPostgres<T> (purpose: string, work: (url: str
     await server.stop()
     await rm(dataDir, { recursive: true, force: true })
   }
-  const interrupted = (): void => { void cleanUp().finally(() => process.exit(130)) }
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
+  const disarm = closeOnInterrupt(cleanUp)
   try {
     return await work(server.url)
   } finally {
-    process.off('SIGINT', interrupted)
-    process.off('SIGTERM', interrupted)
+    disarm()
     await cleanUp()
   }
 }

@@ -3,6 +3,7 @@
 // it started.
 import type { Config } from '../config.ts'
 import { openDatabase, type OpenDatabase } from '../db/open.ts'
+import { closeOnInterrupt } from './close-on-interrupt.ts'
 
 export async function openCliDatabase (config: Config): Promise<OpenDatabase> {
   const verbose = config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace'
@@ -10,16 +11,11 @@ export async function openCliDatabase (config: Config): Promise<OpenDatabase> {
     poolMax: 2,
     onPostgresLog: verbose ? (line) => process.stderr.write(line) : undefined
   })
-  const interrupted = (): void => {
-    void database.close().finally(() => process.exit(130))
-  }
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
+  const disarm = closeOnInterrupt(database.close)
   return {
     ...database,
     close: async () => {
-      process.off('SIGINT', interrupted)
-      process.off('SIGTERM', interrupted)
+      disarm()
       await database.close()
     }
   }

@@ -11,6 +11,7 @@ import { REQUEST_AJV_OPTIONS } from '../schemas/ajv.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { CursorCodec } from './cursor.ts'
 import { present } from './present.ts'
+import { pointInTime } from './time.ts'
 import { BatchResult, IngestBody, IngestQuery, ListQuery, LogIdParams, LogPage, StoredLog, type RejectionBody } from './schemas.ts'
 import { logsOf } from './tenant-logs.ts'
 import { checkEntry, type NormalizedEntry } from './validate.ts'
@@ -130,11 +131,11 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
   })
 }
 
-/** A from/to filter as a Date; RFC 3339 allows leap seconds, which no Date (or stored log) can hold. */
+/** A from/to filter as a Date. */
 function timeFilter (value: string | undefined, name: string): Date | undefined {
   if (value === undefined) return undefined
-  const time = new Date(value)
-  if (Number.isNaN(time.getTime())) {
+  const time = pointInTime(value)
+  if (time === undefined) {
     throw new HttpError(400, 'invalid_request', `Invalid querystring: ${name} must be a real point in time (not a leap second).`)
   }
   return time

@@ -3,6 +3,7 @@
 // executed_at to the millisecond, unknown fields moved into attributes.
 import AjvModule, { type ErrorObject } from 'ajv'
 import addFormatsModule from 'ajv-formats'
+import { pointInTime } from './time.ts'
 import { ATTRIBUTES_MAX_BYTES, LogEntry, MESSAGE_MAX, type LogEntryInput, type RejectionBody } from './schemas.ts'
 
 // ajv and ajv-formats are CommonJS modules with a default export.
@@ -69,8 +70,8 @@ export function checkEntry (raw: unknown, index: number): EntryCheck {
     return issue('too_long', `must not be longer than ${MESSAGE_MAX} bytes (UTF-8)`, 'message')
   }
 
-  const executedAt = new Date(entry.executed_at)
-  if (Number.isNaN(executedAt.getTime())) {
+  const executedAt = pointInTime(entry.executed_at)
+  if (executedAt === undefined) {
     return issue('invalid_format', 'must be a real point in time (a leap second such as 23:59:60 cannot be stored)', 'executed_at')
   }
   const year = executedAt.getUTCFullYear()
