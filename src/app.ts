@@ -3,7 +3,7 @@
 // where to listen.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { DestinationStream } from 'pino'
-import authPlugin, { authenticate, requireKey } from './plugins/auth.ts'
+import authPlugin, { authenticate, countRequest, requireKey } from './plugins/auth.ts'
 import bodyParsers from './plugins/body-parsers.ts'
 import database from './plugins/database.ts'
 import docs from './plugins/docs.ts'
@@ -11,6 +11,10 @@ import env from './plugins/env.ts'
 import errors from './plugins/errors.ts'
 import healthRoutes from './health/routes.ts'
 import logsRoutes from './logs/routes.ts'
+import keysRoutes from './keys/routes.ts'
+import auditRoutes from './audit/routes.ts'
+import usageRoutes from './usage/routes.ts'
+import { loadConfig, trustProxySetting } from './config.ts'
 import { answerClientError, answerRouterError } from './plugins/client-errors.ts'
 import { REQUEST_AJV_OPTIONS } from './schemas/ajv.ts'
 import { ErrorResponse } from './schemas/errors.ts'
@@ -47,8 +51,10 @@ export function redactUrl (url: string): string {
   return redacted === decoded ? url : redacted
 }
 
-export async function buildApp (options: BuildOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({
+function createServer (options: BuildOptions, trustProxy: boolean | number | string[]): FastifyInstance {
+  return Fastify({
+    // A hop count works at run time, though Fastify's types leave it out.
+    trustProxy: trustProxy as boolean | string[],
     logger: {
       level: 'info',
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
@@ -69,6 +75,18 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     clientErrorHandler: answerClientError,
     frameworkErrors: answerRouterError
   })
+}
+
+export async function buildApp (options: BuildOptions = {}): Promise<FastifyInstance> {
+  // Fastify needs trustProxy when it is built, before the env plugin runs; a
+  // bad configuration stops the start here with the same message.
+  const trustProxy = trustProxySetting(loadConfig(options.env).TRUST_PROXY)
+  let app: FastifyInstance
+  try {
+    app = createServer(options, trustProxy)
+  } catch (error) {
+    throw new Error(`TRUST_PROXY is not valid: ${(error as Error).message}`)
+  }
 
   try {
     await app.register(env, options.env === undefined ? {} : { env: options.env })
@@ -87,7 +105,11 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
       })
       scope.addHook('onRequest', requireKey)
       scope.addHook('preHandler', authenticate)
+      scope.addHook('onResponse', countRequest)
       await scope.register(logsRoutes)
+      await scope.register(keysRoutes)
+      await scope.register(auditRoutes)
+      await scope.register(usageRoutes)
     })
     await app.ready()
   } catch (error) {

@@ -38,6 +38,21 @@ export const ConfigSchema = Type.Object({
     description: 'How long a resolved API key is trusted without asking the database again.'
   }),
   KEY_CACHE_MAX: Type.Integer({ minimum: 1, default: 10000, description: 'Resolved keys kept in memory.' }),
+  API_KEYS: Type.Optional(Type.String({
+    description: 'Development keys as JSON, {"<key>": "<client>"} or {"<key>": {"id", "name", "scopes", "secret_key"}}; ' +
+      'API_KEY_<NAME>=key:id:name:secret variables are read too. Plaintext keys: not for production.'
+  })),
+  TRUST_PROXY: Type.String({
+    default: 'false',
+    description: 'Whether X-Forwarded-For names the client address: false, true (trust every proxy), ' +
+      'a number of proxy hops, or a comma-separated list of proxy addresses or CIDR ranges.'
+  }),
+  USAGE_FLUSH_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 300,
+    default: 5,
+    description: 'How often last use, usage counters and authentication failures are written to the database.'
+  }),
   MAX_BODY_BYTES: Type.Integer({
     minimum: 1024,
     default: 5 * 1024 * 1024,
@@ -55,6 +70,15 @@ export type Config = Static<typeof ConfigSchema>
 /** env-schema's options: read `source`, or process.env and `.env` when none is given. */
 export function envOptions (source?: Record<string, string | undefined>) {
   return { schema: ConfigSchema, data: source ?? {}, env: source === undefined, dotenv: source === undefined }
+}
+
+/** TRUST_PROXY as Fastify's trustProxy option; a list is checked when the server is built. */
+export function trustProxySetting (value: string): boolean | number | string[] {
+  const text = value.trim().toLowerCase()
+  if (text === '' || text === 'false') return false
+  if (text === 'true') return true
+  if (/^\d+$/.test(text)) return Number(text)
+  return text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
 }
 
 export function loadConfig (source?: Record<string, string | undefined>): Config {

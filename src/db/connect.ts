@@ -6,6 +6,9 @@ import type { Database } from './schema.ts'
 // COUNT(*) and other int8 values arrive as strings by default. Every int8 this
 // service reads is a count far below 2^53, so plain numbers are exact.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value))
+// A DATE is a calendar day, not an instant: kept as its YYYY-MM-DD text rather
+// than turned into a Date at local midnight.
+pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value)
 
 export interface ConnectOptions {
   poolMax?: number

@@ -10,6 +10,8 @@ import type { Database } from './schema.ts'
 
 export interface OpenDatabase {
   db: Kysely<Database>
+  /** The connection string in use (the embedded server's, when embedded). */
+  url: string
   /** Migrations this open applied. */
   applied: string[]
   /** Set when the embedded PostgreSQL is used; `owned` when this process started it. */
@@ -45,7 +47,7 @@ export async function openDatabase (config: Config, options: OpenOptions = {}): 
   }
   try {
     const results = await migrateToLatest(db)
-    return { db, applied: results.map((result) => result.migrationName), embedded, close }
+    return { db, url, applied: results.map((result) => result.migrationName), embedded, close }
   } catch (error) {
     await close()
     throw error

@@ -20,6 +20,11 @@ export interface ApiKeysTable {
   expires_at: Timestamp | null
   revoked_at: Timestamp | null
   last_used_at: Timestamp | null
+  last_used_address: string | null
+  rotated_at: Timestamp | null
+  replaced_by: string | null
+  grace_ends_at: Timestamp | null
+  allowed_cidrs: string[] | null
 }
 
 export interface LogsTable {
@@ -48,14 +53,45 @@ export interface ServiceSecretsTable {
   created_at: Generated<Date>
 }
 
+export interface AuditEventsTable {
+  id: ColumnType<number, never, never>
+  occurred_at: Generated<Date>
+  client_id: string | null
+  event: string
+  key_id: string | null
+  key_prefix: string | null
+  actor: string
+  address: string | null
+  reason: string | null
+  details: ColumnType<Record<string, unknown> | null, string | null, never>
+}
+
+type Counter = ColumnType<number, number | undefined, number>
+
+export interface UsageDailyTable {
+  client_id: string
+  /** YYYY-MM-DD (UTC). */
+  day: string
+  requests: Counter
+  rejected_requests: Counter
+  rate_limited: Counter
+  logs_accepted: Counter
+  logs_duplicates: Counter
+  logs_rejected: Counter
+}
+
 export interface Database {
   clients: ClientsTable
   api_keys: ApiKeysTable
   logs: LogsTable
   service_secrets: ServiceSecretsTable
+  audit_events: AuditEventsTable
+  usage_daily: UsageDailyTable
 }
 
 export type Client = Selectable<ClientsTable>
 export type ApiKey = Selectable<ApiKeysTable>
 export type LogRow = Selectable<LogsTable>
 export type NewLogRow = Insertable<LogsTable>
+export type AuditEventRow = Selectable<AuditEventsTable>
+export type UsageDailyRow = Selectable<UsageDailyTable>

@@ -1,15 +1,18 @@
 // Resolves a presented API key to its client, through an in-process cache so
 // that a hot key costs no database round trip. Unknown keys are cached too
 // (as "unknown"), so a stream of made-up keys cannot hammer the database.
+// The cache is kept honest by key change notifications (invalidation.ts):
+// a changed key is evicted at once, and while notifications are not being
+// received the cache is bypassed. The TTL is only a backstop.
 import { timingSafeEqual } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { LRUCache } from 'lru-cache'
 import type { Database } from '../db/schema.ts'
-import { Errors } from '../errors.ts'
-import { hashKey, isWellFormedKey } from './format.ts'
+import { Errors, type HttpError } from '../errors.ts'
+import { displayPrefix, hashKey, isWellFormedKey } from './format.ts'
 import { findKeyByHash, type KeyRecord } from './store.ts'
 import { isScope, type Scope } from './scopes.ts'
-import { refusalError, refusalOf } from './status.ts'
+import { endOf, refusalError, refusalOf, type KeyRefusal } from './status.ts'
 
 export interface AuthenticatedClient {
   id: string
@@ -17,7 +20,25 @@ export interface AuthenticatedClient {
   keyId: string
   keyPrefix: string
   scopes: Scope[]
+  /** CIDR ranges the key accepts requests from; null: any address. */
+  allowedCidrs: string[] | null
+  /** When the key stops working by itself (expiry or end of rotation grace), if ever. */
+  keyEndsAt: Date | null
+  /** Configured in the environment rather than stored. */
+  development: boolean
 }
+
+/** Why a key was refused, with what is known of it (never the key). */
+export interface Refusal {
+  error: HttpError
+  /** A refusal the key's state explains (revoked, rotated, expired): the key and its client are known. */
+  refusal?: KeyRefusal
+  clientId?: string
+  keyId?: string
+  keyPrefix?: string
+}
+
+export type Resolution = { ok: true, client: AuthenticatedClient } | ({ ok: false } & Refusal)
 
 interface CacheEntry { record: KeyRecord | null }
 
@@ -25,14 +46,20 @@ export interface ResolverOptions {
   /** 0 disables the cache. */
   ttlMs: number
   max: number
+  /** Development keys from the environment, by key hash (hex). */
+  devKeys?: ReadonlyMap<string, KeyRecord>
 }
 
 export class KeyResolver {
   readonly #db: Kysely<Database>
   readonly #cache: LRUCache<string, CacheEntry, Buffer> | undefined
+  readonly #devKeys: ReadonlyMap<string, KeyRecord>
+  // Until key change notifications are known to arrive, a cached answer could be stale.
+  #cacheTrusted = false
 
   constructor (db: Kysely<Database>, options: ResolverOptions) {
     this.#db = db
+    this.#devKeys = options.devKeys ?? new Map()
     if (options.ttlMs > 0) {
       this.#cache = new LRUCache<string, CacheEntry, Buffer>({
         max: options.max,
@@ -43,29 +70,70 @@ export class KeyResolver {
     }
   }
 
-  /** The client behind the key, or an HttpError (401) saying why the key is refused. */
-  async resolve (apiKey: string, now = new Date()): Promise<AuthenticatedClient> {
-    if (!isWellFormedKey(apiKey)) throw Errors.malformedKey()
+  /** Whether the text could be a key at all: a well-formed key, or a configured development key. */
+  couldBeKey (apiKey: string): boolean {
+    return isWellFormedKey(apiKey) || (this.#devKeys.size > 0 && this.#devKeys.has(hashKey(apiKey).toString('hex')))
+  }
+
+  /** The client behind the key, or why it is refused. */
+  async resolveDetailed (apiKey: string, now = new Date()): Promise<Resolution> {
     const keyHash = hashKey(apiKey)
-    const record = this.#cache === undefined
+    const hex = keyHash.toString('hex')
+    const devKey = this.#devKeys.get(hex)
+    if (devKey !== undefined) return { ok: true, client: authenticated(devKey, true) }
+    if (!isWellFormedKey(apiKey)) return { ok: false, error: Errors.malformedKey() }
+    const record = this.#cache === undefined || !this.#cacheTrusted
       ? await findKeyByHash(this.#db, keyHash)
-      : (await this.#cache.fetch(keyHash.toString('hex'), { context: keyHash }))?.record
+      : (await this.#cache.fetch(hex, { context: keyHash }))?.record
     // The lookup matched on the hash already; comparing again in constant time
     // keeps the decision itself free of timing differences.
-    if (record == null || !timingSafeEqual(record.key_hash, keyHash)) throw Errors.unknownKey()
+    if (record == null || !timingSafeEqual(record.key_hash, keyHash)) {
+      return { ok: false, error: Errors.unknownKey(), keyPrefix: displayPrefix(apiKey) }
+    }
     const refusal = refusalOf(record, now)
-    if (refusal !== undefined) throw refusalError(refusal)
-    return {
-      id: record.client_id,
-      name: record.client_name,
-      keyId: record.id,
-      keyPrefix: record.prefix,
-      scopes: record.scopes.filter(isScope)
+    if (refusal !== undefined) {
+      return { ok: false, error: refusalError(refusal), refusal, clientId: record.client_id, keyId: record.id, keyPrefix: record.prefix }
+    }
+    return { ok: true, client: authenticated(record, false) }
+  }
+
+  /** The client behind the key, or throws the HttpError (401) saying why the key is refused. */
+  async resolve (apiKey: string, now = new Date()): Promise<AuthenticatedClient> {
+    const resolution = await this.resolveDetailed(apiKey, now)
+    if (!resolution.ok) throw resolution.error
+    return resolution.client
+  }
+
+  /** Forgets what is cached about one key (it changed). */
+  forget (keyId: string): void {
+    if (this.#cache === undefined) return
+    for (const [hex, entry] of this.#cache.entries()) {
+      if (entry.record?.id === keyId) this.#cache.delete(hex)
     }
   }
 
-  /** Forgets every cached resolution (after keys change in this process). */
+  /** Whether key change notifications are being received; while not, the cache is emptied and bypassed. */
+  setCacheTrusted (trusted: boolean): void {
+    if (this.#cacheTrusted === trusted) return
+    this.#cache?.clear()
+    this.#cacheTrusted = trusted
+  }
+
+  /** Forgets every cached resolution. */
   clear (): void {
     this.#cache?.clear()
+  }
+}
+
+function authenticated (record: KeyRecord, development: boolean): AuthenticatedClient {
+  return {
+    id: record.client_id,
+    name: record.client_name,
+    keyId: record.id,
+    keyPrefix: record.prefix,
+    scopes: record.scopes.filter(isScope),
+    allowedCidrs: record.allowed_cidrs,
+    keyEndsAt: endOf(record),
+    development
   }
 }

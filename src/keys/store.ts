@@ -4,13 +4,17 @@ import type { Kysely, Transaction } from 'kysely'
 import type { ApiKey, Client, Database } from '../db/schema.ts'
 import { displayPrefix, generateKey, hashKey } from './format.ts'
 import type { Scope } from './scopes.ts'
+import { validate as isUuid } from 'uuid'
 
 type Db = Kysely<Database> | Transaction<Database>
 
 /** A key as listings show it: never the key, never its hash. */
 export type KeyInfo = Omit<ApiKey, 'key_hash'>
 
-const KEY_INFO_COLUMNS = ['id', 'client_id', 'name', 'prefix', 'scopes', 'created_at', 'expires_at', 'revoked_at', 'last_used_at'] as const
+export const KEY_INFO_COLUMNS = [
+  'id', 'client_id', 'name', 'prefix', 'scopes', 'created_at', 'expires_at', 'revoked_at', 'last_used_at',
+  'last_used_address', 'rotated_at', 'replaced_by', 'grace_ends_at', 'allowed_cidrs'
+] as const
 
 export async function findOrCreateClient (db: Db, name: string): Promise<{ client: Client, created: boolean }> {
   const inserted = await db.insertInto('clients').values({ name })
@@ -30,6 +34,8 @@ export interface NewKey {
   scopes: Scope[]
   name?: string | null
   expiresAt?: Date | null
+  /** Normalized CIDR ranges (see allowlist.ts); null or absent accepts any address. */
+  allowedCidrs?: string[] | null
 }
 
 export async function createKey (db: Db, key: NewKey): Promise<{ apiKey: string, info: KeyInfo }> {
@@ -40,9 +46,18 @@ export async function createKey (db: Db, key: NewKey): Promise<{ apiKey: string,
     prefix: displayPrefix(apiKey),
     key_hash: hashKey(apiKey),
     scopes: key.scopes,
-    expires_at: key.expiresAt ?? null
+    expires_at: key.expiresAt ?? null,
+    allowed_cidrs: key.allowedCidrs ?? null
   }).returning(KEY_INFO_COLUMNS).executeTakeFirstOrThrow()
   return { apiKey, info }
+}
+
+/** One key by id; with a client id, only if it belongs to that client (what a tenant may see). */
+export async function findKey (db: Db, keyId: string, clientId?: string): Promise<KeyInfo | undefined> {
+  if (!isUuid(keyId)) return undefined
+  let query = db.selectFrom('api_keys').select(KEY_INFO_COLUMNS).where('id', '=', keyId)
+  if (clientId !== undefined) query = query.where('client_id', '=', clientId)
+  return await query.executeTakeFirst()
 }
 
 export interface KeyRecord extends KeyInfo {
@@ -63,9 +78,11 @@ export interface ClientWithKeys extends Client {
   keys: KeyInfo[]
 }
 
-export async function listClientsWithKeys (db: Db, clientName?: string): Promise<ClientWithKeys[]> {
+/** Clients with their keys, oldest key first; all clients, or the one named or with the id. */
+export async function listClientsWithKeys (db: Db, which: { clientName?: string, clientId?: string } = {}): Promise<ClientWithKeys[]> {
   let clientsQuery = db.selectFrom('clients').selectAll().orderBy('name')
-  if (clientName !== undefined) clientsQuery = clientsQuery.where('name', '=', clientName)
+  if (which.clientName !== undefined) clientsQuery = clientsQuery.where('name', '=', which.clientName)
+  if (which.clientId !== undefined) clientsQuery = clientsQuery.where('id', '=', which.clientId)
   const clients = await clientsQuery.execute()
   if (clients.length === 0) return []
   const keys = await db.selectFrom('api_keys').select(KEY_INFO_COLUMNS)

@@ -5,13 +5,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import AjvModule from 'ajv'
 import addFormatsModule from 'ajv-formats'
-import { Errors, HttpError } from '../errors.ts'
+import { Errors } from '../errors.ts'
 import { serviceSecret } from '../db/service-secrets.ts'
 import { REQUEST_AJV_OPTIONS } from '../schemas/ajv.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { CursorCodec } from './cursor.ts'
 import { present } from './present.ts'
-import { pointInTime } from './time.ts'
+import { timeFilter } from './time.ts'
 import { BatchResult, IngestBody, IngestQuery, ListQuery, LogIdParams, LogPage, StoredLog, type RejectionBody } from './schemas.ts'
 import { logsOf } from './tenant-logs.ts'
 import { checkEntry, type NormalizedEntry } from './validate.ts'
@@ -60,9 +60,18 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       else issues.push(...check.issues)
     })
     const partial = request.query.partial === true && !single
-    if (issues.length > 0 && !partial) throw Errors.invalidEntries(issues)
+    if (issues.length > 0 && !partial) {
+      fastify.usage.count(request.client.id, { logs_rejected: raw.length })
+      throw Errors.invalidEntries(issues)
+    }
 
     const stored = await logsOf(fastify.db, request.client).insert(valid.map(({ entry }) => entry), { withLogs: single })
+    const duplicates = stored.filter((result) => result.duplicate).length
+    fastify.usage.count(request.client.id, {
+      logs_accepted: stored.length - duplicates,
+      logs_duplicates: duplicates,
+      logs_rejected: raw.length - valid.length
+    })
     reply.code(201)
 
     if (single) {
@@ -74,7 +83,6 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
 
     const ids: Array<string | null> = raw.map(() => null)
     valid.forEach(({ index }, position) => { ids[index] = stored[position]!.id })
-    const duplicates = stored.filter((result) => result.duplicate).length
     return {
       accepted: stored.length - duplicates,
       duplicates,
@@ -132,14 +140,6 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
 }
 
 /** A from/to filter as a Date. */
-function timeFilter (value: string | undefined, name: string): Date | undefined {
-  if (value === undefined) return undefined
-  const time = pointInTime(value)
-  if (time === undefined) {
-    throw new HttpError(400, 'invalid_request', `Invalid querystring: ${name} must be a real point in time (not a leap second).`)
-  }
-  return time
-}
 
 function firstIssuePerEntry (issues: RejectionBody[]): RejectionBody[] {
   const seen = new Set<number>()

@@ -1,20 +1,27 @@
 // Authentication for the routes registered after it in the same scope, in two
 // steps: on request, before any body is read, a request without a
 // well-formed key is refused (no body parsing, no decompression, no database
-// for it); then a preHandler resolves the key to a client, decorates the
-// request with it, and checks the scope the route names in `config.scope`.
+// for it); then a preHandler resolves the key to a client, checks the key's
+// address allowlist, decorates the request with the client, and checks the
+// scope the route names in `config.scope`. Every failure goes to the audit
+// trail, in batches; every authenticated request is counted in usage.
 import fp from 'fastify-plugin'
-import type { FastifyRequest } from 'fastify'
-import { Errors } from '../errors.ts'
-import { isWellFormedKey } from '../keys/format.ts'
-import { LastUseRecorder } from '../keys/last-use.ts'
-import { KeyResolver, type AuthenticatedClient } from '../keys/resolver.ts'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { AuditRecorder } from '../audit/recorder.ts'
+import type { AuditEvent } from '../audit/store.ts'
+import { Errors, HttpError } from '../errors.ts'
+import { isAddressAllowed } from '../keys/allowlist.ts'
+import { loadDevKeys, parseDevKeys } from '../keys/dev-keys.ts'
+import { KeyChangeListener } from '../keys/invalidation.ts'
+import { KeyResolver, type AuthenticatedClient, type Refusal } from '../keys/resolver.ts'
 import type { Scope } from '../keys/scopes.ts'
+import { UsageRecorder } from '../usage/recorder.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     keyResolver: KeyResolver
-    lastUse: LastUseRecorder
+    usage: UsageRecorder
+    audit: AuditRecorder
   }
   interface FastifyRequest {
     /** The authenticated client; set on every route behind authentication. */
@@ -46,15 +53,35 @@ export function presentedKey (request: FastifyRequest): string | undefined {
 }
 
 export default fp(async function auth (fastify) {
+  const config = fastify.config
+  const devKeys = parseDevKeys(fastify.configSource)
+  if (devKeys.length > 0) {
+    fastify.log.warn({ keys: devKeys.map((key) => key.source) },
+      'plaintext development keys are configured in the environment (API_KEYS, API_KEY_<NAME>): do not use them in production')
+  }
   const resolver = new KeyResolver(fastify.db, {
-    ttlMs: fastify.config.KEY_CACHE_TTL_SECONDS * 1000,
-    max: fastify.config.KEY_CACHE_MAX
+    ttlMs: config.KEY_CACHE_TTL_SECONDS * 1000,
+    max: config.KEY_CACHE_MAX,
+    devKeys: await loadDevKeys(fastify.db, devKeys)
   })
   fastify.decorate('keyResolver', resolver)
-  const lastUse = new LastUseRecorder(fastify.db, fastify.log)
-  fastify.decorate('lastUse', lastUse)
-  // Registered after the database plugin, so this runs before the pool closes.
-  fastify.addHook('onClose', async () => { await lastUse.close() })
+
+  const flushEveryMs = config.USAGE_FLUSH_SECONDS * 1000
+  const usage = new UsageRecorder(fastify.db, fastify.log, flushEveryMs)
+  const audit = new AuditRecorder(fastify.db, fastify.log, flushEveryMs)
+  fastify.decorate('usage', usage)
+  fastify.decorate('audit', audit)
+
+  if (config.KEY_CACHE_TTL_SECONDS > 0) {
+    const listener = new KeyChangeListener(fastify.databaseUrl, {
+      changed: (keyId) => { resolver.forget(keyId) },
+      listening: (listening) => { resolver.setCacheTrusted(listening) }
+    }, fastify.log)
+    await listener.start()
+    fastify.addHook('onClose', async () => { await listener.close() })
+  }
+  // Registered after the database plugin, so these run before the pool closes.
+  fastify.addHook('onClose', async () => { await Promise.all([usage.close(), audit.close()]) })
   fastify.decorateRequest('client', null as unknown as AuthenticatedClient)
 }, { name: 'auth', dependencies: ['database'] })
 
@@ -64,17 +91,58 @@ function requiredKey (request: FastifyRequest): string {
   return key
 }
 
+function auditFailure (request: FastifyRequest, failure: Refusal): void {
+  const expired = failure.refusal === 'expired' || failure.refusal === 'rotated'
+  const event: AuditEvent = {
+    event: expired ? 'key.expired_in_use' : 'auth.failed',
+    clientId: failure.clientId ?? null,
+    keyId: failure.keyId ?? null,
+    keyPrefix: failure.keyPrefix ?? null,
+    actor: 'service',
+    address: request.ip,
+    reason: failure.error.code,
+    details: { method: request.method, route: request.routeOptions.url ?? null }
+  }
+  request.server.audit.record(event)
+}
+
 /** The onRequest hook an authenticated scope installs: refuse what cannot be a key before reading the body. */
 export async function requireKey (request: FastifyRequest): Promise<void> {
-  if (!isWellFormedKey(requiredKey(request))) throw Errors.malformedKey()
+  try {
+    if (!request.server.keyResolver.couldBeKey(requiredKey(request))) throw Errors.malformedKey()
+  } catch (error) {
+    if (error instanceof HttpError) auditFailure(request, { error })
+    throw error
+  }
 }
 
 /** The preHandler an authenticated scope installs. */
 export async function authenticate (request: FastifyRequest): Promise<void> {
-  const client = await request.server.keyResolver.resolve(requiredKey(request))
-  request.server.lastUse.record(client.keyId)
+  const resolution = await request.server.keyResolver.resolveDetailed(requiredKey(request))
+  if (!resolution.ok) {
+    auditFailure(request, resolution)
+    throw resolution.error
+  }
+  const client = resolution.client
+  if (client.allowedCidrs !== null && !isAddressAllowed(request.ip, client.allowedCidrs)) {
+    const error = Errors.addressNotAllowed(request.ip)
+    auditFailure(request, { error, clientId: client.id, keyId: client.keyId, keyPrefix: client.keyPrefix })
+    throw error
+  }
+  if (!client.development) request.server.usage.recordKeyUse(client.keyId, request.ip)
   request.client = client
   request.log = request.log.child({ client_id: client.id, key_id: client.keyId })
   const scope = request.routeOptions.config.scope
   if (scope !== undefined && !client.scopes.includes(scope)) throw Errors.missingScope(scope)
+}
+
+/** The onResponse hook an authenticated scope installs: every answer to a known client counts in its usage. */
+export async function countRequest (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (request.client === null) return
+  const status = reply.statusCode
+  request.server.usage.count(request.client.id, {
+    requests: 1,
+    rejected_requests: status >= 400 ? 1 : 0,
+    rate_limited: status === 429 ? 1 : 0
+  })
 }

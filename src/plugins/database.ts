@@ -9,6 +9,8 @@ import type { Database } from '../db/schema.ts'
 declare module 'fastify' {
   interface FastifyInstance {
     db: Kysely<Database>
+    /** The connection string of `db`, for connections outside the pool (LISTEN). */
+    databaseUrl: string
   }
 }
 
@@ -22,6 +24,7 @@ export default fp(async function database (fastify) {
   }
   for (const migration of database.applied) fastify.log.info({ migration }, 'migration applied')
   fastify.decorate('db', database.db)
+  fastify.decorate('databaseUrl', database.url)
   fastify.addHook('onClose', database.close)
 }, { name: 'database', dependencies: ['env'] })
 

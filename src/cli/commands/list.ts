@@ -6,7 +6,7 @@ import { refusalOf } from '../../keys/status.ts'
 import { UsageError, type CommandResult } from '../output.ts'
 
 export async function list (db: Kysely<Database>, clientName?: string): Promise<CommandResult> {
-  const clients = await listClientsWithKeys(db, clientName)
+  const clients = await listClientsWithKeys(db, { clientName })
   if (clientName !== undefined && clients.length === 0) throw new UsageError(`No client named "${clientName}".`)
   const now = new Date()
   const json = clients.map((client) => ({

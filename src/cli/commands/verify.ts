@@ -28,7 +28,7 @@ export async function verifyKey (db: Kysely<Database>, apiKey: string): Promise<
 }
 
 export async function verifyClient (db: Kysely<Database>, clientName: string): Promise<CommandResult> {
-  const [client] = await listClientsWithKeys(db, clientName)
+  const [client] = await listClientsWithKeys(db, { clientName })
   if (client === undefined) throw new UsageError(`No client named "${clientName}".`)
   const now = new Date()
   const keys = client.keys.map((key) => {

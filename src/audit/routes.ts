@@ -1,0 +1,61 @@
+// GET /api/v1/audit (needs keys:manage): the caller's own audit trail, newest
+// first. Events that name no client (failures with a key nobody owns) are the
+// provider's, shown by the CLI only.
+import type { FastifyPluginAsync } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
+import { AUDIT_EVENTS, listAuditEvents } from './store.ts'
+import { presentAuditEvent } from './present.ts'
+import { timeFilter } from '../logs/time.ts'
+
+export const AuditEventView = Type.Object({
+  id: Type.String({ description: 'Increasing with time.' }),
+  occurred_at: Type.String({ format: 'date-time' }),
+  event: Type.String({ description: AUDIT_EVENTS.join(', ') }),
+  key_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+  key_prefix: Type.Union([Type.String(), Type.Null()]),
+  actor: Type.String({ description: 'cli:<user>, key:<key id> (self-service) or service (observed by the service).' }),
+  address: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  details: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])
+})
+
+const AuditQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'next_cursor of the previous page.' })),
+  event: Type.Optional(Type.Unsafe<typeof AUDIT_EVENTS[number]>({ type: 'string', enum: [...AUDIT_EVENTS] })),
+  since: Type.Optional(Type.String({ format: 'date-time' }))
+})
+
+const auditRoutes: FastifyPluginAsync = async (app) => {
+  const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
+  fastify.get('/api/v1/audit', {
+    config: { scope: 'keys:manage' },
+    schema: {
+      tags: ['keys'],
+      summary: 'The caller\'s audit trail: key events and authentication failures, newest first',
+      querystring: AuditQuery,
+      response: {
+        200: Type.Object({ data: Type.Array(AuditEventView), next_cursor: Type.Union([Type.String(), Type.Null()]) }),
+        ...errorResponses(...AUTHENTICATED_ERRORS)
+      }
+    }
+  }, async (request) => {
+    const { limit, cursor, event, since } = request.query
+    const rows = await listAuditEvents(fastify.db, {
+      clientId: request.client.id,
+      limit: limit + 1,
+      event,
+      since: timeFilter(since, 'since'),
+      beforeId: cursor === undefined ? undefined : Number(cursor)
+    })
+    const page = rows.slice(0, limit)
+    return {
+      data: page.map(presentAuditEvent),
+      next_cursor: rows.length > limit ? String(page.at(-1)!.id) : null
+    }
+  })
+}
+
+export default auditRoutes

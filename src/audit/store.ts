@@ -1,0 +1,66 @@
+// The audit trail: key events and authentication failures, appended and read,
+// never changed (the table itself refuses updates and deletes).
+import type { Kysely, Transaction } from 'kysely'
+import type { AuditEventRow, Database } from '../db/schema.ts'
+
+type Db = Kysely<Database> | Transaction<Database>
+
+export const AUDIT_EVENTS = [
+  'key.created', 'key.rotated', 'key.revoked', 'key.updated', 'key.expired_in_use', 'auth.failed'
+] as const
+export type AuditEventType = typeof AUDIT_EVENTS[number]
+
+/** Who did it: `cli:<os user>`, `key:<key id>` for a self-service call, `service` for what the service observed. */
+export interface Actor {
+  actor: string
+  address?: string | null
+}
+
+export interface AuditEvent extends Actor {
+  event: AuditEventType
+  clientId: string | null
+  keyId?: string | null
+  keyPrefix?: string | null
+  reason?: string | null
+  details?: Record<string, unknown> | null
+  occurredAt?: Date
+}
+
+function row (event: AuditEvent) {
+  return {
+    event: event.event,
+    client_id: event.clientId,
+    key_id: event.keyId ?? null,
+    key_prefix: event.keyPrefix ?? null,
+    actor: event.actor,
+    address: event.address ?? null,
+    reason: event.reason ?? null,
+    details: event.details == null ? null : JSON.stringify(event.details),
+    ...(event.occurredAt === undefined ? {} : { occurred_at: event.occurredAt })
+  }
+}
+
+export async function appendAuditEvents (db: Db, events: AuditEvent[]): Promise<void> {
+  if (events.length === 0) return
+  await db.insertInto('audit_events').values(events.map(row)).execute()
+}
+
+export interface AuditQuery {
+  /** Only this client's events; absent: every event (the provider's view). */
+  clientId?: string
+  event?: AuditEventType
+  since?: Date
+  /** Events older than this id (the next page). */
+  beforeId?: number
+  limit: number
+}
+
+/** Newest first. */
+export async function listAuditEvents (db: Db, query: AuditQuery): Promise<AuditEventRow[]> {
+  let select = db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(query.limit)
+  if (query.clientId !== undefined) select = select.where('client_id', '=', query.clientId)
+  if (query.event !== undefined) select = select.where('event', '=', query.event)
+  if (query.since !== undefined) select = select.where('occurred_at', '>=', query.since)
+  if (query.beforeId !== undefined) select = select.where('id', '<', query.beforeId)
+  return await select.execute()
+}

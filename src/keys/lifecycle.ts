@@ -1,0 +1,178 @@
+// What happens to a key after it is made: created, rotated, revoked, its name
+// or allowlist changed. The CLI and the self-service routes both come here, so
+// each change and its audit event are written in one transaction, whoever
+// asks. With a client id (every HTTP call passes the caller's), a key of
+// another client is as good as absent.
+import type { Kysely, Transaction } from 'kysely'
+import { validate as isUuid } from 'uuid'
+import type { Database } from '../db/schema.ts'
+import { appendAuditEvents, type Actor } from '../audit/store.ts'
+import { createKey, KEY_INFO_COLUMNS, type KeyInfo, type NewKey } from './store.ts'
+import { refusalOf, statusOf } from './status.ts'
+
+export class KeyNotFoundError extends Error {
+  override name = 'KeyNotFoundError'
+  readonly keyId: string
+  constructor (keyId: string) {
+    super(`No key with id "${keyId}".`)
+    this.keyId = keyId
+  }
+}
+
+/** The key cannot be rotated as asked; `reason` says why. */
+export class RotationRefusedError extends Error {
+  override name = 'RotationRefusedError'
+  readonly keyId: string
+  readonly reason: 'already_rotated' | 'not_active'
+  readonly status: string
+  readonly replacedBy: string | null
+  constructor (keyId: string, reason: 'already_rotated' | 'not_active', status: string, replacedBy: string | null) {
+    super(reason === 'already_rotated'
+      ? `Key ${keyId} was already rotated${replacedBy === null ? '' : ` (replaced by ${replacedBy})`}; rotate its replacement instead.`
+      : `Key ${keyId} is ${status}; only a key that is still accepted can be rotated.`)
+    this.keyId = keyId
+    this.reason = reason
+    this.status = status
+    this.replacedBy = replacedBy
+  }
+}
+
+export const DEFAULT_GRACE_SECONDS = 86_400
+
+/** The key, locked for the rest of the transaction. */
+async function lockKey (trx: Transaction<Database>, keyId: string, clientId: string | undefined): Promise<KeyInfo> {
+  if (!isUuid(keyId)) throw new KeyNotFoundError(keyId)
+  let query = trx.selectFrom('api_keys').select(KEY_INFO_COLUMNS).where('id', '=', keyId).forUpdate()
+  if (clientId !== undefined) query = query.where('client_id', '=', clientId)
+  const key = await query.executeTakeFirst()
+  if (key === undefined) throw new KeyNotFoundError(keyId)
+  return key
+}
+
+export async function createKeyWithAudit (db: Kysely<Database> | Transaction<Database>, key: NewKey, actor: Actor): Promise<{ apiKey: string, info: KeyInfo }> {
+  const write = async (trx: Transaction<Database>): Promise<{ apiKey: string, info: KeyInfo }> => {
+    const created = await createKey(trx, key)
+    await appendAuditEvents(trx, [{
+      ...actor,
+      event: 'key.created',
+      clientId: created.info.client_id,
+      keyId: created.info.id,
+      keyPrefix: created.info.prefix,
+      details: { scopes: created.info.scopes, expires_at: created.info.expires_at, allowed_cidrs: created.info.allowed_cidrs }
+    }])
+    return created
+  }
+  return db.isTransaction ? await write(db as Transaction<Database>) : await db.transaction().execute(write)
+}
+
+export interface RotateOptions {
+  keyId: string
+  clientId?: string
+  graceSeconds: number
+  /** The new key's expiry; absent: the old key's lifetime again, counted from now (none if it had none). */
+  expiresAt?: Date | null
+  now?: Date
+}
+
+export interface Rotation {
+  apiKey: string
+  key: KeyInfo
+  previous: KeyInfo
+}
+
+export async function rotateKey (db: Kysely<Database>, options: RotateOptions, actor: Actor): Promise<Rotation> {
+  const now = options.now ?? new Date()
+  return await db.transaction().execute(async (trx) => {
+    const old = await lockKey(trx, options.keyId, options.clientId)
+    if (old.replaced_by !== null || old.rotated_at !== null) {
+      throw new RotationRefusedError(old.id, 'already_rotated', statusOf(old, now), old.replaced_by)
+    }
+    const refusal = refusalOf(old, now)
+    if (refusal !== undefined) throw new RotationRefusedError(old.id, 'not_active', refusal, null)
+
+    const lifetimeMs = old.expires_at === null ? null : old.expires_at.getTime() - old.created_at.getTime()
+    const expiresAt = options.expiresAt !== undefined
+      ? options.expiresAt
+      : lifetimeMs === null ? null : new Date(now.getTime() + lifetimeMs)
+    const created = await createKey(trx, {
+      clientId: old.client_id,
+      scopes: old.scopes as NewKey['scopes'],
+      name: old.name,
+      expiresAt,
+      allowedCidrs: old.allowed_cidrs
+    })
+    const graceEndsAt = new Date(now.getTime() + options.graceSeconds * 1000)
+    const previous = await trx.updateTable('api_keys')
+      .set({ rotated_at: now, replaced_by: created.info.id, grace_ends_at: graceEndsAt })
+      .where('client_id', '=', old.client_id).where('id', '=', old.id)
+      .returning(KEY_INFO_COLUMNS).executeTakeFirstOrThrow()
+    await appendAuditEvents(trx, [{
+      ...actor,
+      event: 'key.rotated',
+      clientId: old.client_id,
+      keyId: old.id,
+      keyPrefix: old.prefix,
+      details: { replaced_by: created.info.id, grace_seconds: options.graceSeconds, grace_ends_at: graceEndsAt.toISOString() }
+    }, {
+      ...actor,
+      event: 'key.created',
+      clientId: old.client_id,
+      keyId: created.info.id,
+      keyPrefix: created.info.prefix,
+      details: { rotated_from: old.id, scopes: created.info.scopes, expires_at: created.info.expires_at, allowed_cidrs: created.info.allowed_cidrs }
+    }])
+    return { apiKey: created.apiKey, key: created.info, previous }
+  })
+}
+
+export interface Revocation {
+  key: KeyInfo
+  /** False when the key was revoked before: nothing changed and nothing was audited. */
+  revoked: boolean
+}
+
+export async function revokeKey (db: Kysely<Database>, options: { keyId: string, clientId?: string, now?: Date }, actor: Actor): Promise<Revocation> {
+  return await db.transaction().execute(async (trx) => {
+    const key = await lockKey(trx, options.keyId, options.clientId)
+    if (key.revoked_at !== null) return { key, revoked: false }
+    const revoked = await trx.updateTable('api_keys')
+      .set({ revoked_at: options.now ?? new Date() })
+      .where('client_id', '=', key.client_id).where('id', '=', key.id)
+      .returning(KEY_INFO_COLUMNS).executeTakeFirstOrThrow()
+    await appendAuditEvents(trx, [{ ...actor, event: 'key.revoked', clientId: key.client_id, keyId: key.id, keyPrefix: key.prefix }])
+    return { key: revoked, revoked: true }
+  })
+}
+
+export interface KeyChanges {
+  name?: string | null
+  /** Normalized ranges, or null for any address. */
+  allowedCidrs?: string[] | null
+}
+
+export async function updateKey (db: Kysely<Database>, options: { keyId: string, clientId?: string, changes: KeyChanges }, actor: Actor): Promise<KeyInfo> {
+  return await db.transaction().execute(async (trx) => {
+    const key = await lockKey(trx, options.keyId, options.clientId)
+    const { name, allowedCidrs } = options.changes
+    const set = {
+      ...(name === undefined ? {} : { name }),
+      ...(allowedCidrs === undefined ? {} : { allowed_cidrs: allowedCidrs })
+    }
+    if (Object.keys(set).length === 0) return key
+    const updated = await trx.updateTable('api_keys').set(set)
+      .where('client_id', '=', key.client_id).where('id', '=', key.id)
+      .returning(KEY_INFO_COLUMNS).executeTakeFirstOrThrow()
+    await appendAuditEvents(trx, [{
+      ...actor,
+      event: 'key.updated',
+      clientId: key.client_id,
+      keyId: key.id,
+      keyPrefix: key.prefix,
+      details: {
+        ...(name === undefined ? {} : { name: { from: key.name, to: name } }),
+        ...(allowedCidrs === undefined ? {} : { allowed_cidrs: { from: key.allowed_cidrs, to: allowedCidrs } })
+      }
+    }])
+    return updated
+  })
+}

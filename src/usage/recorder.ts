@@ -1,0 +1,108 @@
+// Usage without a database write per request: each key's last use (time and
+// address) and each client's daily counters are gathered in memory and
+// written in two statements every few seconds, and on close. Several
+// instances add to the same rows, so nothing is overwritten.
+import { sql, type Kysely } from 'kysely'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Database } from '../db/schema.ts'
+
+export const COUNTERS = ['requests', 'rejected_requests', 'rate_limited', 'logs_accepted', 'logs_duplicates', 'logs_rejected'] as const
+export type Counter = typeof COUNTERS[number]
+export type Counts = Record<Counter, number>
+
+export function zeroCounts (): Counts {
+  return { requests: 0, rejected_requests: 0, rate_limited: 0, logs_accepted: 0, logs_duplicates: 0, logs_rejected: 0 }
+}
+
+interface KeyUse { at: Date, address: string | null }
+
+/** The UTC calendar day of an instant, as YYYY-MM-DD. */
+export function utcDay (at: Date): string {
+  return at.toISOString().slice(0, 10)
+}
+
+export class UsageRecorder {
+  readonly #db: Kysely<Database>
+  readonly #log: FastifyBaseLogger
+  readonly #timer: NodeJS.Timeout
+  #keyUses = new Map<string, KeyUse>()
+  /** client id → day → counts */
+  #counts = new Map<string, Map<string, Counts>>()
+
+  constructor (db: Kysely<Database>, log: FastifyBaseLogger, flushEveryMs: number) {
+    this.#db = db
+    this.#log = log
+    this.#timer = setInterval(() => { void this.flush() }, flushEveryMs).unref()
+  }
+
+  recordKeyUse (keyId: string, address: string | null, at = new Date()): void {
+    this.#keyUses.set(keyId, { at, address })
+  }
+
+  count (clientId: string, counts: Partial<Counts>, at = new Date()): void {
+    addCounts(this.#counts, clientId, utcDay(at), counts)
+  }
+
+  /** What this instance counted for the client and has not written yet, by day. */
+  pending (clientId: string): ReadonlyMap<string, Counts> {
+    return this.#counts.get(clientId) ?? new Map()
+  }
+
+  async flush (): Promise<void> {
+    await Promise.all([this.#flushKeyUses(), this.#flushCounts()])
+  }
+
+  async close (): Promise<void> {
+    clearInterval(this.#timer)
+    await this.flush()
+  }
+
+  async #flushKeyUses (): Promise<void> {
+    if (this.#keyUses.size === 0) return
+    const batch = this.#keyUses
+    this.#keyUses = new Map()
+    const uses = [...batch.entries()]
+    try {
+      // Only ever forward in time: another instance may have written a later use.
+      await sql`
+        update api_keys set last_used_at = used.at, last_used_address = used.address
+        from unnest(${uses.map(([id]) => id)}::uuid[], ${uses.map(([, use]) => use.at.toISOString())}::timestamptz[],
+                    ${uses.map(([, use]) => use.address)}::text[]) as used(id, at, address)
+        where api_keys.id = used.id and (api_keys.last_used_at is null or api_keys.last_used_at < used.at)`.execute(this.#db)
+    } catch (error) {
+      // Keep the uses for the next attempt, unless newer ones arrived meanwhile.
+      for (const [keyId, use] of batch) if (!this.#keyUses.has(keyId)) this.#keyUses.set(keyId, use)
+      this.#log.warn({ err: error, keys: batch.size }, 'could not record key use; will retry')
+    }
+  }
+
+  async #flushCounts (): Promise<void> {
+    if (this.#counts.size === 0) return
+    const batch = this.#counts
+    this.#counts = new Map()
+    const rows: Array<{ clientId: string, day: string, counts: Counts }> = []
+    for (const [clientId, days] of batch) for (const [day, counts] of days) rows.push({ clientId, day, counts })
+    const column = (counter: Counter): number[] => rows.map((row) => row.counts[counter])
+    try {
+      await sql`
+        insert into usage_daily (client_id, day, ${sql.join(COUNTERS.map((counter) => sql.ref(counter)))})
+        select * from unnest(${rows.map((row) => row.clientId)}::uuid[], ${rows.map((row) => row.day)}::date[],
+          ${sql.join(COUNTERS.map((counter) => sql`${column(counter)}::bigint[]`))})
+        on conflict (client_id, day) do update set
+          ${sql.join(COUNTERS.map((counter) => sql`${sql.ref(counter)} = usage_daily.${sql.ref(counter)} + excluded.${sql.ref(counter)}`))}`
+        .execute(this.#db)
+    } catch (error) {
+      // Counts are additive: what failed to land is added back to what arrived meanwhile.
+      for (const row of rows) addCounts(this.#counts, row.clientId, row.day, row.counts)
+      this.#log.warn({ err: error, rows: rows.length }, 'could not record usage; will retry')
+    }
+  }
+}
+
+function addCounts (into: Map<string, Map<string, Counts>>, clientId: string, day: string, counts: Partial<Counts>): void {
+  let days = into.get(clientId)
+  if (days === undefined) into.set(clientId, days = new Map())
+  let total = days.get(day)
+  if (total === undefined) days.set(day, total = zeroCounts())
+  for (const counter of COUNTERS) total[counter] += counts[counter] ?? 0
+}

@@ -1,0 +1,65 @@
+// GET /api/v1/usage (needs keys:manage): the caller's requests and logs per
+// UTC day. Counts this instance has not written yet are included, so a client
+// sees its own latest requests at once.
+import type { FastifyPluginAsync } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { HttpError } from '../errors.ts'
+import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
+import { utcDay } from './recorder.ts'
+import { mergeUsage, totalOf, usageDays } from './store.ts'
+
+const MAX_DAYS = 366
+const DEFAULT_DAYS = 30
+
+const Counts = {
+  requests: Type.Integer({ description: 'Authenticated requests answered.' }),
+  rejected_requests: Type.Integer({ description: 'Of those, answered with an error (4xx or 5xx).' }),
+  rate_limited: Type.Integer({ description: 'Of those, refused for a rate limit (429).' }),
+  logs_accepted: Type.Integer({ description: 'Log entries newly stored.' }),
+  logs_duplicates: Type.Integer({ description: 'Log entries already stored under their event_id.' }),
+  logs_rejected: Type.Integer({ description: 'Log entries not stored because they, or another entry of their atomic batch, were invalid.' })
+}
+
+export const UsageReport = Type.Object({
+  from: Type.String({ format: 'date' }),
+  to: Type.String({ format: 'date' }),
+  days: Type.Array(Type.Object({ day: Type.String({ format: 'date' }), ...Counts }), { description: 'Days with any usage, oldest first.' }),
+  total: Type.Object(Counts)
+})
+
+const UsageQuery = Type.Object({
+  from: Type.Optional(Type.String({ format: 'date', description: `First UTC day (default: ${DEFAULT_DAYS - 1} days before to).` })),
+  to: Type.Optional(Type.String({ format: 'date', description: 'Last UTC day (default: today).' }))
+})
+
+export function dayRange (from: string | undefined, to: string | undefined, now = new Date()): { from: string, to: string } {
+  const last = to ?? utcDay(now)
+  const first = from ?? utcDay(new Date(Date.parse(`${last}T00:00:00Z`) - (DEFAULT_DAYS - 1) * 86_400_000))
+  const span = (Date.parse(`${last}T00:00:00Z`) - Date.parse(`${first}T00:00:00Z`)) / 86_400_000
+  if (Number.isNaN(span) || span < 0) throw new HttpError(400, 'invalid_request', 'Invalid querystring: from must be a day on or before to.')
+  if (span >= MAX_DAYS) throw new HttpError(400, 'invalid_request', `Invalid querystring: at most ${MAX_DAYS} days at a time.`)
+  return { from: first, to: last }
+}
+
+const usageRoutes: FastifyPluginAsync = async (app) => {
+  const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
+  fastify.get('/api/v1/usage', {
+    config: { scope: 'keys:manage' },
+    schema: {
+      tags: ['keys'],
+      summary: 'Requests and logs per UTC day for the caller\'s client',
+      querystring: UsageQuery,
+      response: { 200: UsageReport, ...errorResponses(...AUTHENTICATED_ERRORS) }
+    }
+  }, async (request) => {
+    const { from, to } = dayRange(request.query.from, request.query.to)
+    const clientId = request.client.id
+    const stored = await usageDays(fastify.db, { clientId, from, to })
+    const days = mergeUsage(stored, clientId, fastify.usage.pending(clientId), from, to)
+    // The response schema leaves client_id out of each day.
+    return { from, to, days, total: totalOf(days) }
+  })
+}
+
+export default usageRoutes
