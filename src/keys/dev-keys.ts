@@ -42,7 +42,8 @@ function optionalString (value: unknown, field: string, source: string): string 
 function client (idOrName: string | undefined, name: string | undefined, source: string): { clientId?: string, clientName?: string } {
   if (idOrName === undefined && name === undefined) throw new DevKeyError(`${source}: the key names no client (give an id or a name).`)
   if (idOrName !== undefined && isUuid(idOrName)) return { clientId: idOrName.toLowerCase(), clientName: name }
-  return { clientName: name ?? idOrName }
+  // An id that is not a UUID names the client; a name beside it has nothing left to name.
+  return { clientName: idOrName ?? name }
 }
 
 function checkKey (apiKey: string, source: string): void {

@@ -37,7 +37,8 @@ async function answering<T> (work: () => Promise<T>): Promise<T> {
   } catch (error) {
     if (error instanceof KeyNotFoundError) throw Errors.notFound('Key')
     if (error instanceof RotationRefusedError) {
-      throw error.reason === 'already_rotated' ? Errors.keyAlreadyRotated(error.keyId, error.replacedBy) : Errors.keyNotActive(error.keyId, error.status)
+      throw Errors.conflict(error.reason === 'already_rotated' ? 'key_already_rotated' : 'key_not_active', error.message,
+        { key_id: error.keyId, status: error.status, replaced_by: error.replacedBy })
     }
     throw error
   }

@@ -49,11 +49,18 @@ async function newKey (db: Kysely<Database>, options: { client?: string, scopes?
 
 const CACHED = { ttlMs: 60_000, max: 100 }
 
+/** A resolver whose cache is trusted, as it is while key change notifications arrive. */
+function cachedResolver (db: Kysely<Database>, options = CACHED): KeyResolver {
+  const resolver = new KeyResolver(db, options)
+  resolver.setCacheTrusted(true)
+  return resolver
+}
+
 void t.test('a valid key resolves to its client, key and scopes', async (t) => {
   const { admin, counted } = await setUp(t)
   const { apiKey, keyId, clientId } = await newKey(admin, { client: 'acme', scopes: ['logs:read', 'keys:manage'] })
   await newKey(admin, { client: 'other' })
-  const resolver = new KeyResolver(counted, CACHED)
+  const resolver = cachedResolver(counted)
   const client = await resolver.resolve(apiKey)
   t.equal(client.id, clientId)
   t.equal(client.name, 'acme')
@@ -65,7 +72,7 @@ void t.test('a valid key resolves to its client, key and scopes', async (t) => {
 void t.test('a hot key costs no database round trip', async (t) => {
   const { admin, counted, queries } = await setUp(t)
   const { apiKey, clientId } = await newKey(admin)
-  const resolver = new KeyResolver(counted, CACHED)
+  const resolver = cachedResolver(counted)
 
   const before = queries()
   const first = await resolver.resolve(apiKey)
@@ -84,7 +91,7 @@ void t.test('a hot key costs no database round trip', async (t) => {
 void t.test('concurrent resolves of an uncached key share one lookup', async (t) => {
   const { admin, counted, queries } = await setUp(t)
   const { apiKey } = await newKey(admin)
-  const resolver = new KeyResolver(counted, CACHED)
+  const resolver = cachedResolver(counted)
   const before = queries()
   const results = await Promise.all(Array.from({ length: 10 }, async () => await resolver.resolve(apiKey)))
   t.equal(results.length, 10)
@@ -102,7 +109,7 @@ void t.test('a malformed key is refused without any query', async (t) => {
     ''
   ]
   for (const ttlMs of [CACHED.ttlMs, 0]) {
-    const resolver = new KeyResolver(counted, { ttlMs, max: 100 })
+    const resolver = cachedResolver(counted, { ttlMs, max: 100 })
     const before = queries()
     for (const text of malformed) {
       await t.rejects(resolver.resolve(text), { statusCode: 401, code: 'malformed_api_key' }, JSON.stringify(text))
@@ -114,7 +121,7 @@ void t.test('a malformed key is refused without any query', async (t) => {
 void t.test('an unknown well-formed key is looked up once, then cached as unknown', async (t) => {
   const { admin, counted, queries } = await setUp(t)
   await newKey(admin)
-  const resolver = new KeyResolver(counted, CACHED)
+  const resolver = cachedResolver(counted)
   const unknown = generateKey()
 
   const before = queries()
@@ -147,7 +154,7 @@ void t.test('with ttlMs 0 every resolve queries the database', async (t) => {
 void t.test('clear() forgets cached resolutions', async (t) => {
   const { admin, counted, queries } = await setUp(t)
   const { apiKey } = await newKey(admin)
-  const resolver = new KeyResolver(counted, CACHED)
+  const resolver = cachedResolver(counted)
   await resolver.resolve(apiKey)
   const before = queries()
   resolver.clear()
@@ -165,7 +172,7 @@ void t.test('revoked and expired keys are refused with their own codes', async (
   await admin.updateTable('api_keys').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', expired.keyId).execute()
 
   for (const ttlMs of [CACHED.ttlMs, 0]) {
-    const resolver = new KeyResolver(counted, { ttlMs, max: 100 })
+    const resolver = cachedResolver(counted, { ttlMs, max: 100 })
     await t.rejects(resolver.resolve(revoked.apiKey), { statusCode: 401, code: 'revoked_api_key' })
     await t.rejects(resolver.resolve(expired.apiKey), { statusCode: 401, code: 'expired_api_key' })
     // Refusals are not cached as successes.
@@ -180,7 +187,7 @@ void t.test('a key both revoked and expired is reported as revoked', async (t) =
   const { admin, counted } = await setUp(t)
   const both = await newKey(admin, { expiresAt: new Date(Date.now() - 60_000) })
   await admin.updateTable('api_keys').set({ revoked_at: new Date(Date.now() - 1000) }).where('id', '=', both.keyId).execute()
-  const resolver = new KeyResolver(counted, CACHED)
+  const resolver = cachedResolver(counted)
   await t.rejects(resolver.resolve(both.apiKey), { code: 'revoked_api_key' })
 })
 
@@ -188,11 +195,45 @@ void t.test('a key whose expiry passes while it is cached is refused', async (t)
   const { admin, counted, queries } = await setUp(t)
   const expiresAt = new Date(Date.now() + 3_600_000)
   const { apiKey, keyId } = await newKey(admin, { expiresAt })
-  const resolver = new KeyResolver(counted, CACHED)
+  const resolver = cachedResolver(counted)
 
   t.equal((await resolver.resolve(apiKey, new Date(expiresAt.getTime() - 1000))).keyId, keyId)
   const before = queries()
   await t.rejects(resolver.resolve(apiKey, expiresAt), { statusCode: 401, code: 'expired_api_key' }, 'at the expiry instant')
   await t.rejects(resolver.resolve(apiKey, new Date(expiresAt.getTime() + 1000)), { statusCode: 401, code: 'expired_api_key' })
   t.equal(queries() - before, 0, 'decided from the cached record')
+})
+
+void t.test('a cache not known to be current is bypassed: every resolve asks the database', async (t) => {
+  const { admin, counted, queries } = await setUp(t)
+  const { apiKey } = await newKey(admin)
+  const resolver = new KeyResolver(counted, CACHED)
+  await resolver.resolve(apiKey)
+  const before = queries()
+  await resolver.resolve(apiKey)
+  t.equal(queries() - before, 1, 'before notifications are heard, a second resolve queries again')
+  resolver.setCacheTrusted(true)
+  await resolver.resolve(apiKey)
+  const trusted = queries()
+  await resolver.resolve(apiKey)
+  t.equal(queries() - trusted, 0, 'once they are, it is answered from the cache')
+  resolver.setCacheTrusted(false)
+  await admin.updateTable('api_keys').set({ revoked_at: new Date() }).execute()
+  await t.rejects(resolver.resolve(apiKey), { code: 'revoked_api_key' }, 'losing notifications drops what was cached')
+})
+
+void t.test('forgetting a changed key evicts it, and only it', async (t) => {
+  const { admin, counted, queries } = await setUp(t)
+  const changed = await newKey(admin)
+  const untouched = await newKey(admin)
+  const resolver = cachedResolver(counted)
+  await resolver.resolve(changed.apiKey)
+  await resolver.resolve(untouched.apiKey)
+  await admin.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', changed.keyId).execute()
+  await t.resolves(resolver.resolve(changed.apiKey), 'a cached key is served from the cache until told otherwise')
+  resolver.forget(changed.keyId)
+  const before = queries()
+  await t.rejects(resolver.resolve(changed.apiKey), { code: 'revoked_api_key' }, 'after forget, the revocation is seen')
+  await resolver.resolve(untouched.apiKey)
+  t.equal(queries() - before, 1, 'the other key is still cached')
 })
