@@ -8,17 +8,38 @@ import { UsageError, type CommandResult } from '../src/cli/output.ts'
 import { create } from '../src/cli/commands/create.ts'
 import { list } from '../src/cli/commands/list.ts'
 import { verifyClient, verifyKey } from '../src/cli/commands/verify.ts'
+import { rotate } from '../src/cli/commands/rotate.ts'
+import { revoke } from '../src/cli/commands/revoke.ts'
+import { allow } from '../src/cli/commands/allow.ts'
+import { usage } from '../src/cli/commands/usage.ts'
+import { audit } from '../src/cli/commands/audit.ts'
 
 const USAGE = `Usage: npm run keys -- <command> [options]
 
 Commands:
-  create <client_name> [--scopes a,b] [--expires-in 90d] [--name LABEL]
-                       create the client if new, and a key; prints the key once
-  list [--client NAME] clients and their keys, with last use (never a key)
+  create <client_name> [--scopes a,b] [--expires-in 90d] [--name LABEL] [--allow CIDRS]
+                       create the client if new, and a key; prints the key once,
+                       and an API_KEYS line for a development .env
+  list [--client NAME] [--older-than 90d]
+                       clients and their keys, with last use (never a key);
+                       flags keys that stop working within 14 days.
+                       --older-than: only accepted keys created longer ago (due for rotation)
+  rotate <key_id> [--grace 24h] [--expires-in 90d]
+                       a new key with the same scopes; the old one works until
+                       the grace ends (0: stops at once), never past its expiry
+  revoke <key_id>      refuse the key at once, on every running instance
+  allow <key_id> <cidr,...> | --any
+                       accept the key only from these address ranges, or from anywhere
   verify <api_key>     whether the key would be accepted, and why not ("-" reads it from stdin)
   verify --client NAME whether each of the client's keys would be accepted
+  usage [--client NAME] [--days 30]
+                       requests and logs per client and day
+  audit [--client NAME] [--event TYPE] [--limit 100]
+                       key events and authentication failures, newest first
 
 Every command takes --json: exactly one JSON document on stdout.
+Exit status: 0 done, 1 refused or not found (an unknown key id, a key that
+cannot be rotated, verify refusing), 2 bad usage (unknown option, bad duration).
 Scopes: logs:write, logs:read, keys:manage (default: logs:write,logs:read).
 (When piping --json output, run npm with -s so that it prints no banner: npm run -s keys -- list --json)`
 
@@ -28,7 +49,14 @@ const OPTIONS = {
   scopes: { type: 'string' },
   'expires-in': { type: 'string' },
   name: { type: 'string' },
-  client: { type: 'string' }
+  client: { type: 'string' },
+  allow: { type: 'string' },
+  any: { type: 'boolean' },
+  grace: { type: 'string' },
+  'older-than': { type: 'string' },
+  days: { type: 'string' },
+  event: { type: 'string' },
+  limit: { type: 'string' }
 } as const
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS, allowPositionals: true }>>['values']
@@ -55,20 +83,41 @@ async function run (config: Config, command: string, args: string[], values: Val
   }
   switch (command) {
     case 'create': {
-      rejectOptions(command, values, ['scopes', 'expires-in', 'name'])
+      rejectOptions(command, values, ['scopes', 'expires-in', 'name', 'allow'])
       expectArguments(command, args, 1)
       return await needsDatabase(async (db) => await create(db, {
         clientName: args[0]!,
         scopes: values.scopes,
         expiresIn: values['expires-in'],
         name: values.name,
+        allow: values.allow,
         publicUrl: config.PUBLIC_URL
       }))
     }
     case 'list':
-      rejectOptions(command, values, ['client'])
+      rejectOptions(command, values, ['client', 'older-than'])
       expectArguments(command, args, 0)
-      return await needsDatabase(async (db) => await list(db, values.client))
+      return await needsDatabase(async (db) => await list(db, { clientName: values.client, olderThan: values['older-than'] }))
+    case 'rotate':
+      rejectOptions(command, values, ['grace', 'expires-in'])
+      expectArguments(command, args, 1)
+      return await needsDatabase(async (db) => await rotate(db, { keyId: args[0]!, grace: values.grace, expiresIn: values['expires-in'] }))
+    case 'revoke':
+      rejectOptions(command, values, [])
+      expectArguments(command, args, 1)
+      return await needsDatabase(async (db) => await revoke(db, args[0]!))
+    case 'allow':
+      rejectOptions(command, values, ['any'])
+      expectArguments(command, args, values.any === true ? 1 : 2)
+      return await needsDatabase(async (db) => await allow(db, args[0]!, args[1], values.any === true))
+    case 'usage':
+      rejectOptions(command, values, ['client', 'days'])
+      expectArguments(command, args, 0)
+      return await needsDatabase(async (db) => await usage(db, { clientName: values.client, days: values.days }))
+    case 'audit':
+      rejectOptions(command, values, ['client', 'event', 'limit'])
+      expectArguments(command, args, 0)
+      return await needsDatabase(async (db) => await audit(db, { clientName: values.client, event: values.event, limit: values.limit }))
     case 'verify': {
       rejectOptions(command, values, ['client'])
       if (values.client !== undefined) {

@@ -1,7 +1,10 @@
 // keys create <client_name>: the client if new, and a key for it.
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
-import { createKey, findOrCreateClient } from '../../keys/store.ts'
+import { createKeyWithAudit } from '../../keys/lifecycle.ts'
+import { findOrCreateClient } from '../../keys/store.ts'
+import { cliActor } from '../actor.ts'
+import { parseAllowlist } from './allow.ts'
 import { DEFAULT_SCOPES, SCOPES, isScope, type Scope } from '../../keys/scopes.ts'
 import { parseDuration } from '../duration.ts'
 import { UsageError, when, type CommandResult } from '../output.ts'
@@ -13,6 +16,8 @@ export interface CreateOptions {
   scopes?: string
   expiresIn?: string
   name?: string
+  /** CIDR ranges, comma-separated. */
+  allow?: string
   publicUrl: string
 }
 
@@ -38,11 +43,15 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
     expiresAt = new Date(Date.now() + seconds * 1000)
   }
 
+  const allowedCidrs = options.allow === undefined ? null : parseAllowlist(options.allow)
+
   const { client, created, apiKey, info } = await db.transaction().execute(async (trx) => {
     const found = await findOrCreateClient(trx, options.clientName)
-    const key = await createKey(trx, { clientId: found.client.id, scopes, name: options.name ?? null, expiresAt })
+    const key = await createKeyWithAudit(trx, { clientId: found.client.id, scopes, name: options.name ?? null, expiresAt, allowedCidrs }, cliActor())
     return { ...found, ...key }
   })
+  // The same key as a development key, for a .env file (single-quoted: the JSON holds double quotes).
+  const envLine = `API_KEYS='${JSON.stringify({ [apiKey]: { id: client.id, name: client.name, scopes } })}'`
 
   const ingestUrl = `${options.publicUrl.replace(/\/+$/, '')}/api/v1/logs`
   const handOver = [
@@ -56,7 +65,8 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
     `    -H 'X-API-Key: ${apiKey}' -H 'Content-Type: application/json' \\`,
     `    -d '{"environment":"production","executed_at":"${new Date().toISOString()}","status":"SUCCESS","message":"hello"}'`,
     '',
-    `Scopes: ${scopes.join(' ')}. Expires: ${when(expiresAt)}.`,
+    `Scopes: ${scopes.join(' ')}. Expires: ${when(expiresAt)}.` +
+      (allowedCidrs === null ? '' : ` Accepted only from ${allowedCidrs.join(', ')}.`),
     'Keep the key secret. If it leaks, tell us at once and we will revoke it.'
   ].join('\n')
 
@@ -70,7 +80,9 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
       api_key: apiKey,
       scopes,
       expires_at: expiresAt?.toISOString() ?? null,
+      allowed_cidrs: allowedCidrs,
       created_at: info.created_at.toISOString(),
+      env_line: envLine,
       message: handOver
     },
     text: [
@@ -80,6 +92,10 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
       '          shown this once only: only its hash is stored',
       `Scopes:   ${scopes.join(' ')}`,
       `Expires:  ${when(expiresAt)}`,
+      `Allowed:  ${allowedCidrs === null ? 'any address' : allowedCidrs.join(', ')}`,
+      '',
+      'For a development .env (a plaintext key: never in production):',
+      `  ${envLine}`,
       '',
       'Message to send to the client:',
       '-----',

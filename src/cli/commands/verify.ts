@@ -2,28 +2,46 @@
 // client's keys) be accepted right now, and if not, why.
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
-import { HttpError } from '../../errors.ts'
 import { KeyResolver } from '../../keys/resolver.ts'
 import { listClientsWithKeys } from '../../keys/store.ts'
-import { refusalOf } from '../../keys/status.ts'
-import { UsageError, type CommandResult } from '../output.ts'
+import { refusalOf, statusOf } from '../../keys/status.ts'
+import { UsageError, when, type CommandResult } from '../output.ts'
+
+const REASONS = {
+  revoked: 'revoked',
+  rotated: 'rotated, and its grace period has ended',
+  expired: 'expired'
+}
+
+function allowlistNote (allowedCidrs: string[] | null): string {
+  return allowedCidrs === null ? '' : `, only from ${allowedCidrs.join(', ')}`
+}
 
 export async function verifyKey (db: Kysely<Database>, apiKey: string): Promise<CommandResult> {
   // The service's own resolution, uncached: the same answer a request would get.
   const resolver = new KeyResolver(db, { ttlMs: 0, max: 1 })
-  try {
-    const client = await resolver.resolve(apiKey.trim())
+  const resolution = await resolver.resolveDetailed(apiKey.trim())
+  if (!resolution.ok) {
     return {
-      json: { accepted: true, client_id: client.id, client_name: client.name, key_id: client.keyId, key_prefix: client.keyPrefix, scopes: client.scopes },
-      text: `accepted: key ${client.keyId} (${client.keyPrefix}…) of client ${client.name}, scopes ${client.scopes.join(' ')}`
-    }
-  } catch (error) {
-    if (!(error instanceof HttpError)) throw error
-    return {
-      json: { accepted: false, code: error.code, reason: error.message },
-      text: `refused (${error.code}): ${error.message}`,
+      json: { accepted: false, code: resolution.error.code, reason: resolution.error.message, key_id: resolution.keyId ?? null },
+      text: `refused (${resolution.error.code}): ${resolution.error.message}`,
       exitCode: 1
     }
+  }
+  const client = resolution.client
+  return {
+    json: {
+      accepted: true,
+      client_id: client.id,
+      client_name: client.name,
+      key_id: client.keyId,
+      key_prefix: client.keyPrefix,
+      scopes: client.scopes,
+      allowed_cidrs: client.allowedCidrs,
+      ends_at: client.keyEndsAt?.toISOString() ?? null
+    },
+    text: `accepted: key ${client.keyId} (${client.keyPrefix}…) of client ${client.name}, scopes ${client.scopes.join(' ')}` +
+      `${allowlistNote(client.allowedCidrs)}; works until ${when(client.keyEndsAt)}`
   }
 }
 
@@ -33,14 +51,24 @@ export async function verifyClient (db: Kysely<Database>, clientName: string): P
   const now = new Date()
   const keys = client.keys.map((key) => {
     const refusal = refusalOf(key, now)
-    return { key_id: key.id, key_prefix: key.prefix, accepted: refusal === undefined, reason: refusal ?? null }
+    return {
+      key_id: key.id,
+      key_prefix: key.prefix,
+      accepted: refusal === undefined,
+      status: statusOf(key, now),
+      reason: refusal ?? null,
+      grace_ends_at: key.grace_ends_at?.toISOString() ?? null,
+      allowed_cidrs: key.allowed_cidrs
+    }
   })
   const accepted = keys.filter((key) => key.accepted).length
   return {
     json: { client_id: client.id, client_name: client.name, accepted_keys: accepted, keys },
     text: [
       `${client.name}: ${accepted} of ${keys.length} key(s) accepted`,
-      ...keys.map((key) => `  ${key.key_id}  ${key.key_prefix}…  ${key.accepted ? 'accepted' : `refused: ${key.reason ?? ''}`}`)
+      ...keys.map((key) => `  ${key.key_id}  ${key.key_prefix}…  ` + (key.accepted
+        ? `accepted${key.status === 'grace' ? ` until its rotation grace ends at ${key.grace_ends_at ?? ''}` : ''}${allowlistNote(key.allowed_cidrs)}`
+        : `refused: ${REASONS[key.reason!]}`))
     ].join('\n'),
     exitCode: accepted > 0 ? 0 : 1
   }
