@@ -183,7 +183,7 @@ void t.test('list shows clients and keys with their state, never a key or its ha
   const url = await testDatabaseUrl(t)
   const empty = await keys(url, ['list', '--json'])
   t.equal(empty.code, 0, empty.stderr)
-  t.same(parsed<Listed>(empty), { clients: [] })
+  t.same(parsed<Listed>(empty), { clients: [], expiring_soon: [] })
 
   const acme1 = parsed<Created>(await keys(url, ['create', 'acme', '--json']))
   const [acme2, globex] = (await inParallel([
