@@ -14,7 +14,7 @@ import logsRoutes from './logs/routes.ts'
 import keysRoutes from './keys/routes.ts'
 import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
-import { loadConfig, trustProxySetting } from './config.ts'
+import { loadConfig, trustProxySetting, type TrustProxy } from './config.ts'
 import { answerClientError, answerRouterError } from './plugins/client-errors.ts'
 import { REQUEST_AJV_OPTIONS } from './schemas/ajv.ts'
 import { ErrorResponse } from './schemas/errors.ts'
@@ -51,10 +51,9 @@ export function redactUrl (url: string): string {
   return redacted === decoded ? url : redacted
 }
 
-function createServer (options: BuildOptions, trustProxy: boolean | number | string[]): FastifyInstance {
+function createServer (options: BuildOptions, trustProxy: TrustProxy): FastifyInstance {
   return Fastify({
-    // A hop count works at run time, though Fastify's types leave it out.
-    trustProxy: trustProxy as boolean | string[],
+    trustProxy,
     logger: {
       level: 'info',
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },

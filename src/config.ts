@@ -72,12 +72,19 @@ export function envOptions (source?: Record<string, string | undefined>) {
   return { schema: ConfigSchema, data: source ?? {}, env: source === undefined, dotenv: source === undefined }
 }
 
+export type TrustProxy = boolean | string[] | ((address: string, hop: number) => boolean)
+
 /** TRUST_PROXY as Fastify's trustProxy option; a list is checked when the server is built. */
-export function trustProxySetting (value: string): boolean | number | string[] {
+export function trustProxySetting (value: string): TrustProxy {
   const text = value.trim().toLowerCase()
   if (text === '' || text === 'false') return false
   if (text === 'true') return true
-  if (/^\d+$/.test(text)) return Number(text)
+  if (/^\d+$/.test(text)) {
+    // A hop count: the address that many proxies back. Fastify ignores a bare
+    // number, so it is given as the function proxy-addr calls for each hop.
+    const hops = Number(text)
+    return (_address, hop) => hop < hops
+  }
   return text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
 }
 

@@ -14,7 +14,12 @@ export class InvalidCidrError extends Error {
 /** The canonical text of one range; a bare address is a single host. Throws InvalidCidrError. */
 export function normalizeCidr (text: string): string {
   const trimmed = text.trim()
-  const [address, bits] = trimmed.includes('/') ? trimmed.split('/', 2) as [string, string] : [trimmed, undefined]
+  const slash = trimmed.indexOf('/')
+  // Everything after the first "/" is the prefix length, so "10.0.0.0/8/9" is refused rather than read as /8.
+  const [address, bits] = slash === -1 ? [trimmed, undefined] : [trimmed.slice(0, slash), trimmed.slice(slash + 1)]
+  if (address.includes('%')) {
+    throw new InvalidCidrError(`"${text}" names an IPv6 zone (after "%"): an allowlist holds addresses and ranges only.`)
+  }
   // Dotted quads only: ipaddr.js also reads legacy forms (10.1, 0x7f.1) that no one means in an allowlist.
   if (address.includes(':') ? !ipaddr.IPv6.isValid(address) : !ipaddr.IPv4.isValidFourPartDecimal(address)) {
     throw new InvalidCidrError(`"${text}" is not an IP address or CIDR range.`)
@@ -47,7 +52,8 @@ export function normalizeAllowlist (ranges: readonly string[]): string[] {
 
 /** Whether the address is inside one of the ranges. An address that does not parse is outside. */
 export function isAddressAllowed (address: string, ranges: readonly string[]): boolean {
-  if (!ipaddr.isValid(address)) return false
+  // As for ranges, only dotted quads: a forwarded "10.1" is no address of 10.0.0.1.
+  if (address.includes(':') ? !ipaddr.IPv6.isValid(address) : !ipaddr.IPv4.isValidFourPartDecimal(address)) return false
   const parsed = ipaddr.process(address)
   return ranges.some((range) => {
     const [network, prefix] = ipaddr.parseCIDR(range)

@@ -59,7 +59,9 @@ export function parseDevKeys (env: Record<string, string | undefined>): DevKey[]
     try {
       map = JSON.parse(json)
     } catch (error) {
-      throw new DevKeyError(`API_KEYS is not valid JSON: ${(error as Error).message}`)
+      // Only the position: the parser's own message quotes the text around it, keys included.
+      const position = /at position (\d+)/.exec((error as Error).message)?.[1]
+      throw new DevKeyError(`API_KEYS is not valid JSON${position === undefined ? '' : ` (at character ${Number(position) + 1})`}.`)
     }
     if (typeof map !== 'object' || map === null || Array.isArray(map)) {
       throw new DevKeyError('API_KEYS must be a JSON object: {"<key>": "<client id or name>"} or {"<key>": {"id", "name", "scopes", "secret_key"}}.')

@@ -2,8 +2,9 @@
 // that a hot key costs no database round trip. Unknown keys are cached too
 // (as "unknown"), so a stream of made-up keys cannot hammer the database.
 // The cache is kept honest by key change notifications (invalidation.ts):
-// a changed key is evicted at once, and while notifications are not being
-// received the cache is bypassed. The TTL is only a backstop.
+// a changed key is evicted at once (a lookup under way at that moment is not
+// cached), and while notifications are not being received the cache is
+// bypassed. The TTL is only a backstop.
 import { timingSafeEqual } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { LRUCache } from 'lru-cache'
@@ -52,21 +53,22 @@ export interface ResolverOptions {
 
 export class KeyResolver {
   readonly #db: Kysely<Database>
-  readonly #cache: LRUCache<string, CacheEntry, Buffer> | undefined
+  readonly #cache: LRUCache<string, CacheEntry> | undefined
   readonly #devKeys: ReadonlyMap<string, KeyRecord>
   // Until key change notifications are known to arrive, a cached answer could be stale.
   #cacheTrusted = false
+  // Lookups under way, by key hash: concurrent requests with the same uncached key share one.
+  readonly #inFlight = new Map<string, Promise<KeyRecord | undefined>>()
+  // Moves on at every change announced. A lookup that was under way when one
+  // arrived may have read the key as it was before: its answer is not cached,
+  // or a revoked key would be accepted from the cache until the TTL ran out.
+  #generation = 0
 
   constructor (db: Kysely<Database>, options: ResolverOptions) {
     this.#db = db
     this.#devKeys = options.devKeys ?? new Map()
     if (options.ttlMs > 0) {
-      this.#cache = new LRUCache<string, CacheEntry, Buffer>({
-        max: options.max,
-        ttl: options.ttlMs,
-        // Concurrent requests with the same uncached key share one lookup.
-        fetchMethod: async (_hex, _stale, { context }) => ({ record: await findKeyByHash(db, context) ?? null })
-      })
+      this.#cache = new LRUCache<string, CacheEntry>({ max: options.max, ttl: options.ttlMs })
     }
   }
 
@@ -82,9 +84,7 @@ export class KeyResolver {
     const devKey = this.#devKeys.get(hex)
     if (devKey !== undefined) return { ok: true, client: authenticated(devKey, true) }
     if (!isWellFormedKey(apiKey)) return { ok: false, error: Errors.malformedKey() }
-    const record = this.#cache === undefined || !this.#cacheTrusted
-      ? await findKeyByHash(this.#db, keyHash)
-      : (await this.#cache.fetch(hex, { context: keyHash }))?.record
+    const record = await this.#lookUp(keyHash, hex)
     // The lookup matched on the hash already; comparing again in constant time
     // keeps the decision itself free of timing differences.
     if (record == null || !timingSafeEqual(record.key_hash, keyHash)) {
@@ -104,8 +104,28 @@ export class KeyResolver {
     return resolution.client
   }
 
+  /** The stored key with this hash, from the cache when it can be trusted. */
+  async #lookUp (keyHash: Buffer, hex: string): Promise<KeyRecord | undefined> {
+    const cache = this.#cache
+    if (cache === undefined || !this.#cacheTrusted) return await findKeyByHash(this.#db, keyHash)
+    const cached = cache.get(hex)
+    if (cached !== undefined) return cached.record ?? undefined
+    const pending = this.#inFlight.get(hex)
+    if (pending !== undefined) return await pending
+    const generation = this.#generation
+    const lookup = findKeyByHash(this.#db, keyHash).then((record) => {
+      if (this.#generation === generation && this.#cacheTrusted) cache.set(hex, { record: record ?? null })
+      return record
+    }).finally(() => {
+      if (this.#inFlight.get(hex) === lookup) this.#inFlight.delete(hex)
+    })
+    this.#inFlight.set(hex, lookup)
+    return await lookup
+  }
+
   /** Forgets what is cached about one key (it changed). */
   forget (keyId: string): void {
+    this.#invalidateLookups()
     if (this.#cache === undefined) return
     for (const [hex, entry] of this.#cache.entries()) {
       if (entry.record?.id === keyId) this.#cache.delete(hex)
@@ -115,13 +135,21 @@ export class KeyResolver {
   /** Whether key change notifications are being received; while not, the cache is emptied and bypassed. */
   setCacheTrusted (trusted: boolean): void {
     if (this.#cacheTrusted === trusted) return
-    this.#cache?.clear()
+    this.clear()
     this.#cacheTrusted = trusted
   }
 
   /** Forgets every cached resolution. */
   clear (): void {
+    this.#invalidateLookups()
     this.#cache?.clear()
+  }
+
+  // Lookups under way may predate a change: their answers are not cached, and
+  // a request arriving from now on does not wait for them but asks afresh.
+  #invalidateLookups (): void {
+    this.#generation++
+    this.#inFlight.clear()
   }
 }
 
