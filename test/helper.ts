@@ -73,12 +73,22 @@ export interface IssuedKey {
   keyId: string
 }
 
-export async function issueKey (app: FastifyInstance, clientName: string, options: { scopes?: Scope[], expiresAt?: Date } = {}): Promise<IssuedKey> {
+export interface IssueKeyOptions {
+  scopes?: Scope[]
+  expiresAt?: Date
+  name?: string
+  /** Normalized CIDR ranges, as the store keeps them (`10.0.0.0/8`, `192.0.2.7/32`). */
+  allowedCidrs?: string[]
+}
+
+export async function issueKey (app: FastifyInstance, clientName: string, options: IssueKeyOptions = {}): Promise<IssuedKey> {
   const { client } = await findOrCreateClient(app.db, clientName)
   const { apiKey, info } = await createKey(app.db, {
     clientId: client.id,
     scopes: options.scopes ?? ['logs:write', 'logs:read'],
-    expiresAt: options.expiresAt ?? null
+    name: options.name ?? null,
+    expiresAt: options.expiresAt ?? null,
+    allowedCidrs: options.allowedCidrs ?? null
   })
   return { apiKey, clientId: client.id, keyId: info.id }
 }
@@ -114,6 +124,26 @@ export async function postLogs (app: FastifyInstance, apiKey: string, body: unkn
       ...options.headers
     },
     payload
+  })
+}
+
+export interface CallOptions {
+  /** The client's address as the service sees it (app.inject's default is 127.0.0.1). */
+  remoteAddress?: string
+}
+
+/**
+ * An authenticated call with the key in X-API-Key; a body, when given, is sent
+ * as JSON, and without one the request has no body and no Content-Type.
+ */
+export async function callApi (app: FastifyInstance, apiKey: string, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string,
+  body?: unknown, options: CallOptions = {}): Promise<LightMyRequestResponse> {
+  return await app.inject({
+    method,
+    url,
+    headers: { 'x-api-key': apiKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+    ...(options.remoteAddress === undefined ? {} : { remoteAddress: options.remoteAddress })
   })
 }
 

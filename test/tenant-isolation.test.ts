@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
+import type { AuditPageBody } from '../src/audit/routes.ts'
 import type { ErrorBody } from '../src/errors.ts'
+import type { CreatedKeyBody, KeyListBody, KeyViewBody } from '../src/keys/schemas.ts'
 import type { BatchResultBody, LogPageBody, StoredLogBody } from '../src/logs/schemas.ts'
-import { buildTestApp, entry, issueKey, postLogs, type IssuedKey } from './helper.ts'
+import type { UsageReportBody } from '../src/usage/routes.ts'
+import { buildTestApp, callApi, entry, issueKey, postLogs, type IssuedKey } from './helper.ts'
 
 /** Values both tenants use, so that only the client_id can tell their rows apart. */
 const SHARED = {
@@ -26,6 +29,9 @@ interface World {
   app: FastifyInstance
   a: IssuedKey
   b: IssuedKey
+  /** Each tenant's key with every scope, keys:manage included. */
+  aAdmin: IssuedKey
+  bAdmin: IssuedKey
   /** A's logs, by event_id. */
   aIds: Map<string, string>
   bIds: string[]
@@ -40,9 +46,12 @@ function listUrl (query: Record<string, string | number>): string {
 }
 
 async function buildWorld (t: Test): Promise<World> {
-  const { app } = await buildTestApp(t)
+  // Usage and audit batches are written only when a check says so.
+  const { app } = await buildTestApp(t, { USAGE_FLUSH_SECONDS: '300' })
   const a = await issueKey(app, 'tenant-a')
   const b = await issueKey(app, 'tenant-b')
+  const aAdmin = await issueKey(app, 'tenant-a', { name: 'a admin', scopes: ['keys:manage', 'logs:write', 'logs:read'] })
+  const bAdmin = await issueKey(app, 'tenant-b', { name: 'b admin', scopes: ['keys:manage', 'logs:write', 'logs:read'] })
 
   const aIds = new Map<string, string>()
   const first = await postLogs(app, a.apiKey,
@@ -63,7 +72,41 @@ async function buildWorld (t: Test): Promise<World> {
     entry({ ...SHARED, event_id: eventId, executed_at: `2026-11-20T10:0${index}:00.000Z`, message: `B nightly sync ${index + 1}` })))
   if (bBatch.statusCode !== 201) throw new Error(`B's batch answered ${bBatch.statusCode}: ${bBatch.body}`)
   t.same(bBatch.json<BatchResultBody>().duplicates, 0, 'B reusing A\'s event_ids is no duplicate')
-  return { app, a, b, aIds, bIds: bBatch.json<BatchResultBody>().ids as string[] }
+  return { app, a, b, aAdmin, bAdmin, aIds, bIds: bBatch.json<BatchResultBody>().ids as string[] }
+}
+
+/** A's keys as A sees them, the keys' own state included: what B's attempts must leave as it was. */
+async function aKeys (app: FastifyInstance, aAdmin: IssuedKey): Promise<KeyViewBody[]> {
+  const res = await get(app, aAdmin.apiKey, '/api/v1/keys')
+  if (res.statusCode !== 200) throw new Error(`A's key list answered ${res.statusCode}: ${res.body}`)
+  // last_used_* change with every use, which is no change B made.
+  return res.json<KeyListBody>().data.map(({ last_used_at: _at, last_used_address: _address, ...key }) => key as KeyViewBody)
+}
+
+/**
+ * B tries one of the key routes on each of A's key ids (as written, in upper
+ * case, and with allow_self): each answer is the 404 of a key that does not
+ * exist, and A's keys and their use are as they were.
+ */
+async function tryAKeyIds (t: Test, { app, a, aAdmin, bAdmin }: World, method: 'GET' | 'PATCH' | 'DELETE' | 'POST',
+  path: (id: string) => string, body?: unknown): Promise<void> {
+  const before = await aKeys(app, aAdmin)
+  const keysBefore = await app.db.selectFrom('api_keys').select('id').execute()
+  const nonexistent = await callApi(app, bAdmin.apiKey, method, path(randomUUID()), body)
+  t.equal(nonexistent.statusCode, 404, 'a key that does not exist: 404')
+  for (const id of [a.keyId, aAdmin.keyId, a.keyId.toUpperCase()]) {
+    for (const suffix of ['', '?allow_self=true']) {
+      if (suffix !== '' && method !== 'DELETE' && method !== 'PATCH') continue
+      const res = await callApi(app, bAdmin.apiKey, method, `${path(id)}${suffix}`, body)
+      t.equal(res.statusCode, 404, `${method} ${path(id)}${suffix}: 404 for B, never 403 or 409`)
+      t.same(res.json(), nonexistent.json(), 'the same body as for a key that does not exist')
+      t.notOk(res.body.includes(a.clientId), 'without naming A')
+    }
+  }
+  t.same(await aKeys(app, aAdmin), before, 'A\'s keys are as they were')
+  t.equal((await app.db.selectFrom('api_keys').select('id').execute()).length, keysBefore.length, 'no key was made')
+  t.equal((await get(app, a.apiKey, '/api/v1/logs')).statusCode, 200, 'A\'s key still works')
+  t.equal((await get(app, aAdmin.apiKey, '/api/v1/keys')).statusCode, 200, 'and A\'s admin key')
 }
 
 /**
@@ -150,6 +193,89 @@ const SWEEP: Record<string, (t: Test, world: World) => Promise<void>> = {
       t.equal(res.statusCode, 404, `${eventId}: 404 for B, never 403`)
       t.same(res.json(), nonexistent.json(), `${eventId}: the same body as for an id that does not exist`)
     }
+  },
+
+  'GET /api/v1/keys': async (t, { app, a, b, aAdmin, bAdmin }) => {
+    const res = await get(app, bAdmin.apiKey, '/api/v1/keys')
+    t.equal(res.statusCode, 200)
+    t.same(res.json<KeyListBody>().data.map((key) => key.id).sort(), [b.keyId, bAdmin.keyId].sort(), 'B lists its own keys only')
+    for (const id of [a.keyId, aAdmin.keyId, a.clientId]) t.notOk(res.body.includes(id), 'nothing of A\'s: no key id, no client id')
+    const aView = (await get(app, aAdmin.apiKey, '/api/v1/keys')).json<KeyListBody>().data
+    t.same(aView.map((key) => key.id).sort(), [a.keyId, aAdmin.keyId].sort(), 'and A its own')
+    t.notOk(aView.some((key) => key.client_id === b.clientId))
+  },
+
+  'POST /api/v1/keys': async (t, { app, a, b, aAdmin, bAdmin }) => {
+    const claimed = await callApi(app, bAdmin.apiKey, 'POST', '/api/v1/keys', { client_id: a.clientId })
+    t.equal(claimed.statusCode, 400, 'a client_id in the body is refused, not used')
+    const res = await callApi(app, bAdmin.apiKey, 'POST', '/api/v1/keys', { name: 'made by B' })
+    t.equal(res.statusCode, 201)
+    const created = res.json<CreatedKeyBody>()
+    t.equal(created.key.client_id, b.clientId, 'the new key is B\'s')
+    t.notOk((await aKeys(app, aAdmin)).some((key) => key.id === created.key.id), 'A does not see it')
+    const stored = await postLogs(app, created.api_key, entry({ ...SHARED, message: 'via B\'s new key' }))
+    const owner = await app.db.selectFrom('logs').select('client_id').where('id', '=', stored.json<StoredLogBody>().id).executeTakeFirstOrThrow()
+    t.equal(owner.client_id, b.clientId, 'what it writes is B\'s')
+    t.equal((await get(app, a.apiKey, `/api/v1/logs/${stored.json<StoredLogBody>().id}`)).statusCode, 404)
+    t.equal((await get(app, aAdmin.apiKey, `/api/v1/keys/${created.key.id}`)).statusCode, 404, 'nor can A reach B\'s new key')
+  },
+
+  'GET /api/v1/keys/:id': async (t, world) => {
+    await tryAKeyIds(t, world, 'GET', (id) => `/api/v1/keys/${id}`)
+  },
+
+  'PATCH /api/v1/keys/:id': async (t, world) => {
+    await tryAKeyIds(t, world, 'PATCH', (id) => `/api/v1/keys/${id}`, { name: 'taken by B', allowed_cidrs: ['192.0.2.1/32'] })
+    await tryAKeyIds(t, world, 'PATCH', (id) => `/api/v1/keys/${id}`, { allowed_cidrs: null })
+  },
+
+  'DELETE /api/v1/keys/:id': async (t, world) => {
+    await tryAKeyIds(t, world, 'DELETE', (id) => `/api/v1/keys/${id}`)
+  },
+
+  'POST /api/v1/keys/:id/rotate': async (t, world) => {
+    await tryAKeyIds(t, world, 'POST', (id) => `/api/v1/keys/${id}/rotate`, { grace_seconds: 0 })
+    await tryAKeyIds(t, world, 'POST', (id) => `/api/v1/keys/${id}/rotate`, {})
+  },
+
+  'GET /api/v1/audit': async (t, { app, a, b, aAdmin, bAdmin }) => {
+    // A's trail: a key made and one revoked over HTTP, and the revoked key then tried.
+    const made = await callApi(app, aAdmin.apiKey, 'POST', '/api/v1/keys', { name: 'A\'s secret project' })
+    t.equal(made.statusCode, 201)
+    t.equal((await callApi(app, aAdmin.apiKey, 'DELETE', `/api/v1/keys/${a.keyId}`)).statusCode, 200)
+    t.equal((await get(app, a.apiKey, '/api/v1/logs')).statusCode, 401)
+    t.equal((await callApi(app, bAdmin.apiKey, 'PATCH', `/api/v1/keys/${b.keyId}`, { name: 'B\'s own change' })).statusCode, 200)
+    await app.audit.flush()
+
+    const aTrail = (await get(app, aAdmin.apiKey, '/api/v1/audit')).json<AuditPageBody>().data
+    t.same(aTrail.map((event) => event.event).sort(), ['auth.failed', 'key.created', 'key.revoked'], 'A sees its own events')
+    const res = await get(app, bAdmin.apiKey, '/api/v1/audit?limit=1000')
+    t.equal(res.statusCode, 200)
+    const bTrail = res.json<AuditPageBody>().data
+    t.same(bTrail.map((event) => [event.event, event.key_id]), [['key.updated', b.keyId]], 'B sees its own event only')
+    for (const text of [a.keyId, aAdmin.keyId, made.json<CreatedKeyBody>().key.id, a.clientId, 'secret project']) {
+      t.notOk(res.body.includes(text), 'nothing of A\'s in B\'s trail')
+    }
+    for (const event of ['key.created', 'key.revoked', 'auth.failed']) {
+      t.same((await get(app, bAdmin.apiKey, `/api/v1/audit?event=${event}`)).json<AuditPageBody>().data, [], `${event}: none of A's for B`)
+    }
+    // A cursor is a position in the whole trail: past A's newest event, B still finds only its own.
+    const aNewest = Math.max(...aTrail.map((event) => Number(event.id)))
+    const paged = (await get(app, bAdmin.apiKey, `/api/v1/audit?cursor=${aNewest + 1}&limit=1000`)).json<AuditPageBody>().data
+    t.ok(paged.every((event) => event.key_id === b.keyId), 'a cursor near A\'s ids leads B to nothing of A\'s')
+  },
+
+  'GET /api/v1/usage': async (t, { app, aAdmin, bAdmin }) => {
+    // Counted so far: A's three ingest requests (five logs), B's one (two logs).
+    for (const flushed of [false, true]) {
+      if (flushed) await app.usage.flush()
+      const res = await get(app, bAdmin.apiKey, '/api/v1/usage')
+      t.equal(res.statusCode, 200)
+      t.match(res.json<UsageReportBody>().total, { logs_accepted: 2, logs_duplicates: 0, requests: flushed ? 2 : 1 },
+        `${flushed ? 'stored' : 'pending'}: B's counts only`)
+      const aTotal = (await get(app, aAdmin.apiKey, '/api/v1/usage')).json<UsageReportBody>().total
+      t.match(aTotal, { logs_accepted: 5, requests: flushed ? 4 : 3 }, 'A\'s are A\'s')
+    }
   }
 }
 
@@ -185,7 +311,7 @@ void t.test('every route under /api/v1 is in the tenant isolation sweep', async 
   t.same(stale, [], 'each SWEEP entry is a route the app serves')
 })
 
-void t.test('tenant B cannot read, list, page into or overwrite tenant A\'s logs', async (t) => {
+void t.test('tenant B cannot read, list, page into, change or use tenant A\'s logs, keys, audit trail or usage', async (t) => {
   for (const [route, check] of Object.entries(SWEEP)) {
     // A fresh pair of tenants per route, so that what one check writes cannot change what another expects.
     await t.test(route, async (t) => { await check(t, await buildWorld(t)) })

@@ -1,8 +1,9 @@
 // Authentication failures for the audit trail, without a database write per
 // failed request: a stream of bad keys must not turn into a stream of inserts.
-// Identical failures (same event, client, key, address and reason) within a
-// flush interval become one row with a count; past a cap of distinct rows per
-// interval the rest are summed into one overflow row.
+// Identical failures (same event, client, key, address, reason and details,
+// which name the method and route, so that a row describes every request it
+// counts) within a flush interval become one row with a count; past a cap of
+// distinct rows per interval the rest are summed into one overflow row.
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
@@ -26,7 +27,7 @@ export class AuditRecorder {
   }
 
   record (event: AuditEvent, at = new Date()): void {
-    const id = JSON.stringify([event.event, event.clientId, event.keyId, event.keyPrefix, event.address, event.reason])
+    const id = JSON.stringify([event.event, event.clientId, event.keyId, event.keyPrefix, event.address, event.reason, event.details])
     const pending = this.#pending.get(id)
     if (pending !== undefined) {
       pending.count++

@@ -3,7 +3,7 @@
 // provider's, shown by the CLI only.
 import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { AUDIT_EVENTS, listAuditEvents } from './store.ts'
 import { presentAuditEvent } from './present.ts'
@@ -21,12 +21,15 @@ export const AuditEventView = Type.Object({
   details: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])
 })
 
+export type AuditEventBody = Static<typeof AuditEventView>
+export interface AuditPageBody { data: AuditEventBody[], next_cursor: string | null }
+
 const AuditQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
   cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'next_cursor of the previous page.' })),
   event: Type.Optional(Type.Unsafe<typeof AUDIT_EVENTS[number]>({ type: 'string', enum: [...AUDIT_EVENTS] })),
   since: Type.Optional(Type.String({ format: 'date-time' }))
-})
+}, { additionalProperties: false })
 
 const auditRoutes: FastifyPluginAsync = async (app) => {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()

@@ -3,8 +3,11 @@
 // so another client's key id is a 404, exactly like an id that does not exist.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import AjvModule from 'ajv'
+import addFormatsModule from 'ajv-formats'
 import type { Actor } from '../audit/store.ts'
 import { Errors } from '../errors.ts'
+import { REQUEST_AJV_OPTIONS } from '../schemas/ajv.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { InvalidCidrError, isAddressAllowed, normalizeAllowlist } from './allowlist.ts'
 import { createKeyWithAudit, KeyNotFoundError, revokeKey, rotateKey, RotationRefusedError, updateKey } from './lifecycle.ts'
@@ -16,8 +19,27 @@ import {
   UpdateKeyBody, UpdateKeyQuery
 } from './schemas.ts'
 
+// Parameters and query strings arrive as text and are coerced as everywhere
+// else; a JSON body is taken as typed, so that `"name": 5` or `"scopes":
+// "logs:read"` is reported rather than quietly turned into something else.
+const textAjv = new AjvModule.default({ ...REQUEST_AJV_OPTIONS, strict: false })
+const bodyAjv = new AjvModule.default({ ...REQUEST_AJV_OPTIONS, coerceTypes: false, strict: false })
+addFormatsModule.default(textAjv)
+addFormatsModule.default(bodyAjv)
+
 function actorOf (request: FastifyRequest): Actor {
   return { actor: `key:${request.client.keyId}`, address: request.ip }
+}
+
+// Postgres reads an id in any case; the guard against acting on one's own key must too.
+function isOwnKey (request: FastifyRequest, keyId: string): boolean {
+  return keyId.toLowerCase() === request.client.keyId.toLowerCase()
+}
+
+/** A key cannot hand out more than it holds: the scopes of the key to create, or to replace, that the caller lacks. */
+function refuseScopesBeyondCaller (request: FastifyRequest, scopes: readonly string[]): void {
+  const beyond = scopes.filter((scope) => !(request.client.scopes as readonly string[]).includes(scope))
+  if (beyond.length > 0) throw Errors.scopesNotGrantable(beyond)
 }
 
 function allowlistOf (ranges: string[] | null | undefined): string[] | null | undefined {
@@ -51,7 +73,12 @@ async function emptyBodyIsEmptyObject (request: FastifyRequest): Promise<void> {
 
 const keysRoutes: FastifyPluginAsync = async (app) => {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
+  fastify.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema))
   fastify.addSchema(KeyView)
+  // Other instances drop a changed key from their caches when its change
+  // notification arrives; this one must not answer from its cache meanwhile,
+  // or a key revoked (or shut out) a moment ago would still be accepted here.
+  const forget = (keyId: string): void => { fastify.keyResolver.forget(keyId) }
   const view = (request: FastifyRequest, key: KeyInfo) => ({ ...presentKey(key), current: key.id === request.client.keyId })
 
   fastify.get('/api/v1/keys', {
@@ -92,9 +119,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
   }, async (request, reply) => {
     const body = request.body
     const scopes: Scope[] = body.scopes ?? DEFAULT_SCOPES
-    // A key cannot hand out more than it holds.
-    const beyond = scopes.filter((scope) => !request.client.scopes.includes(scope))
-    if (beyond.length > 0) throw Errors.scopesNotGrantable(beyond)
+    refuseScopesBeyondCaller(request, scopes)
     const { apiKey, info } = await createKeyWithAudit(fastify.db, {
       clientId: request.client.id,
       scopes,
@@ -112,6 +137,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['keys'],
       summary: 'Replace a key with a new one; the old one keeps working for grace_seconds',
+      description: 'The new key keeps the old one\'s scopes, name and allowlist, so the calling key must hold every scope of the key it rotates (403 scope_not_grantable otherwise).',
       params: KeyIdParams,
       body: RotateKeyBody,
       response: { 201: RotatedKey, ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409) }
@@ -119,12 +145,20 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
   }, async (request, reply) => {
     const body = request.body
     const expiresIn = body.expires_in_seconds
+    // Rotation answers with the new key, which keeps the old one's scopes: a
+    // caller that could not create such a key must not get one this way.
+    // Scopes never change after creation, so checking before the rotation's
+    // own transaction is enough.
+    const target = await findKey(fastify.db, request.params.id, request.client.id)
+    if (target === undefined) throw Errors.notFound('Key')
+    refuseScopesBeyondCaller(request, target.scopes)
     const rotation = await answering(async () => await rotateKey(fastify.db, {
       keyId: request.params.id,
       clientId: request.client.id,
       graceSeconds: body.grace_seconds,
       ...(expiresIn === undefined ? {} : { expiresAt: expiresIn === null ? null : new Date(Date.now() + expiresIn * 1000) })
     }, actorOf(request)))
+    forget(rotation.previous.id)
     reply.code(201)
     return { api_key: rotation.apiKey, key: view(request, rotation.key), previous: view(request, rotation.previous) }
   })
@@ -141,7 +175,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     }
   }, async (request) => {
     const allowedCidrs = allowlistOf(request.body.allowed_cidrs)
-    const own = request.params.id === request.client.keyId
+    const own = isOwnKey(request, request.params.id)
     if (own && allowedCidrs != null && !request.query.allow_self && !isAddressAllowed(request.ip, allowedCidrs)) {
       throw Errors.ownKey(`shut this address (${request.ip}) out of`, '?allow_self=true')
     }
@@ -150,6 +184,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
       clientId: request.client.id,
       changes: { name: request.body.name, allowedCidrs }
     }, actorOf(request)))
+    forget(key.id)
     return view(request, key)
   })
 
@@ -164,10 +199,11 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
       response: { 200: RevokedKey, ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409) }
     }
   }, async (request) => {
-    if (request.params.id === request.client.keyId && !request.query.allow_self) {
+    if (isOwnKey(request, request.params.id) && !request.query.allow_self) {
       throw Errors.ownKey('revoke', '?allow_self=true')
     }
     const revocation = await answering(async () => await revokeKey(fastify.db, { keyId: request.params.id, clientId: request.client.id }, actorOf(request)))
+    forget(revocation.key.id)
     return { key: view(request, revocation.key), revoked: revocation.revoked }
   })
 }

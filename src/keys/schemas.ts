@@ -81,7 +81,7 @@ export const RotatedKey = Type.Object({
 
 export const RevokeQuery = Type.Object({
   allow_self: Type.Boolean({ default: false, description: 'Required to revoke the key making the request.' })
-})
+}, { additionalProperties: false })
 
 export const RevokedKey = Type.Object({
   key: KeyRef,
@@ -95,6 +95,13 @@ export const UpdateKeyBody = Type.Object({
 
 export const UpdateKeyQuery = Type.Object({
   allow_self: Type.Boolean({ default: false, description: 'Required to set an allowlist that shuts out the request\'s own address on its own key.' })
-})
+}, { additionalProperties: false })
 
 export type CreateKeyBodyType = Static<typeof CreateKeyBody>
+
+/** The answers' bodies as clients receive them. */
+export type KeyViewBody = Static<typeof KeyView>
+export interface KeyListBody { data: KeyViewBody[] }
+export interface CreatedKeyBody { api_key: string, key: KeyViewBody }
+export interface RotatedKeyBody { api_key: string, key: KeyViewBody, previous: KeyViewBody }
+export interface RevokedKeyBody { key: KeyViewBody, revoked: boolean }

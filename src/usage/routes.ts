@@ -3,7 +3,7 @@
 // sees its own latest requests at once.
 import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import { HttpError } from '../errors.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { utcDay } from './recorder.ts'
@@ -28,10 +28,12 @@ export const UsageReport = Type.Object({
   total: Type.Object(Counts)
 })
 
+export type UsageReportBody = Static<typeof UsageReport>
+
 const UsageQuery = Type.Object({
   from: Type.Optional(Type.String({ format: 'date', description: `First UTC day (default: ${DEFAULT_DAYS - 1} days before to).` })),
   to: Type.Optional(Type.String({ format: 'date', description: 'Last UTC day (default: today).' }))
-})
+}, { additionalProperties: false })
 
 export function dayRange (from: string | undefined, to: string | undefined, now = new Date()): { from: string, to: string } {
   const last = to ?? utcDay(now)
