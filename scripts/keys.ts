@@ -23,23 +23,31 @@ Commands:
   list [--client NAME] [--older-than 90d]
                        clients and their keys, with last use (never a key);
                        flags keys that stop working within 14 days.
-                       --older-than: only accepted keys created longer ago (due for rotation)
+                       --older-than: only active keys created longer ago, i.e. due
+                       for rotation (a key in its rotation grace is replaced already)
   rotate <key_id> [--grace 24h] [--expires-in 90d]
-                       a new key with the same scopes; the old one works until
-                       the grace ends (0: stops at once), never past its expiry
+                       a new key with the same scopes, name and allowlist; the old
+                       one works until the grace ends (0: stops at once), never
+                       past its own expiry. Without --expires-in the new key gets
+                       the old one's lifetime again
   revoke <key_id>      refuse the key at once, on every running instance
   allow <key_id> <cidr,...> | --any
                        accept the key only from these address ranges, or from anywhere
   verify <api_key>     whether the key would be accepted, and why not ("-" reads it from stdin)
   verify --client NAME whether each of the client's keys would be accepted
-  usage [--client NAME] [--days 30]
-                       requests and logs per client and day
+  usage [--client NAME] [--days 30 | --from YYYY-MM-DD --to YYYY-MM-DD]
+                       requests and logs per client and UTC day, with totals
+                       (default: the last 30 days; at most 366)
   audit [--client NAME] [--event TYPE] [--limit 100]
-                       key events and authentication failures, newest first
+                       key events and authentication failures, newest first;
+                       TYPE: key.created, key.rotated, key.revoked, key.updated,
+                       key.expired_in_use, auth.failed
 
 Every command takes --json: exactly one JSON document on stdout.
-Exit status: 0 done, 1 refused or not found (an unknown key id, a key that
-cannot be rotated, verify refusing), 2 bad usage (unknown option, bad duration).
+Durations: 45s, 30m, 24h, 90d, 2w.
+Exit status: 0 done; 1 refused or not found (an unknown key id or client name,
+a key that cannot be rotated, verify refusing); 2 bad usage (an unknown option,
+a bad duration, day, number or CIDR range, a key id that is not a UUID).
 Scopes: logs:write, logs:read, keys:manage (default: logs:write,logs:read).
 (When piping --json output, run npm with -s so that it prints no banner: npm run -s keys -- list --json)`
 
@@ -55,15 +63,18 @@ const OPTIONS = {
   grace: { type: 'string' },
   'older-than': { type: 'string' },
   days: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
   event: { type: 'string' },
   limit: { type: 'string' }
 } as const
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS, allowPositionals: true }>>['values']
 
-function expectArguments (command: string, positionals: string[], count: number): void {
-  if (positionals.length !== count) {
-    throw new UsageError(`${command} takes ${count === 0 ? 'no argument' : `${count} argument`}; got ${positionals.length}. See --help.`)
+function expectArguments (command: string, positionals: string[], count: number, most = count): void {
+  if (positionals.length < count || positionals.length > most) {
+    const takes = most === 0 ? 'no argument' : count === most ? `${count} argument${count === 1 ? '' : 's'}` : `${count} to ${most} arguments`
+    throw new UsageError(`${command} takes ${takes}; got ${positionals.length}. See --help.`)
   }
 }
 
@@ -108,12 +119,13 @@ async function run (config: Config, command: string, args: string[], values: Val
       return await needsDatabase(async (db) => await revoke(db, args[0]!))
     case 'allow':
       rejectOptions(command, values, ['any'])
-      expectArguments(command, args, values.any === true ? 1 : 2)
+      // One argument or two: allow itself says what a missing range or --any means.
+      expectArguments(command, args, 1, 2)
       return await needsDatabase(async (db) => await allow(db, args[0]!, args[1], values.any === true))
     case 'usage':
-      rejectOptions(command, values, ['client', 'days'])
+      rejectOptions(command, values, ['client', 'days', 'from', 'to'])
       expectArguments(command, args, 0)
-      return await needsDatabase(async (db) => await usage(db, { clientName: values.client, days: values.days }))
+      return await needsDatabase(async (db) => await usage(db, { clientName: values.client, days: values.days, from: values.from, to: values.to }))
     case 'audit':
       rejectOptions(command, values, ['client', 'event', 'limit'])
       expectArguments(command, args, 0)

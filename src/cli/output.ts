@@ -11,6 +11,14 @@ export class UsageError extends Error {
   override name = 'UsageError'
 }
 
+/**
+ * Well-formed, but names nothing that exists (a client name): exit code 1,
+ * like a key id that is no key's, since the command line itself was right.
+ */
+export class NotFoundError extends Error {
+  override name = 'NotFoundError'
+}
+
 export function when (date: Date | null, none = 'never'): string {
   return date === null ? none : date.toISOString()
 }

@@ -38,6 +38,8 @@ export class RotationRefusedError extends Error {
 }
 
 export const DEFAULT_GRACE_SECONDS = 86_400
+/** A grace is a hand-over, not a second lifetime: a month at most. */
+export const MAX_GRACE_SECONDS = 30 * 86_400
 
 /** The key, locked for the rest of the transaction. */
 async function lockKey (trx: Transaction<Database>, keyId: string, clientId: string | undefined): Promise<KeyInfo> {

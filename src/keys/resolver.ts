@@ -82,9 +82,12 @@ export class KeyResolver {
     const keyHash = hashKey(apiKey)
     const hex = keyHash.toString('hex')
     const devKey = this.#devKeys.get(hex)
-    if (devKey !== undefined) return { ok: true, client: authenticated(devKey, true) }
-    if (!isWellFormedKey(apiKey)) return { ok: false, error: Errors.malformedKey() }
+    if (devKey === undefined && !isWellFormedKey(apiKey)) return { ok: false, error: Errors.malformedKey() }
     const record = await this.#lookUp(keyHash, hex)
+    // A development key that is also stored (the line `create` prints, pasted
+    // into .env) is judged as stored, so revoking, rotating or restricting it
+    // still takes effect.
+    if (devKey !== undefined && record === undefined) return { ok: true, client: authenticated(devKey, true) }
     // The lookup matched on the hash already; comparing again in constant time
     // keeps the decision itself free of timing differences.
     if (record == null || !timingSafeEqual(record.key_hash, keyHash)) {

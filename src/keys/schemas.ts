@@ -1,14 +1,13 @@
 // The self-service key routes' schemas: validation, types and OpenAPI.
 import { Type, type Static } from '@sinclair/typebox'
 import { MAX_CIDRS } from './allowlist.ts'
-import { DEFAULT_GRACE_SECONDS } from './lifecycle.ts'
+import { DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS } from './lifecycle.ts'
 import { SCOPES } from './scopes.ts'
 
 const Time = Type.String({ format: 'date-time' })
 const NullableTime = Type.Union([Time, Type.Null()])
 const ScopeName = Type.Unsafe<typeof SCOPES[number]>({ type: 'string', enum: [...SCOPES] })
 const TEN_YEARS = 10 * 366 * 86_400
-export const MAX_GRACE_SECONDS = 30 * 86_400
 
 const Allowlist = Type.Union([
   Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: MAX_CIDRS }),

@@ -1,25 +1,16 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import t from 'tap'
 import { generateKey } from '../../src/keys/format.ts'
 import { KEY_SHAPE, buildTestApp, entry, testDatabaseUrl } from '../helper.ts'
+import { inParallel, keys, parsed } from './run.ts'
 
-// Each command is a fresh Node process compiling the CLI with this test's own
-// TypeScript loader (so its coverage counts), a few
+// Each command is a fresh Node process compiling the CLI (see ./run.ts), a few
 // seconds apiece on a loaded machine: the file needs more than the default timeout.
 t.setTimeout(360_000)
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const WHOLE_KEY = new RegExp(`^${KEY_SHAPE.source}$`)
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const DAY_MS = 86_400_000
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
 
 interface Created {
   client_id: string
@@ -53,49 +44,6 @@ interface ClientVerified {
   client_name: string
   accepted_keys: number
   keys: Array<{ key_id: string, accepted: boolean, reason: string | null }>
-}
-
-/** Runs the key CLI the way `npm run keys` does, on the given database. */
-async function keys (databaseUrl: string, args: string[], stdin = ''): Promise<Run> {
-  const child = spawn(process.execPath, [...process.execArgv, 'scripts/keys.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: databaseUrl },
-    stdio: ['pipe', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-  // Always closed, so that a command reading stdin can never wait forever.
-  child.stdin.end(stdin)
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject)
-    child.on('close', resolve)
-  })
-  return { code, stdout, stderr }
-}
-
-/** Runs independent commands a few at a time. */
-async function inParallel<T, R> (items: T[], work: (item: T) => Promise<R>, width = 3): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++
-      results[index] = await work(items[index]!)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker))
-  return results
-}
-
-/** The whole of stdout as one JSON document (JSON.parse refuses anything before or after it). */
-function parsed<T> (run: Run): T {
-  try {
-    return JSON.parse(run.stdout) as T
-  } catch (error) {
-    throw new Error(`stdout is not one JSON document (exit ${String(run.code)}): ${run.stdout}\nstderr: ${run.stderr}`, { cause: error })
-  }
 }
 
 /** Every property name anywhere in a JSON value. */
@@ -152,9 +100,9 @@ void t.test('create prints the client, the key once and a hand-over message; a s
   t.ok(textKeys.length > 0 && textKeys.every((key) => key === textKeys[0]), 'the text output shows the one new key')
 })
 
-void t.test('bad input and bad usage exit 2 with a message', async (t) => {
+void t.test('bad input and bad usage exit 2 with a message; a client that does not exist exits 1', async (t) => {
   const url = await testDatabaseUrl(t)
-  const cases: Array<[string, string[], RegExp]> = [
+  const cases: Array<[string, string[], RegExp, number?]> = [
     ['an unknown scope', ['create', 'acme', '--scopes', 'logs:read,logs:delete'], /logs:delete/],
     ['a duration with an unknown unit', ['create', 'acme', '--expires-in', '5x', '--json'], /5x/],
     ['a client name with a space', ['create', 'bad name'], /client name/i],
@@ -163,11 +111,12 @@ void t.test('bad input and bad usage exit 2 with a message', async (t) => {
     ['an unknown flag', ['list', '--frobnicate'], /frobnicate/],
     ['an unknown flag with --json', ['list', '--frobnicate', '--json'], /frobnicate/],
     ['a flag the command does not take', ['list', '--scopes', 'logs:read'], /scopes/],
-    ['list of a client that does not exist', ['list', '--client', 'nobody'], /nobody/]
+    // Well-formed, naming nothing: "not found", like an unknown key id.
+    ['list of a client that does not exist', ['list', '--client', 'nobody'], /nobody/, 1]
   ]
   const runs = await inParallel(cases.map(([, args]) => args), async (args) => await keys(url, args))
-  cases.forEach(([label, , message], index) => {
-    t.equal(runs[index]!.code, 2, `${label}: exit 2`)
+  cases.forEach(([label, , message, code = 2], index) => {
+    t.equal(runs[index]!.code, code, `${label}: exit ${code}`)
     t.match(runs[index]!.stderr, message, `${label}: the message says what is wrong`)
   })
 

@@ -206,3 +206,17 @@ void t.test('a bad API_KEYS stops the start, naming API_KEYS and not the key', a
   }
   await t.rejects(buildTestApp(t, { API_KEY_BROKEN: `${SECRET_KEY}` }), /^API_KEY_BROKEN: /)
 })
+
+void t.test('a development key that is also stored is judged as stored: revoking it still works', async (t) => {
+  const { app: provider, databaseUrl } = await buildTestApp(t)
+  const stored = await issueKey(provider, 'acme')
+  // The API_KEYS line `keys create` prints, pasted into the .env of an instance on the same database.
+  const { app } = await buildTestApp(t, { DATABASE_URL: databaseUrl, API_KEYS: JSON.stringify({ [stored.apiKey]: 'acme' }) })
+  const accepted = await postLogs(app, stored.apiKey, entry())
+  t.equal(accepted.statusCode, 201, 'accepted while the stored key is')
+  const row = await app.db.selectFrom('logs').select('key_id').executeTakeFirstOrThrow()
+  t.equal(row.key_id, stored.keyId, 'recorded under the stored key, not as a development key')
+  await provider.db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', stored.keyId).execute()
+  app.keyResolver.clear()
+  expectError(t, await postLogs(app, stored.apiKey, entry()), 401, 'revoked_api_key')
+})

@@ -6,7 +6,7 @@ import { findOrCreateClient } from '../../keys/store.ts'
 import { cliActor } from '../actor.ts'
 import { parseAllowlist } from './allow.ts'
 import { DEFAULT_SCOPES, SCOPES, isScope, type Scope } from '../../keys/scopes.ts'
-import { parseDuration } from '../duration.ts'
+import { durationOption } from '../duration.ts'
 import { UsageError, when, type CommandResult } from '../output.ts'
 
 const CLIENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
@@ -36,12 +36,7 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
     throw new UsageError('A client name is 1-128 letters, digits, dots, dashes or underscores, starting with a letter or digit.')
   }
   const scopes = parseScopes(options.scopes)
-  let expiresAt: Date | null = null
-  if (options.expiresIn !== undefined) {
-    const seconds = parseDuration(options.expiresIn)
-    if (seconds === undefined) throw new UsageError(`--expires-in "${options.expiresIn}" is not a duration like 90d, 12h, 30m or 2w.`)
-    expiresAt = new Date(Date.now() + seconds * 1000)
-  }
+  const expiresAt = options.expiresIn === undefined ? null : new Date(Date.now() + durationOption('--expires-in', options.expiresIn) * 1000)
 
   const allowedCidrs = options.allow === undefined ? null : parseAllowlist(options.allow)
 
@@ -96,6 +91,8 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
       '',
       'For a development .env (a plaintext key: never in production):',
       `  ${envLine}`,
+      // API_KEYS has no field for either, so the development copy of the key would quietly lack them.
+      ...(expiresAt === null && allowedCidrs === null ? [] : ['  (as a development key it has no expiry and no allowlist)']),
       '',
       'Message to send to the client:',
       '-----',

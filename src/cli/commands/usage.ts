@@ -1,28 +1,48 @@
-// keys usage [--client NAME] [--days N]: requests and logs per client and UTC
-// day, as written by the running instances (they write every few seconds).
+// keys usage [--client NAME] [--days N | --from DAY --to DAY]: requests and
+// logs per client and UTC day, as written by the running instances (each
+// writes its counts every few seconds, so the latest moments may be missing).
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
-import { findClientByName } from '../../keys/store.ts'
 import { utcDay, type Counts } from '../../usage/recorder.ts'
 import { totalOf, usageDays } from '../../usage/store.ts'
+import { clientIdNamed, clientNames } from '../clients.ts'
+import { dayOption, wholeNumberOption } from '../options.ts'
 import { UsageError, type CommandResult } from '../output.ts'
 
 const DAY_MS = 86_400_000
+// The same window as GET /api/v1/usage: 30 days by default, a year at most.
+const DEFAULT_DAYS = 30
+const MAX_DAYS = 366
 
-export async function usage (db: Kysely<Database>, options: { clientName?: string, days?: string }): Promise<CommandResult> {
-  const days = options.days === undefined ? 30 : Number(options.days)
-  if (!Number.isInteger(days) || days < 1 || days > 366) throw new UsageError(`--days "${options.days ?? ''}" must be a whole number from 1 to 366.`)
-  let clientId: string | undefined
-  if (options.clientName !== undefined) {
-    const client = await findClientByName(db, options.clientName)
-    if (client === undefined) throw new UsageError(`No client named "${options.clientName}".`)
-    clientId = client.id
+export interface UsageOptions {
+  clientName?: string
+  days?: string
+  /** First and last UTC day, YYYY-MM-DD. */
+  from?: string
+  to?: string
+}
+
+const dayBefore = (day: string, days: number): string => utcDay(new Date(Date.parse(`${day}T00:00:00Z`) - days * DAY_MS))
+
+/** The days asked for: the last --days, or --from to --to (today when absent, 30 days back when --from is). */
+export function usageWindow (options: UsageOptions, now = new Date()): { from: string, to: string } {
+  if (options.days !== undefined) {
+    if (options.from !== undefined || options.to !== undefined) throw new UsageError('Give either --days or --from/--to, not both.')
+    const days = wholeNumberOption('--days', options.days, 1, MAX_DAYS)
+    return { from: dayBefore(utcDay(now), days - 1), to: utcDay(now) }
   }
-  const now = new Date()
-  const to = utcDay(now)
-  const from = utcDay(new Date(now.getTime() - (days - 1) * DAY_MS))
+  const to = options.to === undefined ? utcDay(now) : dayOption('--to', options.to)
+  const from = options.from === undefined ? dayBefore(to, DEFAULT_DAYS - 1) : dayOption('--from', options.from)
+  if (from > to) throw new UsageError(`--from ${from} is after --to ${to}.`)
+  if (from < dayBefore(to, MAX_DAYS - 1)) throw new UsageError(`--from ${from} --to ${to} spans more than ${MAX_DAYS} days.`)
+  return { from, to }
+}
+
+export async function usage (db: Kysely<Database>, options: UsageOptions): Promise<CommandResult> {
+  const { from, to } = usageWindow(options)
+  const clientId = options.clientName === undefined ? undefined : await clientIdNamed(db, options.clientName)
   const rows = await usageDays(db, { clientId, from, to })
-  const names = new Map((await db.selectFrom('clients').select(['id', 'name']).execute()).map((client) => [client.id, client.name]))
+  const names = await clientNames(db)
 
   const clients = [...new Set(rows.map((row) => row.client_id))].map((id) => {
     const clientDays = rows.filter((row) => row.client_id === id).map(({ client_id, ...day }) => day)

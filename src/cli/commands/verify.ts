@@ -5,7 +5,8 @@ import type { Database } from '../../db/schema.ts'
 import { KeyResolver } from '../../keys/resolver.ts'
 import { listClientsWithKeys } from '../../keys/store.ts'
 import { refusalOf, statusOf } from '../../keys/status.ts'
-import { UsageError, when, type CommandResult } from '../output.ts'
+import { noClientNamed } from '../clients.ts'
+import { when, type CommandResult } from '../output.ts'
 
 const REASONS = {
   revoked: 'revoked',
@@ -47,7 +48,7 @@ export async function verifyKey (db: Kysely<Database>, apiKey: string): Promise<
 
 export async function verifyClient (db: Kysely<Database>, clientName: string): Promise<CommandResult> {
   const [client] = await listClientsWithKeys(db, { clientName })
-  if (client === undefined) throw new UsageError(`No client named "${clientName}".`)
+  if (client === undefined) throw noClientNamed(clientName)
   const now = new Date()
   const keys = client.keys.map((key) => {
     const refusal = refusalOf(key, now)

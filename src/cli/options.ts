@@ -1,0 +1,19 @@
+// Option values other than durations: counts and calendar days.
+import { UsageError } from './output.ts'
+
+/** A whole number from min to max, written in plain digits. */
+export function wholeNumberOption (option: string, text: string, min: number, max: number): number {
+  const value = /^\d{1,9}$/.test(text.trim()) ? Number(text) : Number.NaN
+  if (!(value >= min && value <= max)) throw new UsageError(`${option} "${text}" must be a whole number from ${min} to ${max}.`)
+  return value
+}
+
+/** A calendar day written YYYY-MM-DD, and one that exists (no 2026-02-30). */
+export function dayOption (option: string, text: string): string {
+  const day = text.trim()
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(day) ? Date.parse(`${day}T00:00:00Z`) : Number.NaN
+  // Date.parse rolls 2026-02-30 over into March: the day must come back as written.
+  const valid = !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(day)
+  if (!valid) throw new UsageError(`${option} "${text}" is not a calendar day written YYYY-MM-DD.`)
+  return day
+}
