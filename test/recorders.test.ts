@@ -1,0 +1,110 @@
+// The batched writers of usage and the audit trail when things go wrong: a
+// flood of distinct failures, and a database that refuses a write (they keep
+// what they hold, warn, and write it at the next flush, without counting
+// anything twice).
+import { Writable } from 'node:stream'
+import { sql, type Kysely } from 'kysely'
+import pino from 'pino'
+import t from 'tap'
+import type { Test } from 'tap'
+import { AuditRecorder } from '../src/audit/recorder.ts'
+import { connect } from '../src/db/connect.ts'
+import { migrateToLatest } from '../src/db/migrate.ts'
+import type { Database } from '../src/db/schema.ts'
+import { findOrCreateClient } from '../src/keys/store.ts'
+import { UsageRecorder } from '../src/usage/recorder.ts'
+import { testDatabaseUrl } from './helper.ts'
+
+// Long enough that only the test's own flush() calls write.
+const NEVER_MS = 3_600_000
+
+async function setUp (t: Test): Promise<{ db: Kysely<Database>, warnings: () => string[], log: pino.Logger }> {
+  const db = connect(await testDatabaseUrl(t))
+  await migrateToLatest(db)
+  t.teardown(async () => { await db.destroy() })
+  const lines: string[] = []
+  const log = pino({ level: 'warn' }, new Writable({
+    write (chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString())
+      done()
+    }
+  }))
+  return { db, log, warnings: () => lines.map((line) => (JSON.parse(line) as { msg: string }).msg) }
+}
+
+/** Makes every insert into the table fail until the returned function is called. */
+async function refuseInserts (db: Kysely<Database>, table: string): Promise<() => Promise<void>> {
+  await sql`CREATE FUNCTION refuse_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$`.execute(db)
+  await sql`CREATE TRIGGER refuse BEFORE INSERT ON ${sql.table(table)} FOR EACH ROW EXECUTE FUNCTION refuse_insert()`.execute(db)
+  return async () => {
+    await sql`DROP TRIGGER refuse ON ${sql.table(table)}`.execute(db)
+    await sql`DROP FUNCTION refuse_insert()`.execute(db)
+  }
+}
+
+const failure = (address: string) => ({ event: 'auth.failed' as const, clientId: null, actor: 'service', address, reason: 'invalid_api_key' })
+
+void t.test('a flood of distinct failures is capped: the rest are summed into one row', async (t) => {
+  const { db, log } = await setUp(t)
+  const audit = new AuditRecorder(db, log, NEVER_MS)
+  for (let i = 0; i < 1500; i++) audit.record(failure(`10.0.${Math.floor(i / 250)}.${i % 250}`))
+  audit.record(failure('10.0.0.0'))
+  await audit.close()
+  const rows = await db.selectFrom('audit_events').select(['reason', 'details', 'address']).execute()
+  t.equal(rows.length, 1001, '1,000 distinct rows and one overflow row')
+  const overflow = rows.filter((row) => row.reason === 'too_many_distinct_failures')
+  t.equal(overflow.length, 1)
+  t.equal(overflow[0]?.details?.count, 500, 'the overflow row counts what was left out')
+  const repeated = rows.find((row) => row.address === '10.0.0.0')
+  t.equal(repeated?.details?.count, 2, 'a repeated failure is one row with its count')
+})
+
+void t.test('audit events survive a refused write and land at the next flush', async (t) => {
+  const { db, log, warnings } = await setUp(t)
+  const audit = new AuditRecorder(db, log, NEVER_MS)
+  audit.record(failure('192.0.2.1'))
+  audit.record(failure('192.0.2.1'))
+  const allow = await refuseInserts(db, 'audit_events')
+  await audit.flush()
+  t.match(warnings(), ['could not write audit events; will retry'])
+  audit.record(failure('192.0.2.1'))
+  audit.record(failure('192.0.2.2'))
+  await allow()
+  await audit.flush()
+  const rows = await db.selectFrom('audit_events').select(['address', 'details']).orderBy('address').execute()
+  t.same(rows.map((row) => [row.address, row.details?.count ?? 1]), [['192.0.2.1', 3], ['192.0.2.2', 1]], 'nothing lost, nothing doubled')
+  await audit.flush()
+  t.equal((await db.selectFrom('audit_events').select('id').execute()).length, 2, 'an empty flush writes nothing')
+  await audit.close()
+})
+
+void t.test('usage counts and key uses survive a refused write, added to what came meanwhile', async (t) => {
+  const { db, log, warnings } = await setUp(t)
+  const { client } = await findOrCreateClient(db, 'acme')
+  const usage = new UsageRecorder(db, log, NEVER_MS)
+  usage.count(client.id, { requests: 2, logs_accepted: 10 })
+  const allow = await refuseInserts(db, 'usage_daily')
+  await usage.flush()
+  t.match(warnings(), ['could not record usage; will retry'])
+  t.equal(usage.pending(client.id).size, 1, 'the counts are still held')
+  usage.count(client.id, { requests: 1, logs_rejected: 4 })
+  await allow()
+  await usage.flush()
+  const [row] = await db.selectFrom('usage_daily').selectAll().execute()
+  t.match(row, { requests: 3, logs_accepted: 10, logs_rejected: 4 }, 'the refused counts plus the new ones, once')
+  t.equal(usage.pending(client.id).size, 0)
+
+  // A key use that cannot be written (a key id the database rejects as a whole batch) is kept for later.
+  await sql`ALTER TABLE api_keys ADD CONSTRAINT no_use CHECK (last_used_at IS NULL)`.execute(db)
+  const key = await db.insertInto('api_keys').values({
+    client_id: client.id, prefix: 'clk_test', key_hash: Buffer.alloc(32), scopes: ['logs:read']
+  }).returning('id').executeTakeFirstOrThrow()
+  usage.recordKeyUse(key.id, '203.0.113.9')
+  await usage.flush()
+  t.match(warnings().at(-1), 'could not record key use; will retry')
+  await sql`ALTER TABLE api_keys DROP CONSTRAINT no_use`.execute(db)
+  await usage.close()
+  const stored = await db.selectFrom('api_keys').select(['last_used_at', 'last_used_address']).where('id', '=', key.id).executeTakeFirstOrThrow()
+  t.ok(stored.last_used_at instanceof Date, 'written once the database takes it')
+  t.equal(stored.last_used_address, '203.0.113.9')
+})
