@@ -57,6 +57,13 @@ export const Errors = {
   scopesNotGrantable: (scopes: string[]) => new HttpError(403, 'scope_not_grantable',
     `A key can only grant scopes it holds itself; the calling key lacks ${scopes.map((scope) => `"${scope}"`).join(', ')}.`,
     { details: { scopes } }),
+  allowlistNotGrantable: (outside: string[] | null) => new HttpError(403, 'allowlist_not_grantable',
+    outside === null
+      ? 'The calling key is limited to an address allowlist, so a key it makes or changes must be limited within it too.'
+      : `A key can only be allowed where the calling key is; outside its allowlist: ${outside.join(', ')}.`,
+    { details: { outside } }),
+  keyInGrace: () => new HttpError(403, 'key_in_grace',
+    'This key has been rotated and is only in its grace period: use the key that replaced it to manage keys.'),
   ownKey: (action: string, flag: string) => new HttpError(409, 'own_key',
     `This would ${action} the very key making the request. To do it anyway, repeat the request with ${flag}.`),
   conflict: (code: string, message: string, details?: unknown) => new HttpError(409, code, message, { details }),

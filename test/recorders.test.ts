@@ -108,3 +108,17 @@ void t.test('usage counts and key uses survive a refused write, added to what ca
   t.ok(stored.last_used_at instanceof Date, 'written once the database takes it')
   t.equal(stored.last_used_address, '203.0.113.9')
 })
+
+void t.test('a client deleted meanwhile does not block the other clients\' counts', async (t) => {
+  const { db, log, warnings } = await setUp(t)
+  const { client: kept } = await findOrCreateClient(db, 'kept')
+  const { client: gone } = await findOrCreateClient(db, 'gone')
+  const usage = new UsageRecorder(db, log, NEVER_MS)
+  usage.count(kept.id, { requests: 4 })
+  usage.count(gone.id, { requests: 1 })
+  await db.deleteFrom('clients').where('id', '=', gone.id).execute()
+  await usage.close()
+  const rows = await db.selectFrom('usage_daily').select(['client_id', 'requests']).execute()
+  t.same(rows, [{ client_id: kept.id, requests: 4 }], 'the remaining client\'s counts are written')
+  t.same(warnings(), [], 'and nothing is left to retry forever')
+})

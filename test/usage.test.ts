@@ -208,3 +208,11 @@ void t.test('last use: time and address appear in the key list once flushed', as
   t.equal(later.last_used_address, '127.0.0.1', 'the newest use replaces the older one')
   t.ok(Date.parse(later.last_used_at!) >= at, 'and only moves forward')
 })
+
+void t.test('the year 0 is no day: 400, not a database error', async (t) => {
+  const { app } = await buildTestApp(t)
+  const admin = await issueKey(app, 'acme', { scopes: ['keys:manage'] })
+  for (const query of ['from=0000-01-01&to=0000-01-02', 'to=0001-01-01']) {
+    expectError(t, await callApi(app, admin.apiKey, 'GET', `/api/v1/usage?${query}`), 400, 'invalid_request')
+  }
+})

@@ -13,7 +13,8 @@ export function dayOption (option: string, text: string): string {
   const day = text.trim()
   const ms = /^\d{4}-\d{2}-\d{2}$/.test(day) ? Date.parse(`${day}T00:00:00Z`) : Number.NaN
   // Date.parse rolls 2026-02-30 over into March: the day must come back as written.
-  const valid = !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(day)
+  // Year 0 parses, but the database has none (1 BC comes before AD 1).
+  const valid = !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(day) && day >= '0001-01-01'
   if (!valid) throw new UsageError(`${option} "${text}" is not a calendar day written YYYY-MM-DD.`)
   return day
 }

@@ -50,6 +50,15 @@ export function normalizeAllowlist (ranges: readonly string[]): string[] {
   return [...new Set(ranges.map(normalizeCidr))]
 }
 
+/** Whether a normalized range lies wholly inside one of the (normalized) ranges. */
+export function isRangeWithin (range: string, ranges: readonly string[]): boolean {
+  const [network, prefix] = ipaddr.parseCIDR(range)
+  return ranges.some((outer) => {
+    const [outerNetwork, outerPrefix] = ipaddr.parseCIDR(outer)
+    return network.kind() === outerNetwork.kind() && prefix >= outerPrefix && network.match(outerNetwork, outerPrefix)
+  })
+}
+
 /** Whether the address is inside one of the ranges. An address that does not parse is outside. */
 export function isAddressAllowed (address: string, ranges: readonly string[]): boolean {
   // As for ranges, only dotted quads: a forwarded "10.1" is no address of 10.0.0.1.

@@ -33,7 +33,9 @@ export class KeyChangeListener {
   /** Connects and listens; resolves once listening, or after the first failure (retries continue in the background). */
   async start (): Promise<void> {
     if (this.#closed) return
-    const client = new pg.Client({ connectionString: this.#url, application_name: 'central-logger key changes' })
+    // Keep-alive probes: a connection that silently died (a dropped route, a
+    // restarted proxy) must end in an error, or the cache would stay trusted.
+    const client = new pg.Client({ connectionString: this.#url, application_name: 'central-logger key changes', keepAlive: true })
     this.#client = client
     let lost = false
     const onLost = (error?: Error): void => {

@@ -73,6 +73,8 @@ export interface RotateOptions {
   graceSeconds: number
   /** The new key's expiry; absent: the old key's lifetime again, counted from now (none if it had none). */
   expiresAt?: Date | null
+  /** The latest the new key may expire, whatever the above says (a self-service key never outlives its caller). */
+  notAfter?: Date | null
   now?: Date
 }
 
@@ -93,9 +95,11 @@ export async function rotateKey (db: Kysely<Database>, options: RotateOptions, a
     if (refusal !== undefined) throw new RotationRefusedError(old.id, 'not_active', refusal, null)
 
     const lifetimeMs = old.expires_at === null ? null : old.expires_at.getTime() - old.created_at.getTime()
-    const expiresAt = options.expiresAt !== undefined
+    const wanted = options.expiresAt !== undefined
       ? options.expiresAt
       : lifetimeMs === null ? null : new Date(now.getTime() + lifetimeMs)
+    const notAfter = options.notAfter ?? null
+    const expiresAt = notAfter !== null && (wanted === null || wanted > notAfter) ? notAfter : wanted
     const created = await createKey(trx, {
       clientId: old.client_id,
       scopes: old.scopes as NewKey['scopes'],

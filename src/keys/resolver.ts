@@ -25,6 +25,8 @@ export interface AuthenticatedClient {
   allowedCidrs: string[] | null
   /** When the key stops working by itself (expiry or end of rotation grace), if ever. */
   keyEndsAt: Date | null
+  /** Rotated, and accepted only until its grace ends. */
+  inGrace: boolean
   /** Configured in the environment rather than stored. */
   development: boolean
 }
@@ -165,6 +167,7 @@ function authenticated (record: KeyRecord, development: boolean): AuthenticatedC
     scopes: record.scopes.filter(isScope),
     allowedCidrs: record.allowed_cidrs,
     keyEndsAt: endOf(record),
+    inGrace: record.grace_ends_at !== null,
     development
   }
 }

@@ -9,7 +9,7 @@ import type { Actor } from '../audit/store.ts'
 import { Errors } from '../errors.ts'
 import { REQUEST_AJV_OPTIONS } from '../schemas/ajv.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
-import { InvalidCidrError, isAddressAllowed, normalizeAllowlist } from './allowlist.ts'
+import { InvalidCidrError, isAddressAllowed, isRangeWithin, normalizeAllowlist } from './allowlist.ts'
 import { createKeyWithAudit, KeyNotFoundError, revokeKey, rotateKey, RotationRefusedError, updateKey } from './lifecycle.ts'
 import { presentKey } from './present.ts'
 import { DEFAULT_SCOPES, type Scope } from './scopes.ts'
@@ -40,6 +40,37 @@ function isOwnKey (request: FastifyRequest, keyId: string): boolean {
 function refuseScopesBeyondCaller (request: FastifyRequest, scopes: readonly string[]): void {
   const beyond = scopes.filter((scope) => !(request.client.scopes as readonly string[]).includes(scope))
   if (beyond.length > 0) throw Errors.scopesNotGrantable(beyond)
+}
+
+// A key that could make keys beyond its own limits would let a leaked,
+// restricted or expiring key turn itself into an unrestricted, permanent one.
+// So what the caller makes or changes lives no longer than the caller and is
+// reachable from no address the caller is not; and a key already replaced
+// (in its rotation grace) manages nothing but its own revocation.
+
+function refuseKeyInGrace (request: FastifyRequest): void {
+  if (request.client.inGrace) throw Errors.keyInGrace()
+}
+
+/** The latest a key made by the caller may expire: when the caller stops working. */
+function notAfterCaller (request: FastifyRequest, wanted: Date | null): Date | null {
+  const end = request.client.keyEndsAt
+  return end !== null && (wanted === null || wanted > end) ? end : wanted
+}
+
+/**
+ * An allowlist for a key the caller makes or changes, within the caller's own:
+ * `undefined` (not given) becomes the caller's for a new key; anything wider
+ * than the caller's is refused.
+ */
+function allowlistWithinCaller (request: FastifyRequest, ranges: string[] | null | undefined, creating: boolean): string[] | null | undefined {
+  const own = request.client.allowedCidrs
+  if (own === null) return ranges
+  if (ranges === undefined) return creating ? own : undefined
+  if (ranges === null) throw Errors.allowlistNotGrantable(null)
+  const outside = ranges.filter((range) => !isRangeWithin(range, own))
+  if (outside.length > 0) throw Errors.allowlistNotGrantable(outside)
+  return ranges
 }
 
 function allowlistOf (ranges: string[] | null | undefined): string[] | null | undefined {
@@ -118,14 +149,15 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     }
   }, async (request, reply) => {
     const body = request.body
+    refuseKeyInGrace(request)
     const scopes: Scope[] = body.scopes ?? DEFAULT_SCOPES
     refuseScopesBeyondCaller(request, scopes)
     const { apiKey, info } = await createKeyWithAudit(fastify.db, {
       clientId: request.client.id,
       scopes,
       name: body.name ?? null,
-      expiresAt: body.expires_in_seconds === undefined ? null : new Date(Date.now() + body.expires_in_seconds * 1000),
-      allowedCidrs: allowlistOf(body.allowed_cidrs) ?? null
+      expiresAt: notAfterCaller(request, body.expires_in_seconds === undefined ? null : new Date(Date.now() + body.expires_in_seconds * 1000)),
+      allowedCidrs: allowlistWithinCaller(request, allowlistOf(body.allowed_cidrs), true) ?? null
     }, actorOf(request))
     reply.code(201)
     return { api_key: apiKey, key: view(request, info) }
@@ -145,6 +177,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
   }, async (request, reply) => {
     const body = request.body
     const expiresIn = body.expires_in_seconds
+    refuseKeyInGrace(request)
     // Rotation answers with the new key, which keeps the old one's scopes: a
     // caller that could not create such a key must not get one this way.
     // Scopes never change after creation, so checking before the rotation's
@@ -152,10 +185,13 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     const target = await findKey(fastify.db, request.params.id, request.client.id)
     if (target === undefined) throw Errors.notFound('Key')
     refuseScopesBeyondCaller(request, target.scopes)
+    // The new key keeps the old one's allowlist, which must be one the caller could grant.
+    allowlistWithinCaller(request, target.allowed_cidrs, false)
     const rotation = await answering(async () => await rotateKey(fastify.db, {
       keyId: request.params.id,
       clientId: request.client.id,
       graceSeconds: body.grace_seconds,
+      notAfter: notAfterCaller(request, null),
       ...(expiresIn === undefined ? {} : { expiresAt: expiresIn === null ? null : new Date(Date.now() + expiresIn * 1000) })
     }, actorOf(request)))
     forget(rotation.previous.id)
@@ -174,7 +210,8 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
       response: { 200: KeyView, ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409) }
     }
   }, async (request) => {
-    const allowedCidrs = allowlistOf(request.body.allowed_cidrs)
+    refuseKeyInGrace(request)
+    const allowedCidrs = allowlistWithinCaller(request, allowlistOf(request.body.allowed_cidrs), false)
     const own = isOwnKey(request, request.params.id)
     if (own && allowedCidrs != null && !request.query.allow_self && !isAddressAllowed(request.ip, allowedCidrs)) {
       throw Errors.ownKey(`shut this address (${request.ip}) out of`, '?allow_self=true')
@@ -199,9 +236,10 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
       response: { 200: RevokedKey, ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409) }
     }
   }, async (request) => {
-    if (isOwnKey(request, request.params.id) && !request.query.allow_self) {
-      throw Errors.ownKey('revoke', '?allow_self=true')
-    }
+    const own = isOwnKey(request, request.params.id)
+    if (own && !request.query.allow_self) throw Errors.ownKey('revoke', '?allow_self=true')
+    // A replaced key may still revoke itself (ending its grace early), nothing else.
+    if (!own) refuseKeyInGrace(request)
     const revocation = await answering(async () => await revokeKey(fastify.db, { keyId: request.params.id, clientId: request.client.id }, actorOf(request)))
     forget(revocation.key.id)
     return { key: view(request, revocation.key), revoked: revocation.revoked }

@@ -86,8 +86,11 @@ export class UsageRecorder {
     try {
       await sql`
         insert into usage_daily (client_id, day, ${sql.join(COUNTERS.map((counter) => sql.ref(counter)))})
-        select * from unnest(${rows.map((row) => row.clientId)}::uuid[], ${rows.map((row) => row.day)}::date[],
+        select counts.* from unnest(${rows.map((row) => row.clientId)}::uuid[], ${rows.map((row) => row.day)}::date[],
           ${sql.join(COUNTERS.map((counter) => sql`${column(counter)}::bigint[]`))})
+          as counts (client_id, day, ${sql.join(COUNTERS.map((counter) => sql.ref(counter)))})
+        -- A client deleted meanwhile has nowhere to count; its rows must not block everyone else's.
+        where exists (select 1 from clients where clients.id = counts.client_id)
         on conflict (client_id, day) do update set
           ${sql.join(COUNTERS.map((counter) => sql`${sql.ref(counter)} = usage_daily.${sql.ref(counter)} + excluded.${sql.ref(counter)}`))}`
         .execute(this.#db)

@@ -10,6 +10,7 @@ import { utcDay } from './recorder.ts'
 import { mergeUsage, totalOf, usageDays } from './store.ts'
 
 const MAX_DAYS = 366
+export const FIRST_DAY = '0001-01-01'
 const DEFAULT_DAYS = 30
 
 const Counts = {
@@ -41,6 +42,8 @@ export function dayRange (from: string | undefined, to: string | undefined, now 
   const span = (Date.parse(`${last}T00:00:00Z`) - Date.parse(`${first}T00:00:00Z`)) / 86_400_000
   if (Number.isNaN(span) || span < 0) throw new HttpError(400, 'invalid_request', 'Invalid querystring: from must be a day on or before to.')
   if (span >= MAX_DAYS) throw new HttpError(400, 'invalid_request', `Invalid querystring: at most ${MAX_DAYS} days at a time.`)
+  // PostgreSQL has no year 0 (1 BC comes before AD 1), though the date format allows it.
+  if (first < FIRST_DAY) throw new HttpError(400, 'invalid_request', `Invalid querystring: days start at ${FIRST_DAY}.`)
   return { from: first, to: last }
 }
 

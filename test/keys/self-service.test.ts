@@ -553,7 +553,10 @@ void t.test('PATCH: rename, set and clear the allowlist; the own key is not shut
   t.equal(shut.statusCode, 200, 'with allow_self=true the caller may shut itself out')
   expectError(t, await callApi(app, admin.apiKey, 'GET', '/api/v1/keys'), 403, 'address_not_allowed')
   const fromInside = await callApi(app, admin.apiKey, 'PATCH', own, { allowed_cidrs: null }, { remoteAddress: '10.9.8.7' })
-  t.equal(fromInside.statusCode, 200, 'and lift it again from inside')
+  expectError(t, fromInside, 403, 'allowlist_not_grantable')
+  const unrestricted = await manager(app)
+  const lifted = await callApi(app, unrestricted.apiKey, 'PATCH', own, { allowed_cidrs: null })
+  t.equal(lifted.statusCode, 200, 'a restricted key cannot lift its own allowlist; an unrestricted key of the client can')
   t.equal((await callApi(app, admin.apiKey, 'GET', '/api/v1/keys')).statusCode, 200)
 
   const bodies: Array<[unknown, string]> = [
@@ -595,4 +598,60 @@ void t.test('GET /api/v1/keys/:id: own keys only; anything else is the same 404'
     t.equal(res.statusCode, 404, `${id}: 404`)
     t.same(res.json(), missing.json(), `${id}: the same body as a key that does not exist`)
   }
+})
+
+void t.test('a key makes no key that outlives it or reaches where it cannot', async (t) => {
+  const { app } = await buildTestApp(t)
+  const inside = { remoteAddress: '192.168.1.1' }
+  const expiresAt = new Date(Date.now() + 3_600_000)
+  const limited = await manager(app, 'acme', { allowedCidrs: ['192.168.0.0/16'], expiresAt })
+
+  const plain = await callApi(app, limited.apiKey, 'POST', '/api/v1/keys', { scopes: ALL_SCOPES }, inside)
+  t.equal(plain.statusCode, 201)
+  const made = plain.json<{ key: { expires_at: string | null, allowed_cidrs: string[] | null } }>().key
+  t.equal(made.expires_at, expiresAt.toISOString(), 'no expiry asked: the caller\'s')
+  t.same(made.allowed_cidrs, ['192.168.0.0/16'], 'no allowlist asked: the caller\'s')
+  const longer = await callApi(app, limited.apiKey, 'POST', '/api/v1/keys', { expires_in_seconds: 86_400 * 365 }, inside)
+  t.equal(longer.json<{ key: { expires_at: string } }>().key.expires_at, expiresAt.toISOString(), 'a longer life is cut to the caller\'s')
+  const narrower = await callApi(app, limited.apiKey, 'POST', '/api/v1/keys', { allowed_cidrs: ['192.168.7.0/24', '192.168.9.9'] }, inside)
+  t.same(narrower.json<{ key: { allowed_cidrs: string[] } }>().key.allowed_cidrs, ['192.168.7.0/24', '192.168.9.9/32'], 'a narrower allowlist is kept')
+
+  const wider = await callApi(app, limited.apiKey, 'POST', '/api/v1/keys', { allowed_cidrs: ['192.168.0.0/16', '10.0.0.0/8'] }, inside)
+  t.same(expectError(t, wider, 403, 'allowlist_not_grantable').details, { outside: ['10.0.0.0/8'] })
+  expectError(t, await callApi(app, limited.apiKey, 'POST', '/api/v1/keys', { allowed_cidrs: null }, inside), 403, 'allowlist_not_grantable')
+
+  const open = await manager(app, 'acme')
+  expectError(t, await callApi(app, limited.apiKey, 'PATCH', `/api/v1/keys/${limited.keyId}`, { allowed_cidrs: null }, inside),
+    403, 'allowlist_not_grantable')
+  expectError(t, await callApi(app, limited.apiKey, 'POST', `/api/v1/keys/${open.keyId}/rotate`, {}, inside),
+    403, 'allowlist_not_grantable')
+  const rotatedOwn = await callApi(app, limited.apiKey, 'POST', `/api/v1/keys/${limited.keyId}/rotate`, { expires_in_seconds: null }, inside)
+  t.equal(rotatedOwn.statusCode, 201)
+  t.equal(rotatedOwn.json<{ key: { expires_at: string } }>().key.expires_at, expiresAt.toISOString(), 'a rotated key cannot outlive its caller either')
+  t.equal(await app.db.selectFrom('api_keys').select('id').where('allowed_cidrs', 'is', null).execute().then((rows) => rows.length), 1,
+    'only the key made unrestricted by the provider is unrestricted')
+})
+
+void t.test('a key in its rotation grace manages nothing but its own revocation', async (t) => {
+  const { app } = await buildTestApp(t)
+  const admin = await manager(app)
+  const other = await issueKey(app, 'acme')
+  const rotation = await callApi(app, admin.apiKey, 'POST', `/api/v1/keys/${admin.keyId}/rotate`, { grace_seconds: 3600 })
+  const replacement = rotation.json<{ key: { id: string } }>().key.id
+  expectError(t, await callApi(app, admin.apiKey, 'POST', '/api/v1/keys', {}), 403, 'key_in_grace')
+  expectError(t, await callApi(app, admin.apiKey, 'DELETE', `/api/v1/keys/${replacement}`), 403, 'key_in_grace')
+  expectError(t, await callApi(app, admin.apiKey, 'POST', `/api/v1/keys/${other.keyId}/rotate`, {}), 403, 'key_in_grace')
+  expectError(t, await callApi(app, admin.apiKey, 'PATCH', `/api/v1/keys/${other.keyId}`, { name: 'x' }), 403, 'key_in_grace')
+  t.equal((await callApi(app, admin.apiKey, 'GET', '/api/v1/keys')).statusCode, 200, 'reading is still allowed')
+  const own = await callApi(app, admin.apiKey, 'DELETE', `/api/v1/keys/${admin.keyId}?allow_self=true`)
+  t.equal(own.statusCode, 200, 'ending its own grace early is allowed')
+  t.equal(await app.db.selectFrom('api_keys').select('id').where('revoked_at', 'is', null).execute().then((rows) => rows.length), 2,
+    'the replacement and the other key are untouched')
+})
+
+void t.test('a NUL in a name is bad input, not a server error', async (t) => {
+  const { app } = await buildTestApp(t)
+  const admin = await manager(app)
+  expectError(t, await callApi(app, admin.apiKey, 'POST', '/api/v1/keys', { name: 'a\u0000b' }), 400)
+  expectError(t, await callApi(app, admin.apiKey, 'PATCH', `/api/v1/keys/${admin.keyId}`, { name: 'a\u0000b' }), 400)
 })
