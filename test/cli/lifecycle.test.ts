@@ -450,7 +450,7 @@ void t.test('options: grace, durations, days and numbers', async (t) => {
   for (const days of ['0', '367', '1e2', '7.5', 'x']) t.throws(() => usageWindow({ days }, now), UsageError, `--days ${days} refused`)
 
   t.equal(dayOption('--from', '2024-02-29'), '2024-02-29')
-  for (const day of ['2026-02-29', '2026-02-30', '2026-13-01', '2026-1-1', '20260101', 'today']) {
+  for (const day of ['2026-02-29', '2026-02-30', '0000-01-01', '2026-13-01', '2026-1-1', '20260101', 'today']) {
     t.throws(() => dayOption('--from', day), { message: /is not a calendar day written YYYY-MM-DD/ }, `${day} refused`)
   }
   t.equal(wholeNumberOption('--limit', '10', 1, 10), 10)
