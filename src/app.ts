@@ -15,6 +15,7 @@ import keysRoutes from './keys/routes.ts'
 import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
 import { loadConfig, trustProxySetting, type TrustProxy } from './config.ts'
+import { parseDevKeys } from './keys/dev-keys.ts'
 import { answerClientError, answerRouterError } from './plugins/client-errors.ts'
 import { REQUEST_AJV_OPTIONS } from './schemas/ajv.ts'
 import { ErrorResponse } from './schemas/errors.ts'
@@ -40,18 +41,20 @@ export const REDACTED_PATHS = [
 // reach the log through the request line.
 const KEY_IN_TEXT = /clk_[0-9A-Za-z]+/g
 
-export function redactUrl (url: string): string {
+/** The URL with anything key-shaped, and any of the given plaintext keys (development keys of any shape), masked. */
+export function redactUrl (url: string, plaintextKeys: readonly string[] = []): string {
   let decoded = url
   try {
     decoded = decodeURIComponent(url)
   } catch {
     // Not valid percent-encoding: judged as sent.
   }
-  const redacted = decoded.replace(KEY_IN_TEXT, 'clk_[redacted]')
+  let redacted = decoded.replace(KEY_IN_TEXT, 'clk_[redacted]')
+  for (const key of plaintextKeys) redacted = redacted.replaceAll(key, '[redacted]')
   return redacted === decoded ? url : redacted
 }
 
-function createServer (options: BuildOptions, trustProxy: TrustProxy): FastifyInstance {
+function createServer (options: BuildOptions, trustProxy: TrustProxy, plaintextKeys: readonly string[]): FastifyInstance {
   return Fastify({
     trustProxy,
     logger: {
@@ -60,7 +63,7 @@ function createServer (options: BuildOptions, trustProxy: TrustProxy): FastifyIn
       serializers: {
         req: (request: FastifyRequest) => ({
           method: request.method,
-          url: redactUrl(request.url),
+          url: redactUrl(request.url, plaintextKeys),
           host: request.host,
           remoteAddress: request.ip,
           remotePort: request.socket?.remotePort
@@ -80,9 +83,11 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
   // Fastify needs trustProxy when it is built, before the env plugin runs; a
   // bad configuration stops the start here with the same message.
   const trustProxy = trustProxySetting(loadConfig(options.env).TRUST_PROXY)
+  // Development keys need not look like keys, so the request log is told them to mask them.
+  const plaintextKeys = parseDevKeys(options.env ?? process.env).map((key) => key.apiKey)
   let app: FastifyInstance
   try {
-    app = createServer(options, trustProxy)
+    app = createServer(options, trustProxy, plaintextKeys)
   } catch (error) {
     throw new Error(`TRUST_PROXY is not valid: ${(error as Error).message}`)
   }

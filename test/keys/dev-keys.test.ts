@@ -220,3 +220,13 @@ void t.test('a development key that is also stored is judged as stored: revoking
   app.keyResolver.clear()
   expectError(t, await postLogs(app, stored.apiKey, entry()), 401, 'revoked_api_key')
 })
+
+void t.test('a development key pasted into a URL is masked in the request log, whatever its shape', async (t) => {
+  const devKey = 'local-dev-key-7f3a9c'
+  const { app, logLines } = await buildTestApp(t, { API_KEYS: JSON.stringify({ [devKey]: 'acme' }) })
+  await app.inject({ method: 'GET', url: `/api/v1/logs?api_key=${devKey}`, headers: { 'x-api-key': devKey } })
+  await app.inject({ method: 'GET', url: `/api/v1/logs?api_key=${encodeURIComponent(devKey).replace('-', '%2D')}`, headers: { 'x-api-key': devKey } })
+  const urls = logLines().filter((line) => line.includes('api_key='))
+  t.ok(urls.length >= 2, 'the requests were logged')
+  t.notOk(logLines().some((line) => line.includes('7f3a9c')), 'no line holds the key, plain or percent-encoded')
+})
