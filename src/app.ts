@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { DestinationStream } from 'pino'
 import authPlugin, { authenticate, countRequest, requireKey } from './plugins/auth.ts'
 import bodyParsers from './plugins/body-parsers.ts'
+import clientRateLimit from './plugins/rate-limit.ts'
 import database from './plugins/database.ts'
 import docs from './plugins/docs.ts'
 import env from './plugins/env.ts'
@@ -110,6 +111,8 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
       scope.addHook('onRequest', requireKey)
       scope.addHook('preHandler', authenticate)
       scope.addHook('onResponse', countRequest)
+      // Route-level preHandler, so it runs after authenticate: the limit is the client's.
+      await scope.register(clientRateLimit)
       await scope.register(logsRoutes)
       await scope.register(keysRoutes)
       await scope.register(auditRoutes)

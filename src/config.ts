@@ -47,6 +47,20 @@ export const ConfigSchema = Type.Object({
     description: 'Whether X-Forwarded-For names the client address: false, true (trust every proxy), ' +
       'a number of proxy hops, or a comma-separated list of proxy addresses or CIDR ranges.'
   }),
+  RATE_LIMIT_MAX: Type.Integer({
+    minimum: 1,
+    default: 1200,
+    description: 'Requests one client may make per RATE_LIMIT_WINDOW, across all its keys; beyond that, 429.'
+  }),
+  RATE_LIMIT_WINDOW: Type.String({
+    pattern: '^[1-9][0-9]{0,5}[smh]$',
+    default: '1m',
+    description: 'The rate limit window: a number and s, m or h (30s, 1m, 1h).'
+  }),
+  REDIS_URL: Type.Optional(Type.String({
+    pattern: '^$|^rediss?://',
+    description: 'Redis for rate-limit counters shared by every instance. Unset or empty: counted in each process.'
+  })),
   USAGE_FLUSH_SECONDS: Type.Integer({
     minimum: 1,
     maximum: 300,
@@ -70,6 +84,12 @@ export type Config = Static<typeof ConfigSchema>
 /** env-schema's options: read `source`, or process.env and `.env` when none is given. */
 export function envOptions (source?: Record<string, string | undefined>) {
   return { schema: ConfigSchema, data: source ?? {}, env: source === undefined, dotenv: source === undefined }
+}
+
+/** RATE_LIMIT_WINDOW in milliseconds. */
+export function windowMs (text: string): number {
+  const unit = { s: 1000, m: 60_000, h: 3_600_000 }[text.slice(-1) as 's' | 'm' | 'h']
+  return Number(text.slice(0, -1)) * unit
 }
 
 export type TrustProxy = boolean | string[] | ((address: string, hop: number) => boolean)
