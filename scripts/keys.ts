@@ -13,13 +13,16 @@ import { revoke } from '../src/cli/commands/revoke.ts'
 import { allow } from '../src/cli/commands/allow.ts'
 import { usage } from '../src/cli/commands/usage.ts'
 import { audit } from '../src/cli/commands/audit.ts'
+import { limit } from '../src/cli/commands/limit.ts'
 
 const USAGE = `Usage: npm run keys -- <command> [options]
 
 Commands:
   create <client_name> [--scopes a,b] [--expires-in 90d] [--name LABEL] [--allow CIDRS]
+         [--rate-limit N]
                        create the client if new, and a key; prints the key once,
-                       and an API_KEYS line for a development .env
+                       and an API_KEYS line for a development .env.
+                       --rate-limit: the client's requests per window (or "default")
   list [--client NAME] [--older-than 90d]
                        clients and their keys, with last use (never a key);
                        flags keys that stop working within 14 days.
@@ -33,6 +36,8 @@ Commands:
   revoke <key_id>      refuse the key at once, on every running instance
   allow <key_id> <cidr,...> | --any
                        accept the key only from these address ranges, or from anywhere
+  limit <client_name> <N | default>
+                       the client's requests per rate limit window, across its keys
   verify <api_key>     whether the key would be accepted, and why not ("-" reads it from stdin)
   verify --client NAME whether each of the client's keys would be accepted
   usage [--client NAME] [--days 30 | --from YYYY-MM-DD --to YYYY-MM-DD]
@@ -59,6 +64,7 @@ const OPTIONS = {
   name: { type: 'string' },
   client: { type: 'string' },
   allow: { type: 'string' },
+  'rate-limit': { type: 'string' },
   any: { type: 'boolean' },
   grace: { type: 'string' },
   'older-than': { type: 'string' },
@@ -94,7 +100,7 @@ async function run (config: Config, command: string, args: string[], values: Val
   }
   switch (command) {
     case 'create': {
-      rejectOptions(command, values, ['scopes', 'expires-in', 'name', 'allow'])
+      rejectOptions(command, values, ['scopes', 'expires-in', 'name', 'allow', 'rate-limit'])
       expectArguments(command, args, 1)
       return await needsDatabase(async (db) => await create(db, {
         clientName: args[0]!,
@@ -102,6 +108,7 @@ async function run (config: Config, command: string, args: string[], values: Val
         expiresIn: values['expires-in'],
         name: values.name,
         allow: values.allow,
+        rateLimit: values['rate-limit'],
         publicUrl: config.PUBLIC_URL
       }))
     }
@@ -126,6 +133,10 @@ async function run (config: Config, command: string, args: string[], values: Val
       rejectOptions(command, values, ['client', 'days', 'from', 'to'])
       expectArguments(command, args, 0)
       return await needsDatabase(async (db) => await usage(db, { clientName: values.client, days: values.days, from: values.from, to: values.to }))
+    case 'limit':
+      rejectOptions(command, values, [])
+      expectArguments(command, args, 2)
+      return await needsDatabase(async (db) => await limit(db, args[0]!, args[1]!, config.RATE_LIMIT_WINDOW, config.RATE_LIMIT_MAX))
     case 'audit':
       rejectOptions(command, values, ['client', 'event', 'limit'])
       expectArguments(command, args, 0)

@@ -1,8 +1,11 @@
 // Per-client rate limits: a client at its limit gets 429 with Retry-After and
 // x-ratelimit-* headers while another client is untouched; all of a client's
 // keys share one budget; with Redis, several instances share it too.
+import { setTimeout } from 'node:timers/promises'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t from 'tap'
+import { create } from '../src/cli/commands/create.ts'
+import { limit, rateLimitOption } from '../src/cli/commands/limit.ts'
 import { buildTestApp, callApi, expectError, issueKey } from './helper.ts'
 
 const LIMITED = { RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW: '1h' }
@@ -70,4 +73,45 @@ void t.test('Redis unreachable: requests are still answered, with a warning', as
   const acme = await issueKey(app, 'acme')
   for (let i = 0; i < 5; i++) t.equal((await read(app, acme.apiKey)).statusCode, 200, `request ${i + 1} answered`)
   t.ok(logLines().some((line) => line.includes('Redis unreachable')), 'the outage is logged')
+})
+
+void t.test('a client\'s own limit, set by the provider, applies on a running instance at once', async (t) => {
+  const { app } = await buildTestApp(t, LIMITED)
+  const acme = await issueKey(app, 'acme')
+  const globex = await issueKey(app, 'globex')
+  t.equal((await read(app, acme.apiKey)).headers['x-ratelimit-limit'], '3', 'the service\'s default first (and the key is now cached)')
+
+  const raised = await limit(app.db, 'acme', '5', '1h', 3)
+  t.match(raised.json, { client_name: 'acme', rate_limit: 5, effective_limit: 5 })
+  let seen: string | undefined
+  for (let i = 0; i < 50 && seen !== '5'; i++) {
+    await setTimeout(20)
+    seen = (await read(app, acme.apiKey)).headers['x-ratelimit-limit'] as string | undefined
+  }
+  t.equal(seen, '5', 'the change reached the cached key through the change notification')
+  let passed = 0
+  for (let i = 0; i < 6; i++) if ((await read(app, acme.apiKey)).statusCode === 200) passed++
+  t.ok(passed < 6, 'acme is limited at its own figure')
+  t.equal((await read(app, globex.apiKey)).headers['x-ratelimit-limit'], '3', 'globex keeps the default')
+
+  await limit(app.db, 'acme', 'default', '1h', 3)
+  const audit = await app.db.selectFrom('audit_events').select(['details', 'actor']).where('event', '=', 'client.updated').orderBy('id').execute()
+  t.same(audit.map((row) => row.details), [{ rate_limit: { from: null, to: 5 } }, { rate_limit: { from: 5, to: null } }], 'each change is audited')
+  t.match(audit[0]?.actor, /^cli:/)
+
+  t.throws(() => rateLimitOption('--rate-limit', '0'), /must be a whole number from 1/)
+  t.throws(() => rateLimitOption('--rate-limit', '-5'), /must be a whole number from 1/)
+  t.equal(rateLimitOption('--rate-limit', 'default'), null)
+  await t.rejects(limit(app.db, 'nobody', '5', '1h', 3), /No client named "nobody"/)
+})
+
+void t.test('create --rate-limit sets the client\'s limit with its first key', async (t) => {
+  const { app } = await buildTestApp(t, LIMITED)
+  const created = await create(app.db, { clientName: 'acme', rateLimit: '2', publicUrl: 'http://127.0.0.1:3000' })
+  const { api_key: apiKey } = created.json as { api_key: string }
+  t.match(created.json, { rate_limit: 2 })
+  t.match(created.text, /Limit: {4}2 requests per window/)
+  t.equal((await read(app, apiKey)).headers['x-ratelimit-limit'], '2')
+  await t.rejects(create(app.db, { clientName: 'globex', rateLimit: 'lots', publicUrl: 'http://127.0.0.1:3000' }), /--rate-limit "lots"/)
+  t.equal(await app.db.selectFrom('clients').select('id').where('name', '=', 'globex').executeTakeFirst(), undefined, 'a bad limit creates nothing')
 })

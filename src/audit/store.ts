@@ -6,7 +6,7 @@ import type { AuditEventRow, Database } from '../db/schema.ts'
 type Db = Kysely<Database> | Transaction<Database>
 
 export const AUDIT_EVENTS = [
-  'key.created', 'key.rotated', 'key.revoked', 'key.updated', 'key.expired_in_use', 'auth.failed'
+  'key.created', 'key.rotated', 'key.revoked', 'key.updated', 'key.expired_in_use', 'auth.failed', 'client.updated'
 ] as const
 export type AuditEventType = typeof AUDIT_EVENTS[number]
 

@@ -7,6 +7,8 @@ export interface ClientsTable {
   id: Generated<string>
   name: string
   created_at: Generated<Date>
+  /** Requests per rate limit window; null: the service's default. */
+  rate_limit: number | null
 }
 
 export interface ApiKeysTable {

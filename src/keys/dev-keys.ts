@@ -126,6 +126,7 @@ export async function loadDevKeys (db: Kysely<Database>, keys: DevKey[]): Promis
       id: devKeyId(key.apiKey),
       client_id: found.id,
       client_name: found.name,
+      client_rate_limit: found.rate_limit,
       name: key.source,
       prefix: displayPrefix(key.apiKey),
       key_hash: keyHash,
@@ -144,13 +145,13 @@ export async function loadDevKeys (db: Kysely<Database>, keys: DevKey[]): Promis
   return records
 }
 
-async function ensureClient (db: Kysely<Database>, key: DevKey): Promise<{ id: string, name: string }> {
+async function ensureClient (db: Kysely<Database>, key: DevKey): Promise<{ id: string, name: string, rate_limit: number | null }> {
   if (key.clientId !== undefined) {
-    const byId = await db.selectFrom('clients').select(['id', 'name']).where('id', '=', key.clientId).executeTakeFirst()
+    const byId = await db.selectFrom('clients').select(['id', 'name', 'rate_limit']).where('id', '=', key.clientId).executeTakeFirst()
     if (byId !== undefined) return byId
     const name = key.clientName ?? `dev-${key.clientId.slice(0, 8)}`
     const inserted = await db.insertInto('clients').values({ id: key.clientId, name })
-      .onConflict((oc) => oc.column('name').doNothing()).returning(['id', 'name']).executeTakeFirst()
+      .onConflict((oc) => oc.column('name').doNothing()).returning(['id', 'name', 'rate_limit']).executeTakeFirst()
     if (inserted === undefined) {
       throw new DevKeyError(`${key.source}: client id ${key.clientId} is new, but the name "${name}" belongs to another client.`)
     }
@@ -158,6 +159,6 @@ async function ensureClient (db: Kysely<Database>, key: DevKey): Promise<{ id: s
   }
   const name = key.clientName!
   const inserted = await db.insertInto('clients').values({ name })
-    .onConflict((oc) => oc.column('name').doNothing()).returning(['id', 'name']).executeTakeFirst()
-  return inserted ?? await db.selectFrom('clients').select(['id', 'name']).where('name', '=', name).executeTakeFirstOrThrow()
+    .onConflict((oc) => oc.column('name').doNothing()).returning(['id', 'name', 'rate_limit']).executeTakeFirst()
+  return inserted ?? await db.selectFrom('clients').select(['id', 'name', 'rate_limit']).where('name', '=', name).executeTakeFirstOrThrow()
 }

@@ -182,3 +182,15 @@ export async function updateKey (db: Kysely<Database>, options: { keyId: string,
     return updated
   })
 }
+
+/** Sets a client's own request rate limit (null: the service's default), audited in the same transaction. */
+export async function setClientRateLimit (db: Kysely<Database> | Transaction<Database>, clientId: string, rateLimit: number | null, actor: Actor): Promise<void> {
+  const write = async (trx: Transaction<Database>): Promise<void> => {
+    const before = await trx.selectFrom('clients').select('rate_limit').where('id', '=', clientId).forUpdate().executeTakeFirstOrThrow()
+    if (before.rate_limit === rateLimit) return
+    await trx.updateTable('clients').set({ rate_limit: rateLimit }).where('id', '=', clientId).execute()
+    await appendAuditEvents(trx, [{ ...actor, event: 'client.updated', clientId, details: { rate_limit: { from: before.rate_limit, to: rateLimit } } }])
+  }
+  if (db.isTransaction) await write(db as Transaction<Database>)
+  else await db.transaction().execute(write)
+}

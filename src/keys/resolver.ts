@@ -25,6 +25,8 @@ export interface AuthenticatedClient {
   allowedCidrs: string[] | null
   /** When the key stops working by itself (expiry or end of rotation grace), if ever. */
   keyEndsAt: Date | null
+  /** The client's own requests per rate limit window; null: the service's default. */
+  rateLimit: number | null
   /** Rotated, and accepted only until its grace ends. */
   inGrace: boolean
   /** Configured in the environment rather than stored. */
@@ -130,10 +132,19 @@ export class KeyResolver {
 
   /** Forgets what is cached about one key (it changed). */
   forget (keyId: string): void {
+    this.#forgetWhere((record) => record.id === keyId)
+  }
+
+  /** Forgets what is cached about every key of a client (the client changed). */
+  forgetClient (clientId: string): void {
+    this.#forgetWhere((record) => record.client_id === clientId)
+  }
+
+  #forgetWhere (changed: (record: KeyRecord) => boolean): void {
     this.#invalidateLookups()
     if (this.#cache === undefined) return
     for (const [hex, entry] of this.#cache.entries()) {
-      if (entry.record?.id === keyId) this.#cache.delete(hex)
+      if (entry.record != null && changed(entry.record)) this.#cache.delete(hex)
     }
   }
 
@@ -168,6 +179,7 @@ function authenticated (record: KeyRecord, development: boolean): AuthenticatedC
     allowedCidrs: record.allowed_cidrs,
     keyEndsAt: endOf(record),
     inGrace: record.grace_ends_at !== null,
+    rateLimit: record.client_rate_limit,
     development
   }
 }

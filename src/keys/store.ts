@@ -62,6 +62,7 @@ export async function findKey (db: Db, keyId: string, clientId?: string): Promis
 
 export interface KeyRecord extends KeyInfo {
   client_name: string
+  client_rate_limit: number | null
   key_hash: Buffer
 }
 
@@ -69,7 +70,7 @@ export async function findKeyByHash (db: Db, keyHash: Buffer): Promise<KeyRecord
   return await db.selectFrom('api_keys')
     .innerJoin('clients', 'clients.id', 'api_keys.client_id')
     .select(KEY_INFO_COLUMNS.map((column) => `api_keys.${column}` as const))
-    .select(['api_keys.key_hash', 'clients.name as client_name'])
+    .select(['api_keys.key_hash', 'clients.name as client_name', 'clients.rate_limit as client_rate_limit'])
     .where('api_keys.key_hash', '=', keyHash)
     .executeTakeFirst()
 }

@@ -74,7 +74,8 @@ export default fp(async function auth (fastify) {
 
   if (config.KEY_CACHE_TTL_SECONDS > 0) {
     const listener = new KeyChangeListener(fastify.databaseUrl, {
-      changed: (keyId) => { resolver.forget(keyId) },
+      // A key id, or `client:<id>` when a client's own settings changed.
+      changed: (id) => { if (id.startsWith('client:')) resolver.forgetClient(id.slice('client:'.length)); else resolver.forget(id) },
       listening: (listening) => { resolver.setCacheTrusted(listening) }
     }, fastify.log)
     await listener.start()

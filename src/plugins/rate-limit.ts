@@ -32,7 +32,8 @@ export default fp(async function clientRateLimit (fastify) {
   await fastify.register(rateLimit, {
     global: true,
     hook: 'preHandler',
-    max: config.RATE_LIMIT_MAX,
+    // The client's own limit, set by the provider, or the service's.
+    max: (request) => request.client.rateLimit ?? config.RATE_LIMIT_MAX,
     timeWindow: windowMs(config.RATE_LIMIT_WINDOW),
     keyGenerator: (request) => `client:${request.client.id}`,
     nameSpace: 'central-logger:rate-limit:',

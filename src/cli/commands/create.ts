@@ -1,7 +1,8 @@
 // keys create <client_name>: the client if new, and a key for it.
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
-import { createKeyWithAudit } from '../../keys/lifecycle.ts'
+import { createKeyWithAudit, setClientRateLimit } from '../../keys/lifecycle.ts'
+import { rateLimitOption } from './limit.ts'
 import { findOrCreateClient } from '../../keys/store.ts'
 import { cliActor } from '../actor.ts'
 import { parseAllowlist } from './allow.ts'
@@ -18,6 +19,8 @@ export interface CreateOptions {
   name?: string
   /** CIDR ranges, comma-separated. */
   allow?: string
+  /** The client's own requests per rate limit window, or `default`. */
+  rateLimit?: string
   publicUrl: string
 }
 
@@ -39,9 +42,11 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
   const expiresAt = options.expiresIn === undefined ? null : new Date(Date.now() + durationOption('--expires-in', options.expiresIn) * 1000)
 
   const allowedCidrs = options.allow === undefined ? null : parseAllowlist(options.allow)
+  const rateLimit = options.rateLimit === undefined ? undefined : rateLimitOption('--rate-limit', options.rateLimit)
 
   const { client, created, apiKey, info } = await db.transaction().execute(async (trx) => {
     const found = await findOrCreateClient(trx, options.clientName)
+    if (rateLimit !== undefined) await setClientRateLimit(trx, found.client.id, rateLimit, cliActor())
     const key = await createKeyWithAudit(trx, { clientId: found.client.id, scopes, name: options.name ?? null, expiresAt, allowedCidrs }, cliActor())
     return { ...found, ...key }
   })
@@ -76,6 +81,7 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
       scopes,
       expires_at: expiresAt?.toISOString() ?? null,
       allowed_cidrs: allowedCidrs,
+      rate_limit: rateLimit ?? client.rate_limit,
       created_at: info.created_at.toISOString(),
       env_line: envLine,
       message: handOver
@@ -88,6 +94,7 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
       `Scopes:   ${scopes.join(' ')}`,
       `Expires:  ${when(expiresAt)}`,
       `Allowed:  ${allowedCidrs === null ? 'any address' : allowedCidrs.join(', ')}`,
+      `Limit:    ${(rateLimit ?? client.rate_limit) === null ? 'the service\'s RATE_LIMIT_MAX' : `${rateLimit ?? client.rate_limit} requests`} per window (all the client's keys)`,
       '',
       'For a development .env (a plaintext key: never in production):',
       `  ${envLine}`,

@@ -57,6 +57,8 @@ export async function list (db: Kysely<Database>, options: ListOptions = {}): Pr
     client_id: client.id,
     client_name: client.name,
     created_at: client.created_at.toISOString(),
+    /** Requests per rate limit window; null: the service's default. */
+    rate_limit: client.rate_limit,
     keys: client.keys
       .filter((key) => createdBefore === undefined || key.created_at < createdBefore)
       .map((key) => ({ ...presentKey(key, now), ends_at: endOf(key)?.toISOString() ?? null }))
@@ -70,7 +72,8 @@ export async function list (db: Kysely<Database>, options: ListOptions = {}): Pr
 
   const lines: string[] = []
   for (const client of json) {
-    lines.push(`${client.client_name}  (${client.client_id}, created ${client.created_at})`)
+    lines.push(`${client.client_name}  (${client.client_id}, created ${client.created_at}` +
+      `${client.rate_limit === null ? '' : `, ${client.rate_limit} requests per window`})`)
     if (client.keys.length === 0) lines.push('  no keys')
     lines.push(...client.keys.map(keyLine))
   }
