@@ -61,6 +61,17 @@ export const ConfigSchema = Type.Object({
     pattern: '^$|^rediss?://',
     description: 'Redis for rate-limit counters shared by every instance. Unset or empty: counted in each process.'
   })),
+  AUTH_FAIL_MAX: Type.Integer({
+    minimum: 0,
+    default: 30,
+    description: 'Failed authentications one address may make per AUTH_FAIL_WINDOW_SECONDS before it is answered 429; 0 disables this.'
+  }),
+  AUTH_FAIL_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 60, description: 'The window failed authentications are counted in.' }),
+  AUTH_FAIL_COOLDOWN_SECONDS: Type.Integer({
+    minimum: 1,
+    default: 300,
+    description: 'How long an address past AUTH_FAIL_MAX is answered 429 without its key being looked at.'
+  }),
   USAGE_FLUSH_SECONDS: Type.Integer({
     minimum: 1,
     maximum: 300,

@@ -8,6 +8,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AuditRecorder } from '../audit/recorder.ts'
+import { AuthThrottle } from '../keys/auth-throttle.ts'
 import type { AuditEvent } from '../audit/store.ts'
 import { Errors, HttpError } from '../errors.ts'
 import { isAddressAllowed } from '../keys/allowlist.ts'
@@ -20,6 +21,7 @@ import { UsageRecorder } from '../usage/recorder.ts'
 declare module 'fastify' {
   interface FastifyInstance {
     keyResolver: KeyResolver
+    authThrottle: AuthThrottle
     usage: UsageRecorder
     audit: AuditRecorder
   }
@@ -65,6 +67,11 @@ export default fp(async function auth (fastify) {
     devKeys: await loadDevKeys(fastify.db, devKeys)
   })
   fastify.decorate('keyResolver', resolver)
+  fastify.decorate('authThrottle', new AuthThrottle({
+    maxFailures: config.AUTH_FAIL_MAX,
+    windowMs: config.AUTH_FAIL_WINDOW_SECONDS * 1000,
+    cooldownMs: config.AUTH_FAIL_COOLDOWN_SECONDS * 1000
+  }))
 
   const flushEveryMs = config.USAGE_FLUSH_SECONDS * 1000
   const usage = new UsageRecorder(fastify.db, fastify.log, flushEveryMs)
@@ -105,11 +112,15 @@ function auditFailure (request: FastifyRequest, failure: Refusal): void {
     details: { method: request.method, route: request.routeOptions.url ?? null }
   }
   request.server.audit.record(event)
+  if (failure.error.code !== 'auth_throttled') request.server.authThrottle.fail(request.ip)
 }
 
 /** The onRequest hook an authenticated scope installs: refuse what cannot be a key before reading the body. */
 export async function requireKey (request: FastifyRequest): Promise<void> {
   try {
+    // Before anything else about the key: an address cooling off is not heard.
+    const wait = request.server.authThrottle.waitFor(request.ip)
+    if (wait > 0) throw Errors.authThrottled(wait)
     if (!request.server.keyResolver.couldBeKey(requiredKey(request))) throw Errors.malformedKey()
   } catch (error) {
     if (error instanceof HttpError) auditFailure(request, { error })
