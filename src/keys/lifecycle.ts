@@ -3,10 +3,10 @@
 // each change and its audit event are written in one transaction, whoever
 // asks. With a client id (every HTTP call passes the caller's), a key of
 // another client is as good as absent.
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely, Transaction, Updateable } from 'kysely'
 import { validate as isUuid } from 'uuid'
-import type { Database } from '../db/schema.ts'
-import { appendAuditEvents, type Actor } from '../audit/store.ts'
+import type { ApiKeysTable, Database } from '../db/schema.ts'
+import { appendAuditEvents, type Actor, type AuditEvent, type AuditEventType } from '../audit/store.ts'
 import { createKey, KEY_INFO_COLUMNS, type KeyInfo, type NewKey } from './store.ts'
 import { refusalOf, statusOf } from './status.ts'
 
@@ -41,6 +41,23 @@ export const DEFAULT_GRACE_SECONDS = 86_400
 /** A grace is a hand-over, not a second lifetime: a month at most. */
 export const MAX_GRACE_SECONDS = 30 * 86_400
 
+/** Runs the work in the caller's transaction, or in a new one. */
+async function inTransaction<T> (db: Kysely<Database> | Transaction<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? await work(db as Transaction<Database>) : await db.transaction().execute(work)
+}
+
+/** An audit event about one key: the key's client, id and prefix, never the key. */
+function keyEvent (actor: Actor, event: AuditEventType, key: KeyInfo, details?: Record<string, unknown>): AuditEvent {
+  return { ...actor, event, clientId: key.client_id, keyId: key.id, keyPrefix: key.prefix, details }
+}
+
+/** Changes a key's row and returns it as it now is. */
+async function updateKeyRow (trx: Transaction<Database>, key: KeyInfo, set: Updateable<ApiKeysTable>): Promise<KeyInfo> {
+  return await trx.updateTable('api_keys').set(set)
+    .where('client_id', '=', key.client_id).where('id', '=', key.id)
+    .returning(KEY_INFO_COLUMNS).executeTakeFirstOrThrow()
+}
+
 /** The key, locked for the rest of the transaction. */
 async function lockKey (trx: Transaction<Database>, keyId: string, clientId: string | undefined): Promise<KeyInfo> {
   if (!isUuid(keyId)) throw new KeyNotFoundError(keyId)
@@ -52,19 +69,12 @@ async function lockKey (trx: Transaction<Database>, keyId: string, clientId: str
 }
 
 export async function createKeyWithAudit (db: Kysely<Database> | Transaction<Database>, key: NewKey, actor: Actor): Promise<{ apiKey: string, info: KeyInfo }> {
-  const write = async (trx: Transaction<Database>): Promise<{ apiKey: string, info: KeyInfo }> => {
+  return await inTransaction(db, async (trx) => {
     const created = await createKey(trx, key)
-    await appendAuditEvents(trx, [{
-      ...actor,
-      event: 'key.created',
-      clientId: created.info.client_id,
-      keyId: created.info.id,
-      keyPrefix: created.info.prefix,
-      details: { scopes: created.info.scopes, expires_at: created.info.expires_at, allowed_cidrs: created.info.allowed_cidrs }
-    }])
+    const { scopes, expires_at: expiresAt, allowed_cidrs: allowedCidrs } = created.info
+    await appendAuditEvents(trx, [keyEvent(actor, 'key.created', created.info, { scopes, expires_at: expiresAt, allowed_cidrs: allowedCidrs })])
     return created
-  }
-  return db.isTransaction ? await write(db as Transaction<Database>) : await db.transaction().execute(write)
+  })
 }
 
 export interface RotateOptions {
@@ -108,25 +118,12 @@ export async function rotateKey (db: Kysely<Database>, options: RotateOptions, a
       allowedCidrs: old.allowed_cidrs
     })
     const graceEndsAt = new Date(now.getTime() + options.graceSeconds * 1000)
-    const previous = await trx.updateTable('api_keys')
-      .set({ rotated_at: now, replaced_by: created.info.id, grace_ends_at: graceEndsAt })
-      .where('client_id', '=', old.client_id).where('id', '=', old.id)
-      .returning(KEY_INFO_COLUMNS).executeTakeFirstOrThrow()
-    await appendAuditEvents(trx, [{
-      ...actor,
-      event: 'key.rotated',
-      clientId: old.client_id,
-      keyId: old.id,
-      keyPrefix: old.prefix,
-      details: { replaced_by: created.info.id, grace_seconds: options.graceSeconds, grace_ends_at: graceEndsAt.toISOString() }
-    }, {
-      ...actor,
-      event: 'key.created',
-      clientId: old.client_id,
-      keyId: created.info.id,
-      keyPrefix: created.info.prefix,
-      details: { rotated_from: old.id, scopes: created.info.scopes, expires_at: created.info.expires_at, allowed_cidrs: created.info.allowed_cidrs }
-    }])
+    const previous = await updateKeyRow(trx, old, { rotated_at: now, replaced_by: created.info.id, grace_ends_at: graceEndsAt })
+    await appendAuditEvents(trx, [
+      keyEvent(actor, 'key.rotated', old, { replaced_by: created.info.id, grace_seconds: options.graceSeconds, grace_ends_at: graceEndsAt.toISOString() }),
+      keyEvent(actor, 'key.created', created.info,
+        { rotated_from: old.id, scopes: created.info.scopes, expires_at: created.info.expires_at, allowed_cidrs: created.info.allowed_cidrs })
+    ])
     return { apiKey: created.apiKey, key: created.info, previous }
   })
 }
@@ -141,11 +138,8 @@ export async function revokeKey (db: Kysely<Database>, options: { keyId: string,
   return await db.transaction().execute(async (trx) => {
     const key = await lockKey(trx, options.keyId, options.clientId)
     if (key.revoked_at !== null) return { key, revoked: false }
-    const revoked = await trx.updateTable('api_keys')
-      .set({ revoked_at: options.now ?? new Date() })
-      .where('client_id', '=', key.client_id).where('id', '=', key.id)
-      .returning(KEY_INFO_COLUMNS).executeTakeFirstOrThrow()
-    await appendAuditEvents(trx, [{ ...actor, event: 'key.revoked', clientId: key.client_id, keyId: key.id, keyPrefix: key.prefix }])
+    const revoked = await updateKeyRow(trx, key, { revoked_at: options.now ?? new Date() })
+    await appendAuditEvents(trx, [keyEvent(actor, 'key.revoked', key)])
     return { key: revoked, revoked: true }
   })
 }
@@ -165,32 +159,21 @@ export async function updateKey (db: Kysely<Database>, options: { keyId: string,
       ...(allowedCidrs === undefined ? {} : { allowed_cidrs: allowedCidrs })
     }
     if (Object.keys(set).length === 0) return key
-    const updated = await trx.updateTable('api_keys').set(set)
-      .where('client_id', '=', key.client_id).where('id', '=', key.id)
-      .returning(KEY_INFO_COLUMNS).executeTakeFirstOrThrow()
-    await appendAuditEvents(trx, [{
-      ...actor,
-      event: 'key.updated',
-      clientId: key.client_id,
-      keyId: key.id,
-      keyPrefix: key.prefix,
-      details: {
-        ...(name === undefined ? {} : { name: { from: key.name, to: name } }),
-        ...(allowedCidrs === undefined ? {} : { allowed_cidrs: { from: key.allowed_cidrs, to: allowedCidrs } })
-      }
-    }])
+    const updated = await updateKeyRow(trx, key, set)
+    await appendAuditEvents(trx, [keyEvent(actor, 'key.updated', key, {
+      ...(name === undefined ? {} : { name: { from: key.name, to: name } }),
+      ...(allowedCidrs === undefined ? {} : { allowed_cidrs: { from: key.allowed_cidrs, to: allowedCidrs } })
+    })])
     return updated
   })
 }
 
 /** Sets a client's own request rate limit (null: the service's default), audited in the same transaction. */
 export async function setClientRateLimit (db: Kysely<Database> | Transaction<Database>, clientId: string, rateLimit: number | null, actor: Actor): Promise<void> {
-  const write = async (trx: Transaction<Database>): Promise<void> => {
+  await inTransaction(db, async (trx) => {
     const before = await trx.selectFrom('clients').select('rate_limit').where('id', '=', clientId).forUpdate().executeTakeFirstOrThrow()
     if (before.rate_limit === rateLimit) return
     await trx.updateTable('clients').set({ rate_limit: rateLimit }).where('id', '=', clientId).execute()
     await appendAuditEvents(trx, [{ ...actor, event: 'client.updated', clientId, details: { rate_limit: { from: before.rate_limit, to: rateLimit } } }])
-  }
-  if (db.isTransaction) await write(db as Transaction<Database>)
-  else await db.transaction().execute(write)
+  })
 }
