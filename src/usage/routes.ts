@@ -6,12 +6,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import { HttpError } from '../errors.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
-import { utcDay } from './recorder.ts'
 import { mergeUsage, totalOf, usageDays } from './store.ts'
+import { DEFAULT_DAYS, FIRST_DAY, MAX_DAYS, usageWindow, type WindowProblem } from './window.ts'
 
-const MAX_DAYS = 366
-export const FIRST_DAY = '0001-01-01'
-const DEFAULT_DAYS = 30
 
 const Counts = {
   requests: Type.Integer({ description: 'Authenticated requests answered.' }),
@@ -36,15 +33,16 @@ const UsageQuery = Type.Object({
   to: Type.Optional(Type.String({ format: 'date', description: 'Last UTC day (default: today).' }))
 }, { additionalProperties: false })
 
+const WINDOW_PROBLEMS: Record<WindowProblem, string> = {
+  order: 'from must be a day on or before to.',
+  span: `at most ${MAX_DAYS} days at a time.`,
+  first_day: `days start at ${FIRST_DAY}.`
+}
+
 export function dayRange (from: string | undefined, to: string | undefined, now = new Date()): { from: string, to: string } {
-  const last = to ?? utcDay(now)
-  const first = from ?? utcDay(new Date(Date.parse(`${last}T00:00:00Z`) - (DEFAULT_DAYS - 1) * 86_400_000))
-  const span = (Date.parse(`${last}T00:00:00Z`) - Date.parse(`${first}T00:00:00Z`)) / 86_400_000
-  if (Number.isNaN(span) || span < 0) throw new HttpError(400, 'invalid_request', 'Invalid querystring: from must be a day on or before to.')
-  if (span >= MAX_DAYS) throw new HttpError(400, 'invalid_request', `Invalid querystring: at most ${MAX_DAYS} days at a time.`)
-  // PostgreSQL has no year 0 (1 BC comes before AD 1), though the date format allows it.
-  if (first < FIRST_DAY) throw new HttpError(400, 'invalid_request', `Invalid querystring: days start at ${FIRST_DAY}.`)
-  return { from: first, to: last }
+  const window = usageWindow(from, to, now)
+  if (window.problem !== undefined) throw new HttpError(400, 'invalid_request', `Invalid querystring: ${WINDOW_PROBLEMS[window.problem]}`)
+  return window
 }
 
 const usageRoutes: FastifyPluginAsync = async (app) => {

@@ -462,3 +462,7 @@ void t.test('options: grace, durations, days and numbers', async (t) => {
   t.throws(() => keyIdArgument('clk_abc'), { message: /not a key id/ })
   t.same(cliActor(), { actor: ACTOR })
 })
+
+void t.test('usage: a window reaching back before the first day there is is refused', async (t) => {
+  t.throws(() => usageWindow({ to: '0001-01-05' }), { message: /--from 0000-12-\d\d is before 0001-01-01/ })
+})

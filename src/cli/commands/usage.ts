@@ -5,14 +5,10 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import { utcDay, type Counts } from '../../usage/recorder.ts'
 import { totalOf, usageDays } from '../../usage/store.ts'
+import { dayBefore, FIRST_DAY, MAX_DAYS, usageWindow as windowOf } from '../../usage/window.ts'
 import { clientIdNamed, clientNames } from '../clients.ts'
 import { dayOption, wholeNumberOption } from '../options.ts'
 import { UsageError, type CommandResult } from '../output.ts'
-
-const DAY_MS = 86_400_000
-// The same window as GET /api/v1/usage: 30 days by default, a year at most.
-const DEFAULT_DAYS = 30
-const MAX_DAYS = 366
 
 export interface UsageOptions {
   clientName?: string
@@ -22,8 +18,6 @@ export interface UsageOptions {
   to?: string
 }
 
-const dayBefore = (day: string, days: number): string => utcDay(new Date(Date.parse(`${day}T00:00:00Z`) - days * DAY_MS))
-
 /** The days asked for: the last --days, or --from to --to (today when absent, 30 days back when --from is). */
 export function usageWindow (options: UsageOptions, now = new Date()): { from: string, to: string } {
   if (options.days !== undefined) {
@@ -31,10 +25,13 @@ export function usageWindow (options: UsageOptions, now = new Date()): { from: s
     const days = wholeNumberOption('--days', options.days, 1, MAX_DAYS)
     return { from: dayBefore(utcDay(now), days - 1), to: utcDay(now) }
   }
-  const to = options.to === undefined ? utcDay(now) : dayOption('--to', options.to)
-  const from = options.from === undefined ? dayBefore(to, DEFAULT_DAYS - 1) : dayOption('--from', options.from)
-  if (from > to) throw new UsageError(`--from ${from} is after --to ${to}.`)
-  if (from < dayBefore(to, MAX_DAYS - 1)) throw new UsageError(`--from ${from} --to ${to} spans more than ${MAX_DAYS} days.`)
+  const { from, to, problem } = windowOf(
+    options.from === undefined ? undefined : dayOption('--from', options.from),
+    options.to === undefined ? undefined : dayOption('--to', options.to),
+    now)
+  if (problem === 'order') throw new UsageError(`--from ${from} is after --to ${to}.`)
+  if (problem === 'span') throw new UsageError(`--from ${from} --to ${to} spans more than ${MAX_DAYS} days.`)
+  if (problem === 'first_day') throw new UsageError(`--from ${from} is before ${FIRST_DAY}, the first day there is.`)
   return { from, to }
 }
 
