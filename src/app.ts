@@ -85,10 +85,10 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
   // bad configuration stops the start here with the same message.
   const trustProxy = trustProxySetting(loadConfig(options.env).TRUST_PROXY)
   // Development keys need not look like keys, so the request log is told them to mask them.
-  const plaintextKeys = parseDevKeys(options.env ?? process.env).map((key) => key.apiKey)
+  const devKeys = parseDevKeys(options.env ?? process.env)
   let app: FastifyInstance
   try {
-    app = createServer(options, trustProxy, plaintextKeys)
+    app = createServer(options, trustProxy, devKeys.map((key) => key.apiKey))
   } catch (error) {
     throw new Error(`TRUST_PROXY is not valid: ${(error as Error).message}`)
   }
@@ -99,7 +99,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     await app.register(database)
     await app.register(bodyParsers)
     await app.register(docs)
-    await app.register(authPlugin)
+    await app.register(authPlugin, { devKeys })
     app.addSchema(ErrorResponse)
 
     await app.register(healthRoutes)

@@ -12,7 +12,7 @@ import { AuthThrottle } from '../keys/auth-throttle.ts'
 import type { AuditEvent } from '../audit/store.ts'
 import { Errors, HttpError } from '../errors.ts'
 import { isAddressAllowed } from '../keys/allowlist.ts'
-import { loadDevKeys, parseDevKeys } from '../keys/dev-keys.ts'
+import { loadDevKeys, type DevKey } from '../keys/dev-keys.ts'
 import { KeyChangeListener } from '../keys/invalidation.ts'
 import { KeyResolver, type AuthenticatedClient, type Refusal } from '../keys/resolver.ts'
 import type { Scope } from '../keys/scopes.ts'
@@ -54,9 +54,14 @@ export function presentedKey (request: FastifyRequest): string | undefined {
   return key === '' ? undefined : key
 }
 
-export default fp(async function auth (fastify) {
+export interface AuthOptions {
+  /** Development keys from the environment (parsed once, when the app is built). */
+  devKeys?: DevKey[]
+}
+
+export default fp<AuthOptions>(async function auth (fastify, options) {
   const config = fastify.config
-  const devKeys = parseDevKeys(fastify.configSource)
+  const devKeys = options.devKeys ?? []
   if (devKeys.length > 0) {
     fastify.log.warn({ keys: devKeys.map((key) => key.source) },
       'plaintext development keys are configured in the environment (API_KEYS, API_KEY_<NAME>): do not use them in production')

@@ -6,8 +6,6 @@ import { envOptions, type Config } from '../config.ts'
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config
-    /** The variables the configuration was read from (development keys are read from them too). */
-    configSource: Readonly<Record<string, string | undefined>>
   }
 }
 
@@ -19,6 +17,4 @@ export interface EnvOptions {
 export default fp<EnvOptions>(async function env (fastify, options) {
   await fastify.register(fastifyEnv, envOptions(options.env) as Parameters<typeof fastifyEnv>[1])
   fastify.log.level = fastify.config.LOG_LEVEL
-  // Without a given source, @fastify/env has loaded `.env` into process.env by now.
-  fastify.decorate('configSource', options.env ?? process.env)
 }, { name: 'env' })
