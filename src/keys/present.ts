@@ -1,29 +1,13 @@
 // A key as the API and the CLI show it: never the key, never its hash.
+import type { KeyViewBody } from './schemas.ts'
 import type { KeyInfo } from './store.ts'
 import { endOf, statusOf } from './status.ts'
 
 /** Keys that stop working within this many days are flagged in listings. */
 export const EXPIRING_SOON_DAYS = 14
 
-export interface KeyView {
-  id: string
-  client_id: string
-  prefix: string
-  name: string | null
-  scopes: string[]
-  status: 'active' | 'grace' | 'revoked' | 'rotated' | 'expired'
-  created_at: string
-  last_used_at: string | null
-  last_used_address: string | null
-  expires_at: string | null
-  revoked_at: string | null
-  rotated_at: string | null
-  replaced_by: string | null
-  grace_ends_at: string | null
-  allowed_cidrs: string[] | null
-  /** Still accepted, but stops within EXPIRING_SOON_DAYS (expiry or end of grace). */
-  expiring_soon: boolean
-}
+/** The route schema's key (src/keys/schemas.ts) without `current`, which only a request can tell. */
+export type KeyView = Omit<KeyViewBody, 'current'>
 
 const iso = (date: Date | null): string | null => date?.toISOString() ?? null
 
