@@ -104,7 +104,8 @@ function requiredKey (request: FastifyRequest): string {
   return key
 }
 
-function auditFailure (request: FastifyRequest, failure: Refusal): void {
+/** An authentication failure goes to the audit trail and counts against the address's failure budget. */
+function recordFailure (request: FastifyRequest, failure: Refusal): void {
   const expired = failure.refusal === 'expired' || failure.refusal === 'rotated'
   const event: AuditEvent = {
     event: expired ? 'key.expired_in_use' : 'auth.failed',
@@ -128,7 +129,7 @@ export async function requireKey (request: FastifyRequest): Promise<void> {
     if (wait > 0) throw Errors.authThrottled(wait)
     if (!request.server.keyResolver.couldBeKey(requiredKey(request))) throw Errors.malformedKey()
   } catch (error) {
-    if (error instanceof HttpError) auditFailure(request, { error })
+    if (error instanceof HttpError) recordFailure(request, { error })
     throw error
   }
 }
@@ -137,13 +138,13 @@ export async function requireKey (request: FastifyRequest): Promise<void> {
 export async function authenticate (request: FastifyRequest): Promise<void> {
   const resolution = await request.server.keyResolver.resolveDetailed(requiredKey(request))
   if (!resolution.ok) {
-    auditFailure(request, resolution)
+    recordFailure(request, resolution)
     throw resolution.error
   }
   const client = resolution.client
   if (client.allowedCidrs !== null && !isAddressAllowed(request.ip, client.allowedCidrs)) {
     const error = Errors.addressNotAllowed(request.ip)
-    auditFailure(request, { error, clientId: client.id, keyId: client.keyId, keyPrefix: client.keyPrefix })
+    recordFailure(request, { error, clientId: client.id, keyId: client.keyId, keyPrefix: client.keyPrefix })
     throw error
   }
   if (!client.development) request.server.usage.recordKeyUse(client.keyId, request.ip)
