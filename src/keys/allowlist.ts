@@ -11,6 +11,14 @@ export class InvalidCidrError extends Error {
   override name = 'InvalidCidrError'
 }
 
+/**
+ * An IPv6 address, or an IPv4 one as a dotted quad: ipaddr.js also reads
+ * legacy forms (10.1, 0x7f.1, 167772161) that no one means in an allowlist.
+ */
+function isPlainAddress (address: string): boolean {
+  return address.includes(':') ? ipaddr.IPv6.isValid(address) : ipaddr.IPv4.isValidFourPartDecimal(address)
+}
+
 /** The canonical text of one range; a bare address is a single host. Throws InvalidCidrError. */
 export function normalizeCidr (text: string): string {
   const trimmed = text.trim()
@@ -20,8 +28,7 @@ export function normalizeCidr (text: string): string {
   if (address.includes('%')) {
     throw new InvalidCidrError(`"${text}" names an IPv6 zone (after "%"): an allowlist holds addresses and ranges only.`)
   }
-  // Dotted quads only: ipaddr.js also reads legacy forms (10.1, 0x7f.1) that no one means in an allowlist.
-  if (address.includes(':') ? !ipaddr.IPv6.isValid(address) : !ipaddr.IPv4.isValidFourPartDecimal(address)) {
+  if (!isPlainAddress(address)) {
     throw new InvalidCidrError(`"${text}" is not an IP address or CIDR range.`)
   }
   const parsed = ipaddr.parse(address)
@@ -61,8 +68,8 @@ export function isRangeWithin (range: string, ranges: readonly string[]): boolea
 
 /** Whether the address is inside one of the ranges. An address that does not parse is outside. */
 export function isAddressAllowed (address: string, ranges: readonly string[]): boolean {
-  // As for ranges, only dotted quads: a forwarded "10.1" is no address of 10.0.0.1.
-  if (address.includes(':') ? !ipaddr.IPv6.isValid(address) : !ipaddr.IPv4.isValidFourPartDecimal(address)) return false
+  // A forwarded "10.1" is no address of 10.0.0.1.
+  if (!isPlainAddress(address)) return false
   const parsed = ipaddr.process(address)
   return ranges.some((range) => {
     const [network, prefix] = ipaddr.parseCIDR(range)
