@@ -133,7 +133,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
       response: { 200: KeyView, ...errorResponses(...AUTHENTICATED_ERRORS, 404) }
     }
   }, async (request) => {
-    const key = await answering(async () => await findKey(fastify.db, request.params.id, request.client.id))
+    const key = await findKey(fastify.db, request.params.id, request.client.id)
     if (key === undefined) throw Errors.notFound('Key')
     return view(request, key)
   })
