@@ -13,16 +13,20 @@ import { revoke } from '../src/cli/commands/revoke.ts'
 import { allow } from '../src/cli/commands/allow.ts'
 import { usage } from '../src/cli/commands/usage.ts'
 import { audit } from '../src/cli/commands/audit.ts'
-import { limit } from '../src/cli/commands/limit.ts'
+import { limit, requestLimitArgument } from '../src/cli/commands/limit.ts'
+import { signing } from '../src/cli/commands/signing.ts'
 
 const USAGE = `Usage: npm run keys -- <command> [options]
 
 Commands:
   create <client_name> [--scopes a,b] [--expires-in 90d] [--name LABEL] [--allow CIDRS]
-         [--rate-limit N]
+         [--rate-limit N] [--ingest-limit N] [--signing]
                        create the client if new, and a key; prints the key once,
                        and an API_KEYS line for a development .env.
                        --rate-limit: the client's requests per window (or "default")
+                       --ingest-limit: the client's log entries per minute (or "default")
+                       --signing: the client must sign its requests; prints its
+                       signing secret once (needs SIGNING_KEY)
   list [--client NAME] [--older-than 90d]
                        clients and their keys, with last use (never a key);
                        flags keys that stop working within 14 days.
@@ -36,8 +40,14 @@ Commands:
   revoke <key_id>      refuse the key at once, on every running instance
   allow <key_id> <cidr,...> | --any
                        accept the key only from these address ranges, or from anywhere
-  limit <client_name> <N | default>
-                       the client's requests per rate limit window, across its keys
+  limit <client_name> [N | default] [--requests N|default] [--entries N|default]
+                       the client's requests per rate limit window (N or --requests)
+                       and log entries per minute (--entries), across its keys;
+                       without a value, shows them
+  signing <client_name> on | rotate | off
+                       on, rotate: the client must sign its requests; prints a new
+                       signing secret once (the previous one stops working);
+                       off: it need not (needs SIGNING_KEY for on and rotate)
   verify <api_key>     whether the key would be accepted, and why not ("-" reads it from stdin)
   verify --client NAME whether each of the client's keys would be accepted
   usage [--client NAME] [--days 30 | --from YYYY-MM-DD --to YYYY-MM-DD]
@@ -51,7 +61,8 @@ Commands:
 Every command takes --json: exactly one JSON document on stdout.
 Durations: 45s, 30m, 24h, 90d, 2w.
 Exit status: 0 done; 1 refused or not found (an unknown key id or client name,
-a key that cannot be rotated, verify refusing); 2 bad usage (an unknown option,
+a key that cannot be rotated, verify refusing, signing on for a client that
+signs already, a signing secret asked for without SIGNING_KEY); 2 bad usage (an unknown option,
 a bad duration, day, number or CIDR range, a key id that is not a UUID).
 Scopes: logs:write, logs:read, keys:manage (default: logs:write,logs:read).
 (When piping --json output, run npm with -s so that it prints no banner: npm run -s keys -- list --json)`
@@ -65,6 +76,10 @@ const OPTIONS = {
   client: { type: 'string' },
   allow: { type: 'string' },
   'rate-limit': { type: 'string' },
+  'ingest-limit': { type: 'string' },
+  signing: { type: 'boolean' },
+  requests: { type: 'string' },
+  entries: { type: 'string' },
   any: { type: 'boolean' },
   grace: { type: 'string' },
   'older-than': { type: 'string' },
@@ -100,7 +115,7 @@ async function run (config: Config, command: string, args: string[], values: Val
   }
   switch (command) {
     case 'create': {
-      rejectOptions(command, values, ['scopes', 'expires-in', 'name', 'allow', 'rate-limit'])
+      rejectOptions(command, values, ['scopes', 'expires-in', 'name', 'allow', 'rate-limit', 'ingest-limit', 'signing'])
       expectArguments(command, args, 1)
       return await needsDatabase(async (db) => await create(db, {
         clientName: args[0]!,
@@ -109,6 +124,9 @@ async function run (config: Config, command: string, args: string[], values: Val
         name: values.name,
         allow: values.allow,
         rateLimit: values['rate-limit'],
+        ingestLimit: values['ingest-limit'],
+        signing: values.signing,
+        signingKey: config.SIGNING_KEY,
         publicUrl: config.PUBLIC_URL
       }))
     }
@@ -133,10 +151,21 @@ async function run (config: Config, command: string, args: string[], values: Val
       rejectOptions(command, values, ['client', 'days', 'from', 'to'])
       expectArguments(command, args, 0)
       return await needsDatabase(async (db) => await usage(db, { clientName: values.client, days: values.days, from: values.from, to: values.to }))
-    case 'limit':
+    case 'limit': {
+      rejectOptions(command, values, ['requests', 'entries'])
+      expectArguments(command, args, 1, 2)
+      const requests = requestLimitArgument(args[1], values.requests)
+      return await needsDatabase(async (db) => await limit(db, {
+        clientName: args[0]!,
+        requests,
+        entries: values.entries,
+        defaults: { rateLimit: config.RATE_LIMIT_MAX, window: config.RATE_LIMIT_WINDOW, ingestRateLimit: config.INGEST_RATE_LIMIT }
+      }))
+    }
+    case 'signing':
       rejectOptions(command, values, [])
       expectArguments(command, args, 2)
-      return await needsDatabase(async (db) => await limit(db, args[0]!, args[1]!, config.RATE_LIMIT_WINDOW, config.RATE_LIMIT_MAX))
+      return await needsDatabase(async (db) => await signing(db, args[0]!, args[1]!, config.SIGNING_KEY))
     case 'audit':
       rejectOptions(command, values, ['client', 'event', 'limit'])
       expectArguments(command, args, 0)

@@ -5,8 +5,10 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { DestinationStream } from 'pino'
 import authPlugin, { authenticate, countRequest, requireKey } from './plugins/auth.ts'
 import bodyParsers from './plugins/body-parsers.ts'
+import bodyDigest from './signing/body-digest.ts'
 import clientRateLimit from './plugins/rate-limit.ts'
 import database from './plugins/database.ts'
+import redis from './plugins/redis.ts'
 import docs from './plugins/docs.ts'
 import env from './plugins/env.ts'
 import errors from './plugins/errors.ts'
@@ -97,6 +99,9 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     await app.register(env, options.env === undefined ? {} : { env: options.env })
     await app.register(errors)
     await app.register(database)
+    await app.register(redis)
+    // Before the body parsers, which decompress: a signature covers the bytes as sent.
+    await app.register(bodyDigest)
     await app.register(bodyParsers)
     await app.register(docs)
     await app.register(authPlugin, { devKeys })

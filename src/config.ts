@@ -57,9 +57,25 @@ export const ConfigSchema = Type.Object({
     default: '1m',
     description: 'The rate limit window: a number and s, m or h (30s, 1m, 1h).'
   }),
+  INGEST_RATE_LIMIT: Type.Integer({
+    minimum: 1,
+    default: 60000,
+    description: 'Log entries one client may send per minute, across all its keys (a batch counts each entry); beyond that, 429.'
+  }),
   REDIS_URL: Type.Optional(Type.String({
     pattern: '^$|^rediss?://',
-    description: 'Redis for rate-limit counters shared by every instance. Unset or empty: counted in each process.'
+    description: 'Redis, so that every instance shares rate-limit, ingest-volume and failed-authentication counters and ' +
+      'request nonces. Unset or empty: counters are per process, nonces in PostgreSQL.'
+  })),
+  API_SIGNING_REQUIRED: Type.Boolean({
+    default: false,
+    description: 'Whether every client must sign its requests (X-API-Timestamp, X-API-Nonce, X-API-Signature); ' +
+      'otherwise only the clients given a signing secret must.'
+  }),
+  SIGNING_KEY: Type.Optional(Type.String({
+    pattern: '^$|^.{32,}$',
+    description: 'The service\'s key that clients\' signing secrets are derived from (at least 32 characters, e.g. ' +
+      '`openssl rand -hex 32`). Needed by the service and the CLI once any client signs; changing it changes every secret.'
   })),
   AUTH_FAIL_MAX: Type.Integer({
     minimum: 0,

@@ -35,8 +35,8 @@ export function errorBody (statusCode: number, code: string, message: string, de
 
 const WWW_AUTHENTICATE = 'Bearer realm="central-logger", ApiKey realm="central-logger"'
 
-function unauthorized (code: string, message: string): HttpError {
-  return new HttpError(401, code, message, { headers: { 'www-authenticate': WWW_AUTHENTICATE } })
+function unauthorized (code: string, message: string, details?: unknown): HttpError {
+  return new HttpError(401, code, message, { headers: { 'www-authenticate': WWW_AUTHENTICATE }, details })
 }
 
 export const Errors = {
@@ -71,6 +71,25 @@ export const Errors = {
   authThrottled: (retryAfterSeconds: number) => new HttpError(429, 'auth_throttled',
     `Too many failed authentications from this address; retry in ${retryAfterSeconds} s.`,
     { headers: { 'retry-after': String(retryAfterSeconds) }, details: { retry_after_seconds: retryAfterSeconds } }),
+  signatureRequired: (missing: string[]) => unauthorized('signature_required',
+    `This client's requests must be signed; missing ${missing.join(', ')}. See the README's "Signed requests".`,
+    { missing_headers: missing }),
+  invalidTimestamp: () => unauthorized('invalid_timestamp', 'X-API-Timestamp must be the current time in whole unix seconds.'),
+  staleTimestamp: (skew: number, serverTime: number, maxSkew: number) => unauthorized('stale_timestamp',
+    `X-API-Timestamp is ${Math.abs(skew)} s ${skew < 0 ? 'behind' : 'ahead of'} the service's clock; at most ${maxSkew} s is accepted.`,
+    { server_time: serverTime, max_skew_seconds: maxSkew }),
+  invalidNonce: () => unauthorized('invalid_nonce', 'X-API-Nonce must be 16 to 128 printable ASCII characters, new for every request (a random UUID will do).'),
+  invalidSignature: () => unauthorized('invalid_signature',
+    'X-API-Signature does not match the request: it must be the hex HMAC-SHA256, with the client\'s signing secret, ' +
+    'of timestamp + nonce + API key + METHOD + path + sorted query + hex SHA-256 of the body as sent.'),
+  nonceReused: () => unauthorized('nonce_reused', 'This X-API-Nonce was used already: every signed request needs a new one.'),
+  signingNotSetUp: () => unauthorized('signing_not_set_up',
+    'Requests must be signed, and this client has no signing secret: ask the provider to issue one.'),
+  signingUnavailable: () => new HttpError(503, 'signing_unavailable',
+    'This client signs its requests, and the service cannot check signatures: SIGNING_KEY is not configured. Nothing was stored.'),
+  nonceStoreUnavailable: (cause: unknown) => Object.assign(new HttpError(503, 'nonce_store_unavailable',
+    'The service cannot record the request\'s nonce right now, so it cannot rule out a replay; nothing was stored. Retry later.',
+    { headers: { 'retry-after': '1' } }), { cause }),
   missingScope: (scope: string) => new HttpError(403, 'insufficient_scope',
     `The API key lacks the "${scope}" scope this route needs.`, { details: { required_scope: scope } }),
   notFound: (what: string) => new HttpError(404, 'not_found', `${what} not found.`),
@@ -79,6 +98,13 @@ export const Errors = {
   emptyBatch: () => new HttpError(400, 'empty_batch', 'The request holds no log entries.'),
   tooManyEntries: (count: number, limit: number) => new HttpError(413, 'too_many_entries',
     `A request may hold at most ${limit} log entries; this one holds ${count}.`, { details: { limit, count } }),
+  ingestRateLimited: (entries: number, limit: number, used: number, retryAfterSeconds: number) => new HttpError(429, 'ingest_rate_limited',
+    `This client may send ${limit} log entries per minute; ${used} are sent this minute, and these ${entries} would go over. ` +
+    `Nothing was stored; retry in ${retryAfterSeconds} s.`,
+    { headers: { 'retry-after': String(retryAfterSeconds) }, details: { limit, used, entries, retry_after_seconds: retryAfterSeconds } }),
+  batchOverIngestLimit: (entries: number, limit: number) => new HttpError(413, 'batch_over_ingest_limit',
+    `This client may send ${limit} log entries per minute, and this request holds ${entries}: it could never be accepted. ` +
+    'Send smaller batches.', { details: { limit, entries } }),
   bodyTooLarge: (limit: number) => new HttpError(413, 'payload_too_large',
     `The request body exceeds the limit of ${limit} bytes (${formatBytes(limit)}), counted after decompression.`,
     { details: { limit_bytes: limit } }),

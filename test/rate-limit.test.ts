@@ -5,10 +5,11 @@ import { setTimeout } from 'node:timers/promises'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t from 'tap'
 import { create } from '../src/cli/commands/create.ts'
-import { limit, rateLimitOption } from '../src/cli/commands/limit.ts'
+import { limit, limitOption } from '../src/cli/commands/limit.ts'
 import { buildTestApp, callApi, expectError, issueKey } from './helper.ts'
 
 const LIMITED = { RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW: '1h' }
+const DEFAULTS = { rateLimit: 3, window: '1h', ingestRateLimit: 60000 }
 
 async function read (app: FastifyInstance, apiKey: string): Promise<LightMyRequestResponse> {
   return await callApi(app, apiKey, 'GET', '/api/v1/logs?limit=1')
@@ -81,8 +82,8 @@ void t.test('a client\'s own limit, set by the provider, applies on a running in
   const globex = await issueKey(app, 'globex')
   t.equal((await read(app, acme.apiKey)).headers['x-ratelimit-limit'], '3', 'the service\'s default first (and the key is now cached)')
 
-  const raised = await limit(app.db, 'acme', '5', '1h', 3)
-  t.match(raised.json, { client_name: 'acme', rate_limit: 5, effective_limit: 5 })
+  const raised = await limit(app.db, { clientName: 'acme', requests: '5', defaults: DEFAULTS })
+  t.match(raised.json, { client_name: 'acme', rate_limit: 5, effective_rate_limit: 5, changed: true })
   let seen: string | undefined
   for (let i = 0; i < 50 && seen !== '5'; i++) {
     await setTimeout(20)
@@ -94,15 +95,15 @@ void t.test('a client\'s own limit, set by the provider, applies on a running in
   t.ok(passed < 6, 'acme is limited at its own figure')
   t.equal((await read(app, globex.apiKey)).headers['x-ratelimit-limit'], '3', 'globex keeps the default')
 
-  await limit(app.db, 'acme', 'default', '1h', 3)
+  await limit(app.db, { clientName: 'acme', requests: 'default', defaults: DEFAULTS })
   const audit = await app.db.selectFrom('audit_events').select(['details', 'actor']).where('event', '=', 'client.updated').orderBy('id').execute()
   t.same(audit.map((row) => row.details), [{ rate_limit: { from: null, to: 5 } }, { rate_limit: { from: 5, to: null } }], 'each change is audited')
   t.match(audit[0]?.actor, /^cli:/)
 
-  t.throws(() => rateLimitOption('--rate-limit', '0'), /must be a whole number from 1/)
-  t.throws(() => rateLimitOption('--rate-limit', '-5'), /must be a whole number from 1/)
-  t.equal(rateLimitOption('--rate-limit', 'default'), null)
-  await t.rejects(limit(app.db, 'nobody', '5', '1h', 3), /No client named "nobody"/)
+  t.throws(() => limitOption('--rate-limit', '0'), /must be a whole number from 1/)
+  t.throws(() => limitOption('--rate-limit', '-5'), /must be a whole number from 1/)
+  t.equal(limitOption('--rate-limit', 'default'), null)
+  await t.rejects(limit(app.db, { clientName: 'nobody', requests: '5', defaults: DEFAULTS }), /No client named "nobody"/)
 })
 
 void t.test('create --rate-limit sets the client\'s limit with its first key', async (t) => {
@@ -110,7 +111,7 @@ void t.test('create --rate-limit sets the client\'s limit with its first key', a
   const created = await create(app.db, { clientName: 'acme', rateLimit: '2', publicUrl: 'http://127.0.0.1:3000' })
   const { api_key: apiKey } = created.json as { api_key: string }
   t.match(created.json, { rate_limit: 2 })
-  t.match(created.text, /Limit: {4}2 requests per window/)
+  t.match(created.text, /Limits: {3}2 requests per window/)
   t.equal((await read(app, apiKey)).headers['x-ratelimit-limit'], '2')
   await t.rejects(create(app.db, { clientName: 'globex', rateLimit: 'lots', publicUrl: 'http://127.0.0.1:3000' }), /--rate-limit "lots"/)
   t.equal(await app.db.selectFrom('clients').select('id').where('name', '=', 'globex').executeTakeFirst(), undefined, 'a bad limit creates nothing')

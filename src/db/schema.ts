@@ -9,6 +9,12 @@ export interface ClientsTable {
   created_at: Generated<Date>
   /** Requests per rate limit window; null: the service's default. */
   rate_limit: number | null
+  /** Log entries per minute; null: the service's default. */
+  ingest_rate_limit: number | null
+  /** Signing secrets ever issued to the client: the next one takes the next generation. */
+  signing_secrets_issued: Generated<number>
+  /** Which signing secret is in force (it is derived, never stored); null: the client does not sign. */
+  signing_generation: number | null
 }
 
 export interface ApiKeysTable {
@@ -82,6 +88,12 @@ export interface UsageDailyTable {
   logs_rejected: Counter
 }
 
+export interface RequestNoncesTable {
+  client_id: string
+  nonce: string
+  expires_at: Timestamp
+}
+
 export interface Database {
   clients: ClientsTable
   api_keys: ApiKeysTable
@@ -89,6 +101,7 @@ export interface Database {
   service_secrets: ServiceSecretsTable
   audit_events: AuditEventsTable
   usage_daily: UsageDailyTable
+  request_nonces: RequestNoncesTable
 }
 
 export type Client = Selectable<ClientsTable>

@@ -127,6 +127,10 @@ export async function loadDevKeys (db: Kysely<Database>, keys: DevKey[]): Promis
       client_id: found.id,
       client_name: found.name,
       client_rate_limit: found.rate_limit,
+      client_ingest_rate_limit: found.ingest_rate_limit,
+      // A development key signs with its own configured secret, not the client's.
+      client_signing_generation: null,
+      ...(key.signingSecret === undefined ? {} : { dev_signing_secret: key.signingSecret }),
       name: key.source,
       prefix: displayPrefix(key.apiKey),
       key_hash: keyHash,
@@ -145,13 +149,16 @@ export async function loadDevKeys (db: Kysely<Database>, keys: DevKey[]): Promis
   return records
 }
 
-async function ensureClient (db: Kysely<Database>, key: DevKey): Promise<{ id: string, name: string, rate_limit: number | null }> {
+const CLIENT_COLUMNS = ['id', 'name', 'rate_limit', 'ingest_rate_limit'] as const
+interface ClientLimits { id: string, name: string, rate_limit: number | null, ingest_rate_limit: number | null }
+
+async function ensureClient (db: Kysely<Database>, key: DevKey): Promise<ClientLimits> {
   if (key.clientId !== undefined) {
-    const byId = await db.selectFrom('clients').select(['id', 'name', 'rate_limit']).where('id', '=', key.clientId).executeTakeFirst()
+    const byId = await db.selectFrom('clients').select(CLIENT_COLUMNS).where('id', '=', key.clientId).executeTakeFirst()
     if (byId !== undefined) return byId
     const name = key.clientName ?? `dev-${key.clientId.slice(0, 8)}`
     const inserted = await db.insertInto('clients').values({ id: key.clientId, name })
-      .onConflict((oc) => oc.column('name').doNothing()).returning(['id', 'name', 'rate_limit']).executeTakeFirst()
+      .onConflict((oc) => oc.column('name').doNothing()).returning(CLIENT_COLUMNS).executeTakeFirst()
     if (inserted === undefined) {
       throw new DevKeyError(`${key.source}: client id ${key.clientId} is new, but the name "${name}" belongs to another client.`)
     }
@@ -159,6 +166,6 @@ async function ensureClient (db: Kysely<Database>, key: DevKey): Promise<{ id: s
   }
   const name = key.clientName!
   const inserted = await db.insertInto('clients').values({ name })
-    .onConflict((oc) => oc.column('name').doNothing()).returning(['id', 'name', 'rate_limit']).executeTakeFirst()
-  return inserted ?? await db.selectFrom('clients').select(['id', 'name', 'rate_limit']).where('name', '=', name).executeTakeFirstOrThrow()
+    .onConflict((oc) => oc.column('name').doNothing()).returning(CLIENT_COLUMNS).executeTakeFirst()
+  return inserted ?? await db.selectFrom('clients').select(CLIENT_COLUMNS).where('name', '=', name).executeTakeFirstOrThrow()
 }

@@ -6,6 +6,7 @@
 import type { Kysely, Transaction, Updateable } from 'kysely'
 import { validate as isUuid } from 'uuid'
 import type { ApiKeysTable, Database } from '../db/schema.ts'
+import { inTransaction } from '../db/in-transaction.ts'
 import { appendAuditEvents, type Actor, type AuditEvent, type AuditEventType } from '../audit/store.ts'
 import { createKey, KEY_INFO_COLUMNS, type KeyInfo, type NewKey } from './store.ts'
 import { refusalOf, statusOf } from './status.ts'
@@ -40,11 +41,6 @@ export class RotationRefusedError extends Error {
 export const DEFAULT_GRACE_SECONDS = 86_400
 /** A grace is a hand-over, not a second lifetime: a month at most. */
 export const MAX_GRACE_SECONDS = 30 * 86_400
-
-/** Runs the work in the caller's transaction, or in a new one. */
-async function inTransaction<T> (db: Kysely<Database> | Transaction<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-  return db.isTransaction ? await work(db as Transaction<Database>) : await db.transaction().execute(work)
-}
 
 /** An audit event about one key: the key's client, id and prefix, never the key. */
 function keyEvent (actor: Actor, event: AuditEventType, key: KeyInfo, details?: Record<string, unknown>): AuditEvent {
@@ -165,15 +161,5 @@ export async function updateKey (db: Kysely<Database>, options: { keyId: string,
       ...(allowedCidrs === undefined ? {} : { allowed_cidrs: { from: key.allowed_cidrs, to: allowedCidrs } })
     })])
     return updated
-  })
-}
-
-/** Sets a client's own request rate limit (null: the service's default), audited in the same transaction. */
-export async function setClientRateLimit (db: Kysely<Database> | Transaction<Database>, clientId: string, rateLimit: number | null, actor: Actor): Promise<void> {
-  await inTransaction(db, async (trx) => {
-    const before = await trx.selectFrom('clients').select('rate_limit').where('id', '=', clientId).forUpdate().executeTakeFirstOrThrow()
-    if (before.rate_limit === rateLimit) return
-    await trx.updateTable('clients').set({ rate_limit: rateLimit }).where('id', '=', clientId).execute()
-    await appendAuditEvents(trx, [{ ...actor, event: 'client.updated', clientId, details: { rate_limit: { from: before.rate_limit, to: rateLimit } } }])
   })
 }

@@ -13,6 +13,7 @@ import { Errors, type HttpError } from '../errors.ts'
 import { displayPrefix, hashKey, isWellFormedKey } from './format.ts'
 import { findKeyByHash, type KeyRecord } from './store.ts'
 import { isScope, type Scope } from './scopes.ts'
+import { deriveSigningSecret } from '../signing/secret.ts'
 import { endOf, refusalError, refusalOf, type KeyRefusal } from './status.ts'
 
 export interface AuthenticatedClient {
@@ -27,6 +28,12 @@ export interface AuthenticatedClient {
   keyEndsAt: Date | null
   /** The client's own requests per rate limit window; null: the service's default. */
   rateLimit: number | null
+  /** The client's own log entries per minute; null: the service's default. */
+  ingestRateLimit: number | null
+  /** Whether the client (or this development key) signs its requests. */
+  signs: boolean
+  /** The secret its requests are signed with; null when it does not sign, or signs but SIGNING_KEY is not configured here. */
+  signingSecret: string | null
   /** Rotated, and accepted only until its grace ends. */
   inGrace: boolean
   /** Configured in the environment rather than stored. */
@@ -53,12 +60,15 @@ export interface ResolverOptions {
   max: number
   /** Development keys from the environment, by key hash (hex). */
   devKeys?: ReadonlyMap<string, KeyRecord>
+  /** SIGNING_KEY, which clients' signing secrets are derived from. */
+  signingKey?: string
 }
 
 export class KeyResolver {
   readonly #db: Kysely<Database>
   readonly #cache: LRUCache<string, CacheEntry> | undefined
   readonly #devKeys: ReadonlyMap<string, KeyRecord>
+  readonly #signingKey: string | undefined
   // Until key change notifications are known to arrive, a cached answer could be stale.
   #cacheTrusted = false
   // Lookups under way, by key hash: concurrent requests with the same uncached key share one.
@@ -71,6 +81,7 @@ export class KeyResolver {
   constructor (db: Kysely<Database>, options: ResolverOptions) {
     this.#db = db
     this.#devKeys = options.devKeys ?? new Map()
+    this.#signingKey = options.signingKey === '' ? undefined : options.signingKey
     if (options.ttlMs > 0) {
       this.#cache = new LRUCache<string, CacheEntry>({ max: options.max, ttl: options.ttlMs })
     }
@@ -91,7 +102,7 @@ export class KeyResolver {
     // A development key that is also stored (the line `create` prints, pasted
     // into .env) is judged as stored, so revoking, rotating or restricting it
     // still takes effect.
-    if (devKey !== undefined && record === undefined) return { ok: true, client: authenticated(devKey, true) }
+    if (devKey !== undefined && record === undefined) return { ok: true, client: this.#authenticated(devKey, true) }
     // The lookup matched on the hash already; comparing again in constant time
     // keeps the decision itself free of timing differences.
     if (record == null || !timingSafeEqual(record.key_hash, keyHash)) {
@@ -101,7 +112,7 @@ export class KeyResolver {
     if (refusal !== undefined) {
       return { ok: false, error: refusalError(refusal), refusal, clientId: record.client_id, keyId: record.id, keyPrefix: record.prefix }
     }
-    return { ok: true, client: authenticated(record, false) }
+    return { ok: true, client: this.#authenticated(record, false) }
   }
 
   /** The client behind the key, or throws the HttpError (401) saying why the key is refused. */
@@ -167,19 +178,26 @@ export class KeyResolver {
     this.#generation++
     this.#inFlight.clear()
   }
-}
 
-function authenticated (record: KeyRecord, development: boolean): AuthenticatedClient {
-  return {
-    id: record.client_id,
-    name: record.client_name,
-    keyId: record.id,
-    keyPrefix: record.prefix,
-    scopes: record.scopes.filter(isScope),
-    allowedCidrs: record.allowed_cidrs,
-    keyEndsAt: endOf(record),
-    inGrace: record.grace_ends_at !== null,
-    rateLimit: record.client_rate_limit,
-    development
+  #authenticated (record: KeyRecord, development: boolean): AuthenticatedClient {
+    const generation = record.client_signing_generation
+    const secret = record.dev_signing_secret ?? (generation === null || this.#signingKey === undefined
+      ? null
+      : deriveSigningSecret(this.#signingKey, record.client_id, generation))
+    return {
+      id: record.client_id,
+      name: record.client_name,
+      keyId: record.id,
+      keyPrefix: record.prefix,
+      scopes: record.scopes.filter(isScope),
+      allowedCidrs: record.allowed_cidrs,
+      keyEndsAt: endOf(record),
+      inGrace: record.grace_ends_at !== null,
+      rateLimit: record.client_rate_limit,
+      ingestRateLimit: record.client_ingest_rate_limit,
+      signs: record.dev_signing_secret !== undefined || generation !== null,
+      signingSecret: secret,
+      development
+    }
   }
 }

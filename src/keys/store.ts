@@ -63,6 +63,10 @@ export async function findKey (db: Db, keyId: string, clientId?: string): Promis
 export interface KeyRecord extends KeyInfo {
   client_name: string
   client_rate_limit: number | null
+  client_ingest_rate_limit: number | null
+  client_signing_generation: number | null
+  /** A development key's own signing secret, from the environment. */
+  dev_signing_secret?: string
   key_hash: Buffer
 }
 
@@ -70,7 +74,8 @@ export async function findKeyByHash (db: Db, keyHash: Buffer): Promise<KeyRecord
   return await db.selectFrom('api_keys')
     .innerJoin('clients', 'clients.id', 'api_keys.client_id')
     .select(KEY_INFO_COLUMNS.map((column) => `api_keys.${column}` as const))
-    .select(['api_keys.key_hash', 'clients.name as client_name', 'clients.rate_limit as client_rate_limit'])
+    .select(['api_keys.key_hash', 'clients.name as client_name', 'clients.rate_limit as client_rate_limit',
+      'clients.ingest_rate_limit as client_ingest_rate_limit', 'clients.signing_generation as client_signing_generation'])
     .where('api_keys.key_hash', '=', keyHash)
     .executeTakeFirst()
 }

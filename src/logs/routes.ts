@@ -14,6 +14,8 @@ import { present } from './present.ts'
 import { timeFilter } from './time.ts'
 import { BatchResult, IngestBody, IngestQuery, ListQuery, LogIdParams, LogPage, StoredLog, type RejectionBody } from './schemas.ts'
 import { logsOf } from './tenant-logs.ts'
+import { MemoryIngestBudget, RedisIngestBudget, type IngestBudget } from './ingest-budget.ts'
+import type { AuthenticatedClient } from '../keys/resolver.ts'
 import { checkEntry, type NormalizedEntry } from './validate.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -28,6 +30,18 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
   const cursors = new CursorCodec(await serviceSecret(fastify.db, 'cursor'))
   const maxEntries = fastify.config.MAX_BATCH_ENTRIES
+  const budget: IngestBudget = fastify.redis === undefined
+    ? new MemoryIngestBudget()
+    : new RedisIngestBudget(fastify.redis, (error) => { fastify.log.debug({ err: error }, 'ingest volume not counted: Redis unreachable') })
+
+  /** The entries from the client's per-minute ingest volume, or the 429 (413 for a request that can never fit). */
+  async function takeIngestBudget (client: AuthenticatedClient, entries: number): Promise<{ refund: () => Promise<void> }> {
+    const limit = client.ingestRateLimit ?? fastify.config.INGEST_RATE_LIMIT
+    if (entries > limit) throw Errors.batchOverIngestLimit(entries, limit)
+    const decision = await budget.take(client.id, entries, limit)
+    if (!decision.ok) throw Errors.ingestRateLimited(entries, limit, decision.used, decision.retryAfterSeconds)
+    return decision
+  }
 
   fastify.post('/api/v1/logs', {
     config: { scope: 'logs:write' },
@@ -65,7 +79,14 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       throw Errors.invalidEntries(issues)
     }
 
-    const stored = await logsOf(fastify.db, request.client).insert(valid.map(({ entry }) => entry), { withLogs: single })
+    const budget = await takeIngestBudget(request.client, valid.length)
+    let stored
+    try {
+      stored = await logsOf(fastify.db, request.client).insert(valid.map(({ entry }) => entry), { withLogs: single })
+    } catch (error) {
+      await budget.refund()
+      throw error
+    }
     const duplicates = stored.filter((result) => result.duplicate).length
     fastify.usage.count(request.client.id, {
       logs_accepted: stored.length - duplicates,

@@ -17,6 +17,8 @@ import { KeyChangeListener } from '../keys/invalidation.ts'
 import { KeyResolver, type AuthenticatedClient, type Refusal } from '../keys/resolver.ts'
 import type { Scope } from '../keys/scopes.ts'
 import { UsageRecorder } from '../usage/recorder.ts'
+import { PostgresNonceStore, RedisNonceStore, type NonceStore } from '../signing/nonces.ts'
+import { verifySignedRequest } from '../signing/verify.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,6 +26,7 @@ declare module 'fastify' {
     authThrottle: AuthThrottle
     usage: UsageRecorder
     audit: AuditRecorder
+    nonces: NonceStore
   }
   interface FastifyRequest {
     /** The authenticated client; set on every route behind authentication. */
@@ -69,8 +72,15 @@ export default fp<AuthOptions>(async function auth (fastify, options) {
   const resolver = new KeyResolver(fastify.db, {
     ttlMs: config.KEY_CACHE_TTL_SECONDS * 1000,
     max: config.KEY_CACHE_MAX,
-    devKeys: await loadDevKeys(fastify.db, devKeys)
+    devKeys: await loadDevKeys(fastify.db, devKeys),
+    signingKey: config.SIGNING_KEY
   })
+  if (config.API_SIGNING_REQUIRED && (config.SIGNING_KEY ?? '') === '') {
+    fastify.log.warn('API_SIGNING_REQUIRED is true but SIGNING_KEY is not set: no stored client can sign, so only ' +
+      'development keys with a signing secret are accepted')
+  }
+  const nonces: NonceStore = fastify.redis === undefined ? new PostgresNonceStore(fastify.db) : new RedisNonceStore(fastify.redis)
+  fastify.decorate('nonces', nonces)
   fastify.decorate('keyResolver', resolver)
   fastify.decorate('authThrottle', new AuthThrottle({
     maxFailures: config.AUTH_FAIL_MAX,
@@ -94,9 +104,9 @@ export default fp<AuthOptions>(async function auth (fastify, options) {
     fastify.addHook('onClose', async () => { await listener.close() })
   }
   // Registered after the database plugin, so these run before the pool closes.
-  fastify.addHook('onClose', async () => { await Promise.all([usage.close(), audit.close()]) })
+  fastify.addHook('onClose', async () => { await Promise.all([usage.close(), audit.close(), nonces.close()]) })
   fastify.decorateRequest('client', null as unknown as AuthenticatedClient)
-}, { name: 'auth', dependencies: ['database'] })
+}, { name: 'auth', dependencies: ['database', 'redis'] })
 
 function requiredKey (request: FastifyRequest): string {
   const key = presentedKey(request)
@@ -136,7 +146,8 @@ export async function requireKey (request: FastifyRequest): Promise<void> {
 
 /** The preHandler an authenticated scope installs. */
 export async function authenticate (request: FastifyRequest): Promise<void> {
-  const resolution = await request.server.keyResolver.resolveDetailed(requiredKey(request))
+  const apiKey = requiredKey(request)
+  const resolution = await request.server.keyResolver.resolveDetailed(apiKey)
   if (!resolution.ok) {
     recordFailure(request, resolution)
     throw resolution.error
@@ -147,11 +158,25 @@ export async function authenticate (request: FastifyRequest): Promise<void> {
     recordFailure(request, { error, clientId: client.id, keyId: client.keyId, keyPrefix: client.keyPrefix })
     throw error
   }
+  if (client.signs || request.server.config.API_SIGNING_REQUIRED) await checkSignature(request, apiKey, client)
   if (!client.development) request.server.usage.recordKeyUse(client.keyId, request.ip)
   request.client = client
   request.log = request.log.child({ client_id: client.id, key_id: client.keyId })
   const scope = request.routeOptions.config.scope
   if (scope !== undefined && !client.scopes.includes(scope)) throw Errors.missingScope(scope)
+}
+
+/** A signed request's signature, timestamp and nonce; a failure is audited like a bad key. */
+async function checkSignature (request: FastifyRequest, apiKey: string, client: AuthenticatedClient): Promise<void> {
+  try {
+    if (client.signingSecret === null) throw client.signs ? Errors.signingUnavailable() : Errors.signingNotSetUp()
+    await verifySignedRequest(request, { apiKey, clientId: client.id, secret: client.signingSecret, nonces: request.server.nonces })
+  } catch (error) {
+    if (error instanceof HttpError && error.statusCode === 401) {
+      recordFailure(request, { error, clientId: client.id, keyId: client.keyId, keyPrefix: client.keyPrefix })
+    }
+    throw error
+  }
 }
 
 /** The onResponse hook an authenticated scope installs: every answer to a known client counts in its usage. */

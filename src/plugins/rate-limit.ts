@@ -5,30 +5,12 @@
 // counters live in Redis, so several instances enforce one budget.
 import rateLimit from '@fastify/rate-limit'
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
 import { windowMs } from '../config.ts'
 import { HttpError } from '../errors.ts'
 
 export default fp(async function clientRateLimit (fastify) {
   const config = fastify.config
-  let redis: Redis | undefined
-  if (config.REDIS_URL !== undefined && config.REDIS_URL !== '') {
-    redis = new Redis(config.REDIS_URL, {
-      // Fail fast rather than queue: a request must not wait for Redis to come back.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2000
-    })
-    let warned = false
-    redis.on('error', (error) => {
-      // Reconnection keeps trying; one warning per outage is enough.
-      if (!warned) fastify.log.warn({ err: error }, 'Redis unreachable: rate limits are not enforced until it is back')
-      warned = true
-    })
-    redis.on('ready', () => { warned = false })
-    // Not quit(): with Redis unreachable it would wait for a connection that never comes.
-    fastify.addHook('onClose', async () => { redis?.disconnect() })
-  }
+  const redis = fastify.redis
   await fastify.register(rateLimit, {
     global: true,
     hook: 'preHandler',
@@ -44,4 +26,4 @@ export default fp(async function clientRateLimit (fastify) {
       `This client has made more than ${context.max} requests in the current window; retry in ${context.after}.`,
       { details: { limit: context.max, retry_after_seconds: Math.ceil(context.ttl / 1000) } })
   })
-}, { name: 'client-rate-limit', dependencies: ['auth'] })
+}, { name: 'client-rate-limit', dependencies: ['auth', 'redis'] })

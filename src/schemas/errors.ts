@@ -16,5 +16,5 @@ export function errorResponses (...codes: number[]): Record<number, typeof Error
   return Object.fromEntries(codes.map((code) => [code, ErrorRef]))
 }
 
-/** The errors any authenticated route can answer. */
-export const AUTHENTICATED_ERRORS = [400, 401, 403, 503]
+/** The errors any authenticated route can answer (429: rate limits and failed-authentication throttling). */
+export const AUTHENTICATED_ERRORS = [400, 401, 403, 429, 503]

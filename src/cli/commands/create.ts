@@ -1,8 +1,9 @@
 // keys create <client_name>: the client if new, and a key for it.
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
-import { createKeyWithAudit, setClientRateLimit } from '../../keys/lifecycle.ts'
-import { rateLimitOption } from './limit.ts'
+import { createKeyWithAudit } from '../../keys/lifecycle.ts'
+import { issueSigningSecret, setClientLimits } from '../../clients/settings.ts'
+import { limitOption } from './limit.ts'
 import { findOrCreateClient } from '../../keys/store.ts'
 import { cliActor } from '../actor.ts'
 import { parseAllowlist } from './allow.ts'
@@ -21,6 +22,11 @@ export interface CreateOptions {
   allow?: string
   /** The client's own requests per rate limit window, or `default`. */
   rateLimit?: string
+  /** The client's own log entries per minute, or `default`. */
+  ingestLimit?: string
+  /** Make the client sign its requests (a secret is issued unless it signs already). */
+  signing?: boolean
+  signingKey?: string
   publicUrl: string
 }
 
@@ -42,16 +48,25 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
   const expiresAt = options.expiresIn === undefined ? null : new Date(Date.now() + durationOption('--expires-in', options.expiresIn) * 1000)
 
   const allowedCidrs = options.allow === undefined ? null : parseAllowlist(options.allow)
-  const rateLimit = options.rateLimit === undefined ? undefined : rateLimitOption('--rate-limit', options.rateLimit)
+  const rateLimit = options.rateLimit === undefined ? undefined : limitOption('--rate-limit', options.rateLimit)
+  const ingestRateLimit = options.ingestLimit === undefined ? undefined : limitOption('--ingest-limit', options.ingestLimit)
 
-  const { client, created, apiKey, info } = await db.transaction().execute(async (trx) => {
+  const { client, created, apiKey, info, signingSecret } = await db.transaction().execute(async (trx) => {
     const found = await findOrCreateClient(trx, options.clientName)
-    if (rateLimit !== undefined) await setClientRateLimit(trx, found.client.id, rateLimit, cliActor())
+    await setClientLimits(trx, found.client.id, { rateLimit, ingestRateLimit }, cliActor())
     const key = await createKeyWithAudit(trx, { clientId: found.client.id, scopes, name: options.name ?? null, expiresAt, allowedCidrs }, cliActor())
-    return { ...found, ...key }
+    // A client that signs already keeps its secret: its other keys use it too.
+    const signing = options.signing === true && found.client.signing_generation === null
+      ? await issueSigningSecret(trx, found.client.id, options.signingKey, cliActor())
+      : undefined
+    return { ...found, ...key, signingSecret: signing?.secret }
   })
+  const signs = signingSecret !== undefined || client.signing_generation !== null
+  const effectiveRateLimit = rateLimit === undefined ? client.rate_limit : rateLimit
+  const effectiveIngestLimit = ingestRateLimit === undefined ? client.ingest_rate_limit : ingestRateLimit
   // The same key as a development key, for a .env file (single-quoted: the JSON holds double quotes).
-  const envLine = `API_KEYS='${JSON.stringify({ [apiKey]: { id: client.id, name: client.name, scopes } })}'`
+  const devKey = { id: client.id, name: client.name, scopes, ...(signingSecret === undefined ? {} : { secret_key: signingSecret }) }
+  const envLine = `API_KEYS='${JSON.stringify({ [apiKey]: devKey })}'`
 
   const ingestUrl = `${options.publicUrl.replace(/\/+$/, '')}/api/v1/logs`
   const handOver = [
@@ -67,7 +82,14 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
     '',
     `Scopes: ${scopes.join(' ')}. Expires: ${when(expiresAt)}.` +
       (allowedCidrs === null ? '' : ` Accepted only from ${allowedCidrs.join(', ')}.`),
-    'Keep the key secret. If it leaks, tell us at once and we will revoke it.'
+    ...(signs
+      ? ['', signingSecret === undefined
+          ? 'Every request must be signed with your signing secret (you were given it before).'
+          : `Every request must be signed with this signing secret (X-API-Timestamp, X-API-Nonce, X-API-Signature):\n\n  ${signingSecret}`]
+      : []),
+    '',
+    'Keep the key' + (signingSecret === undefined ? '' : ' and the secret') + ' secret. If ' +
+      (signingSecret === undefined ? 'it leaks' : 'either leaks') + ', tell us at once and we will revoke it.'
   ].join('\n')
 
   return {
@@ -81,7 +103,10 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
       scopes,
       expires_at: expiresAt?.toISOString() ?? null,
       allowed_cidrs: allowedCidrs,
-      rate_limit: rateLimit ?? client.rate_limit,
+      rate_limit: effectiveRateLimit,
+      ingest_rate_limit: effectiveIngestLimit,
+      signs,
+      signing_secret: signingSecret ?? null,
       created_at: info.created_at.toISOString(),
       env_line: envLine,
       message: handOver
@@ -94,12 +119,17 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
       `Scopes:   ${scopes.join(' ')}`,
       `Expires:  ${when(expiresAt)}`,
       `Allowed:  ${allowedCidrs === null ? 'any address' : allowedCidrs.join(', ')}`,
-      `Limit:    ${(rateLimit ?? client.rate_limit) === null ? 'the service\'s RATE_LIMIT_MAX' : `${rateLimit ?? client.rate_limit} requests`} per window (all the client's keys)`,
+      `Limits:   ${effectiveRateLimit === null ? 'the service\'s RATE_LIMIT_MAX' : `${effectiveRateLimit} requests`} per window, ` +
+        `${effectiveIngestLimit === null ? 'the service\'s INGEST_RATE_LIMIT' : `${effectiveIngestLimit} log entries`} per minute (all the client's keys)`,
+      ...(signingSecret !== undefined
+        ? [`Signing:  ${signingSecret}`, '          the signing secret, shown this once only: it is derived from SIGNING_KEY, never stored']
+        : signs ? ['Signing:  required (the client\'s secret was issued before; `keys signing <client> rotate` issues a new one)'] : []),
       '',
       'For a development .env (a plaintext key: never in production):',
       `  ${envLine}`,
-      // API_KEYS has no field for either, so the development copy of the key would quietly lack them.
+      // API_KEYS has no field for these, so the development copy of the key would quietly lack them.
       ...(expiresAt === null && allowedCidrs === null ? [] : ['  (as a development key it has no expiry and no allowlist)']),
+      ...(signs && signingSecret === undefined ? ['  (as a development key it does not sign: add "secret_key" with the client\'s secret)'] : []),
       '',
       'Message to send to the client:',
       '-----',

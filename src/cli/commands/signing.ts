@@ -1,0 +1,51 @@
+// keys signing <client_name> on | rotate | off: whether the client must sign
+// its requests. `on` and `rotate` issue a new signing secret and print it
+// once (the secret in force before stops working at once); `off` stops
+// requiring signatures (API_SIGNING_REQUIRED still requires them of all).
+import type { Kysely } from 'kysely'
+import type { Database } from '../../db/schema.ts'
+import { issueSigningSecret, stopSigning } from '../../clients/settings.ts'
+import { findClientByName } from '../../keys/store.ts'
+import { cliActor } from '../actor.ts'
+import { noClientNamed } from '../clients.ts'
+import { UsageError, type CommandResult } from '../output.ts'
+
+const ACTIONS = ['on', 'rotate', 'off'] as const
+type Action = typeof ACTIONS[number]
+
+export async function signing (db: Kysely<Database>, clientName: string, actionText: string, signingKey: string | undefined): Promise<CommandResult> {
+  const action = actionText.trim() as Action
+  if (!ACTIONS.includes(action)) throw new UsageError(`The action "${actionText}" is not one of ${ACTIONS.join(', ')}.`)
+  const client = await findClientByName(db, clientName)
+  if (client === undefined) throw noClientNamed(clientName)
+
+  if (action === 'off') {
+    const stopped = await stopSigning(db, client.id, cliActor())
+    return {
+      json: { client_id: client.id, client_name: client.name, signs: false, changed: stopped },
+      text: stopped
+        ? `${client.name} no longer signs its requests; its signing secret stops working on every instance at once.`
+        : `${client.name} did not sign its requests; nothing changed.`
+    }
+  }
+  if (action === 'on' && client.signing_generation !== null) {
+    return {
+      json: { client_id: client.id, client_name: client.name, signs: true, changed: false, signing_secret: null },
+      text: `${client.name} signs its requests already; its secret was shown when it was issued. ` +
+        '`keys signing <client> rotate` issues a new one.',
+      exitCode: 1
+    }
+  }
+  const { secret } = await issueSigningSecret(db, client.id, signingKey, cliActor())
+  return {
+    json: { client_id: client.id, client_name: client.name, signs: true, changed: true, signing_secret: secret },
+    text: [
+      `${client.name} must now sign every request with this secret (X-API-Timestamp, X-API-Nonce, X-API-Signature):`,
+      '',
+      `  ${secret}`,
+      '',
+      'Shown this once only: it is derived from SIGNING_KEY and never stored.' +
+        (action === 'rotate' && client.signing_generation !== null ? ' The previous secret stopped working.' : '')
+    ].join('\n')
+  }
+}

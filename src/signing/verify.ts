@@ -1,0 +1,68 @@
+// Checks a signed request (X-API-Timestamp, X-API-Nonce, X-API-Signature)
+// after its key is resolved: the timestamp within MAX_SKEW_SECONDS of this
+// clock, the signature (compared in constant time), and only then the nonce,
+// claimed once, so a request with a bad signature cannot use up a nonce.
+import { timingSafeEqual } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import { Errors } from '../errors.ts'
+import { EMPTY_BODY_SHA256, signature, splitTarget } from './canonical.ts'
+import type { NonceStore } from './nonces.ts'
+
+export const MAX_SKEW_SECONDS = 300
+/** A nonce: 16 to 128 printable ASCII characters (a random UUID will do). */
+const NONCE = /^[\x21-\x7e]{16,128}$/
+const TIMESTAMP = /^[0-9]{1,12}$/
+const SIGNATURE = /^[0-9a-fA-F]{64}$/
+
+const HEADERS = ['x-api-timestamp', 'x-api-nonce', 'x-api-signature'] as const
+
+function header (request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name]
+  // Node joins repeated headers with ", ", which no valid value contains.
+  return Array.isArray(value) ? value.join(', ') : value
+}
+
+export interface SignedRequestCheck {
+  apiKey: string
+  clientId: string
+  secret: string
+  nonces: NonceStore
+  nowMs?: number
+}
+
+export async function verifySignedRequest (request: FastifyRequest, check: SignedRequestCheck): Promise<void> {
+  const missing = HEADERS.filter((name) => (header(request, name) ?? '') === '')
+  if (missing.length > 0) throw Errors.signatureRequired(missing)
+  const timestamp = header(request, 'x-api-timestamp')!
+  const nonce = header(request, 'x-api-nonce')!
+  const presented = header(request, 'x-api-signature')!
+
+  if (!TIMESTAMP.test(timestamp)) throw Errors.invalidTimestamp()
+  const nowSeconds = Math.floor((check.nowMs ?? Date.now()) / 1000)
+  const skew = Number(timestamp) - nowSeconds
+  if (Math.abs(skew) > MAX_SKEW_SECONDS) throw Errors.staleTimestamp(skew, nowSeconds, MAX_SKEW_SECONDS)
+  if (!NONCE.test(nonce)) throw Errors.invalidNonce()
+  if (!SIGNATURE.test(presented)) throw Errors.invalidSignature()
+
+  const { path, sortedQuery } = splitTarget(request.url)
+  const expected = signature(check.secret, {
+    timestamp,
+    nonce,
+    apiKey: check.apiKey,
+    method: request.method,
+    path,
+    sortedQuery,
+    bodySha256: request.bodySha256 ?? EMPTY_BODY_SHA256
+  })
+  if (!timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(presented, 'hex'))) throw Errors.invalidSignature()
+
+  // Kept until the timestamp itself would be refused: it is the replay window.
+  const expiresAt = new Date((Number(timestamp) + MAX_SKEW_SECONDS + 1) * 1000)
+  let claimed: boolean
+  try {
+    claimed = await check.nonces.claim(check.clientId, nonce, expiresAt)
+  } catch (error) {
+    throw Errors.nonceStoreUnavailable(error)
+  }
+  if (!claimed) throw Errors.nonceReused()
+}

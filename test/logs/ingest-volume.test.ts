@@ -1,0 +1,123 @@
+// The per-client ingest volume limit: log entries per minute, a batch counting
+// each entry. A client over it gets 429 with Retry-After and stores nothing,
+// while another client's batches all pass; a refused or invalid request takes
+// nothing from the budget; with Redis, instances share one budget.
+import { setTimeout } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+import t from 'tap'
+import { setClientLimits } from '../../src/clients/settings.ts'
+import { INGEST_WINDOW_MS, MemoryIngestBudget, RedisIngestBudget } from '../../src/logs/ingest-budget.ts'
+import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs } from '../helper.ts'
+
+const batch = (size: number): Array<Record<string, unknown>> => Array.from({ length: size }, (_, i) => entry({ message: `entry ${i}` }))
+const LIMITED = { INGEST_RATE_LIMIT: '1000', RATE_LIMIT_MAX: '100000' }
+
+/** Budgets count per clock minute: a test that needs one minute throughout does not start at its very end. */
+async function clearOfMinuteEnd (): Promise<void> {
+  const intoMinute = Date.now() % INGEST_WINDOW_MS
+  if (intoMinute > INGEST_WINDOW_MS - 15_000) await setTimeout(INGEST_WINDOW_MS - intoMinute + 100)
+}
+
+void t.test('a client over its entries per minute gets 429 and stores nothing; another client is not slowed', async (t) => {
+  await clearOfMinuteEnd()
+  const { app } = await buildTestApp(t, LIMITED)
+  const acme = await issueKey(app, 'acme')
+  const globex = await issueKey(app, 'globex')
+
+  t.equal((await postLogs(app, acme.apiKey, batch(1000))).statusCode, 201, 'a 1,000-entry batch uses the whole minute')
+  const over = await postLogs(app, acme.apiKey, entry())
+  const body = expectError(t, over, 429, 'ingest_rate_limited')
+  const retryAfter = Number(over.headers['retry-after'])
+  t.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After is within the minute (${retryAfter})`)
+  t.match(body.details, { limit: 1000, used: 1000, entries: 1, retry_after_seconds: retryAfter })
+  t.equal(await countLogs(app, acme.clientId), 1000, 'the refused entry was not stored')
+
+  for (let i = 0; i < 2; i++) {
+    t.equal((await postLogs(app, globex.apiKey, batch(500))).statusCode, 201, `globex batch ${i + 1} passes`)
+  }
+  t.equal(await countLogs(app, globex.clientId), 1000)
+  const read = await app.inject({ method: 'GET', url: '/api/v1/logs?limit=1', headers: { 'x-api-key': acme.apiKey } })
+  t.equal(read.statusCode, 200, 'reading is not ingest: acme can still read')
+
+  await app.usage.flush()
+  const usage = await app.db.selectFrom('usage_daily').select(['rate_limited', 'logs_accepted']).where('client_id', '=', acme.clientId).executeTakeFirstOrThrow()
+  t.same(usage, { rate_limited: 1, logs_accepted: 1000 }, 'the refusal is counted in usage')
+})
+
+void t.test('a refused or invalid request takes nothing; a request that can never fit is 413', async (t) => {
+  await clearOfMinuteEnd()
+  const { app } = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '100' })
+  const acme = await issueKey(app, 'acme')
+  t.equal((await postLogs(app, acme.apiKey, batch(60))).statusCode, 201)
+  expectError(t, await postLogs(app, acme.apiKey, batch(60)), 429, 'ingest_rate_limited')
+  expectError(t, await postLogs(app, acme.apiKey, [...batch(10), { bad: true }]), 400, 'invalid_entries')
+  t.equal((await postLogs(app, acme.apiKey, batch(40))).statusCode, 201, 'exactly the limit fits: the refusals took nothing')
+  expectError(t, await postLogs(app, acme.apiKey, entry()), 429, 'ingest_rate_limited')
+
+  const { app: other } = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '100' })
+  const globex = await issueKey(other, 'globex')
+  const tooBig = expectError(t, await postLogs(other, globex.apiKey, batch(101)), 413, 'batch_over_ingest_limit')
+  t.match(tooBig.details, { limit: 100, entries: 101 })
+  const partial = await postLogs(other, globex.apiKey, [...batch(100), { bad: true }], { query: '?partial=true' })
+  t.equal(partial.statusCode, 201, 'with ?partial=true only the valid entries count')
+  t.equal(await countLogs(other, globex.clientId), 100)
+})
+
+void t.test('a client\'s own ingest limit, set by the provider, applies on a running instance at once', async (t) => {
+  await clearOfMinuteEnd()
+  const { app } = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '10' })
+  const acme = await issueKey(app, 'acme')
+  t.equal((await postLogs(app, acme.apiKey, batch(10))).statusCode, 201, 'the service\'s default first (the key is now cached)')
+  await setClientLimits(app.db, acme.clientId, { ingestRateLimit: 50 }, { actor: 'cli:test' })
+  let status = 0
+  for (let i = 0; i < 50 && status !== 201; i++) {
+    await setTimeout(20)
+    status = (await postLogs(app, acme.apiKey, batch(20))).statusCode
+  }
+  t.equal(status, 201, 'the raised limit reached the cached key through the change notification')
+  const audit = await app.db.selectFrom('audit_events').select('details').where('event', '=', 'client.updated').executeTakeFirstOrThrow()
+  t.same(audit.details, { ingest_rate_limit: { from: null, to: 50 } }, 'the change is audited')
+})
+
+void t.test('the budget: fixed minutes on the clock, refused takes nothing, refunds give back', async (t) => {
+  const budget = new MemoryIngestBudget()
+  const minute = 1000 * INGEST_WINDOW_MS
+  t.match(await budget.take('a', 7, 10, minute + 1000), { ok: true })
+  t.match(await budget.take('a', 4, 10, minute + 2000), { ok: false, used: 7, retryAfterSeconds: 58 })
+  const last = await budget.take('a', 3, 10, minute + 59_500)
+  t.match(last, { ok: true }, 'up to the limit')
+  if (last.ok) await last.refund()
+  t.match(await budget.take('a', 3, 10, minute + 59_600), { ok: true }, 'a refund gives the entries back')
+  t.match(await budget.take('b', 10, 10, minute + 59_700), { ok: true }, 'clients count apart')
+  t.match(await budget.take('a', 10, 10, minute + INGEST_WINDOW_MS), { ok: true }, 'the next minute starts afresh')
+})
+
+const redisUrl = process.env.REDIS_URL
+const noRedis = redisUrl === undefined || redisUrl === '' ? 'REDIS_URL is not set: the shared ingest budget is not tested' : false
+if (noRedis !== false) t.comment(noRedis)
+
+void t.test('with Redis, two instances share one ingest budget', { skip: noRedis }, async (t) => {
+  await clearOfMinuteEnd()
+  const a = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '100', REDIS_URL: redisUrl! })
+  const b = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '100', REDIS_URL: redisUrl!, DATABASE_URL: a.databaseUrl })
+  const acme = await issueKey(a.app, 'acme')
+  t.equal((await postLogs(a.app, acme.apiKey, batch(70))).statusCode, 201)
+  expectError(t, await postLogs(b.app, acme.apiKey, batch(40)), 429, 'ingest_rate_limited')
+  t.equal((await postLogs(b.app, acme.apiKey, batch(30))).statusCode, 201, 'the other instance sees what the first took')
+
+  const redis = new Redis(redisUrl!)
+  t.teardown(() => { redis.disconnect() })
+  const budget = new RedisIngestBudget(redis, () => {})
+  const id = `unit-${Date.now()}-${Math.random()}`
+  const taken = await budget.take(id, 8, 10)
+  t.match(taken, { ok: true })
+  t.match(await budget.take(id, 3, 10), { ok: false, used: 8 }, 'refused, and takes nothing')
+  if (taken.ok) await taken.refund()
+  t.match(await budget.take(id, 10, 10), { ok: true }, 'the refund gave the entries back')
+})
+
+void t.test('with Redis unreachable, ingest is not limited rather than refused', async (t) => {
+  const { app } = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '10', REDIS_URL: 'redis://127.0.0.1:1' })
+  const acme = await issueKey(app, 'acme')
+  for (let i = 0; i < 3; i++) t.equal((await postLogs(app, acme.apiKey, batch(10))).statusCode, 201)
+})
