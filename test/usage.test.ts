@@ -19,7 +19,7 @@ const BAD = entry({ executed_at: 'not a time' })
 type Totals = UsageReportBody['total']
 
 function totals (counts: Partial<Totals>): Totals {
-  return { requests: 0, rejected_requests: 0, rate_limited: 0, logs_accepted: 0, logs_duplicates: 0, logs_rejected: 0, ...counts }
+  return { requests: 0, rejected_requests: 0, rate_limited: 0, logs_accepted: 0, logs_duplicates: 0, logs_rejected: 0, auth_failures: 0, ...counts }
 }
 
 async function usage (t: Test, app: FastifyInstance, key: IssuedKey, query = ''): Promise<UsageReportBody> {

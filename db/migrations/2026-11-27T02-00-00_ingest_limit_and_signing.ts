@@ -1,5 +1,6 @@
 // A client's own ingest volume limit, its request-signing secret generation,
-// and the nonces of signed requests (when no Redis holds them).
+// the nonces of signed requests (when no Redis holds them), and a usage
+// counter of refused authentications.
 //
 // The signing secret itself is never stored: it is derived from SIGNING_KEY
 // and the client's id and generation (src/signing/secret.ts). Each secret
@@ -31,9 +32,16 @@ export async function up (db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('request_nonces_pkey', ['client_id', 'nonce'])
     .execute()
   await db.schema.createIndex('request_nonces_expires_at').on('request_nonces').column('expires_at').execute()
+
+  // Requests with a client's key refused before they were the client's (its
+  // key's state, its address, its signature).
+  await db.schema.alterTable('usage_daily')
+    .addColumn('auth_failures', 'bigint', (col) => col.notNull().defaultTo(0))
+    .execute()
 }
 
 export async function down (db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('usage_daily').dropColumn('auth_failures').execute()
   await db.schema.dropTable('request_nonces').execute()
   await sql`DROP TRIGGER clients_changed ON clients`.execute(db)
   await sql`

@@ -1,6 +1,6 @@
 // The audit trail: key events and authentication failures, appended and read,
 // never changed (the table itself refuses updates and deletes).
-import type { Kysely, Transaction } from 'kysely'
+import { sql, type Kysely, type Transaction } from 'kysely'
 import type { AuditEventRow, Database } from '../db/schema.ts'
 
 type Db = Kysely<Database> | Transaction<Database>
@@ -63,4 +63,31 @@ export async function listAuditEvents (db: Db, query: AuditQuery): Promise<Audit
   if (query.since !== undefined) select = select.where('occurred_at', '>=', query.since)
   if (query.beforeId !== undefined) select = select.where('id', '<', query.beforeId)
   return await select.execute()
+}
+
+export interface UnattributedFailures {
+  /** YYYY-MM-DD (UTC). */
+  day: string
+  /** Failed authentications with no known key: made-up, malformed or missing keys, throttled addresses. */
+  failures: number
+  /** Of those, answered 429 because their address was cooling off. */
+  throttled: number
+}
+
+/** Per UTC day, the failed authentications no client can be charged with (a batched row counts its `count`). */
+export async function unattributedFailures (db: Db, from: string, to: string): Promise<UnattributedFailures[]> {
+  const count = sql<number>`coalesce((details->>'count')::bigint, 1)`
+  const day = sql<string>`to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD')`
+  const rows = await db.selectFrom('audit_events')
+    .select([
+      day.as('day'),
+      sql<string>`sum(${count})`.as('failures'),
+      sql<string>`coalesce(sum(${count}) filter (where reason = 'auth_throttled'), 0)`.as('throttled')
+    ])
+    .where('event', '=', 'auth.failed').where('client_id', 'is', null)
+    .where('occurred_at', '>=', sql<Date>`(${from}::date)::timestamp at time zone 'UTC'`)
+    .where('occurred_at', '<', sql<Date>`(${to}::date + 1)::timestamp at time zone 'UTC'`)
+    .groupBy(day).orderBy(day)
+    .execute()
+  return rows.map((row) => ({ day: row.day, failures: Number(row.failures), throttled: Number(row.throttled) }))
 }

@@ -86,6 +86,7 @@ export interface UsageDailyTable {
   logs_accepted: Counter
   logs_duplicates: Counter
   logs_rejected: Counter
+  auth_failures: Counter
 }
 
 export interface RequestNoncesTable {

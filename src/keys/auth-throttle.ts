@@ -2,7 +2,9 @@
 // a window, the address is answered 429 for a cooling-off period, before its
 // key is even looked at, so a stream of guessed keys costs no database work.
 // Counted per instance, in bounded memory: an attacker spreading over many
-// addresses evicts the oldest, never exhausts the process.
+// addresses evicts the oldest, never exhausts the process. With Redis, the
+// counts are also shared (shared-auth-failures.ts) and a block decided by any
+// instance reaches every instance's memory here.
 import { LRUCache } from 'lru-cache'
 
 export interface ThrottleOptions {
@@ -30,6 +32,13 @@ export class AuthThrottle {
   waitFor (address: string, now = Date.now()): number {
     const until = this.#blocked.get(address)
     return until === undefined || until <= now ? 0 : Math.ceil((until - now) / 1000)
+  }
+
+  /** Blocks the address until then (a block decided elsewhere: another instance saw its failures). */
+  block (address: string, until: number, now = Date.now()): void {
+    if (until <= now || (this.#blocked.get(address) ?? 0) >= until) return
+    this.#failures.delete(address)
+    this.#blocked.set(address, until, { ttl: until - now })
   }
 
   /** Notes a failure; true when it puts the address into its cooling-off period. */

@@ -9,6 +9,7 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AuditRecorder } from '../audit/recorder.ts'
 import { AuthThrottle } from '../keys/auth-throttle.ts'
+import { SharedAuthFailures } from '../keys/shared-auth-failures.ts'
 import type { AuditEvent } from '../audit/store.ts'
 import { Errors, HttpError } from '../errors.ts'
 import { isAddressAllowed } from '../keys/allowlist.ts'
@@ -24,6 +25,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     keyResolver: KeyResolver
     authThrottle: AuthThrottle
+    /** With Redis: failed authentications counted across instances. */
+    sharedAuthFailures: SharedAuthFailures | undefined
     usage: UsageRecorder
     audit: AuditRecorder
     nonces: NonceStore
@@ -82,11 +85,16 @@ export default fp<AuthOptions>(async function auth (fastify, options) {
   const nonces: NonceStore = fastify.redis === undefined ? new PostgresNonceStore(fastify.db) : new RedisNonceStore(fastify.redis)
   fastify.decorate('nonces', nonces)
   fastify.decorate('keyResolver', resolver)
-  fastify.decorate('authThrottle', new AuthThrottle({
+  const throttleOptions = {
     maxFailures: config.AUTH_FAIL_MAX,
     windowMs: config.AUTH_FAIL_WINDOW_SECONDS * 1000,
     cooldownMs: config.AUTH_FAIL_COOLDOWN_SECONDS * 1000
-  }))
+  }
+  const throttle = new AuthThrottle(throttleOptions)
+  const shared = fastify.redis === undefined ? undefined : new SharedAuthFailures(fastify.redis, throttle, throttleOptions, fastify.log)
+  fastify.decorate('authThrottle', throttle)
+  fastify.decorate('sharedAuthFailures', shared)
+  if (shared !== undefined) fastify.addHook('onClose', async () => { shared.close() })
 
   const flushEveryMs = config.USAGE_FLUSH_SECONDS * 1000
   const usage = new UsageRecorder(fastify.db, fastify.log, flushEveryMs)
@@ -114,7 +122,7 @@ function requiredKey (request: FastifyRequest): string {
   return key
 }
 
-/** An authentication failure goes to the audit trail and counts against the address's failure budget. */
+/** An authentication failure goes to the audit trail, to its client's usage when the key is known, and counts against the address's failure budget. */
 function recordFailure (request: FastifyRequest, failure: Refusal): void {
   const expired = failure.refusal === 'expired' || failure.refusal === 'rotated'
   const event: AuditEvent = {
@@ -127,8 +135,14 @@ function recordFailure (request: FastifyRequest, failure: Refusal): void {
     reason: failure.error.code,
     details: { method: request.method, route: request.routeOptions.url ?? null }
   }
-  request.server.audit.record(event)
-  if (failure.error.code !== 'auth_throttled') request.server.authThrottle.fail(request.ip)
+  const server = request.server
+  server.audit.record(event)
+  // A refusal with a known client counts in its usage: someone is using its key, or trying to.
+  if (failure.clientId !== undefined) server.usage.count(failure.clientId, { auth_failures: 1 })
+  if (failure.error.code !== 'auth_throttled') {
+    server.authThrottle.fail(request.ip)
+    server.sharedAuthFailures?.report(request.ip)
+  }
 }
 
 /** The onRequest hook an authenticated scope installs: refuse what cannot be a key before reading the body. */

@@ -6,12 +6,12 @@ import { sql, type Kysely } from 'kysely'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../db/schema.ts'
 
-export const COUNTERS = ['requests', 'rejected_requests', 'rate_limited', 'logs_accepted', 'logs_duplicates', 'logs_rejected'] as const
+export const COUNTERS = ['requests', 'rejected_requests', 'rate_limited', 'logs_accepted', 'logs_duplicates', 'logs_rejected', 'auth_failures'] as const
 export type Counter = typeof COUNTERS[number]
 export type Counts = Record<Counter, number>
 
 export function zeroCounts (): Counts {
-  return { requests: 0, rejected_requests: 0, rate_limited: 0, logs_accepted: 0, logs_duplicates: 0, logs_rejected: 0 }
+  return { requests: 0, rejected_requests: 0, rate_limited: 0, logs_accepted: 0, logs_duplicates: 0, logs_rejected: 0, auth_failures: 0 }
 }
 
 interface KeyUse { at: Date, address: string | null }

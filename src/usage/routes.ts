@@ -16,7 +16,11 @@ const Counts = {
   rate_limited: Type.Integer({ description: 'Of those, refused for a rate limit (429).' }),
   logs_accepted: Type.Integer({ description: 'Log entries newly stored.' }),
   logs_duplicates: Type.Integer({ description: 'Log entries already stored under their event_id.' }),
-  logs_rejected: Type.Integer({ description: 'Log entries not stored because they, or another entry of their atomic batch, were invalid.' })
+  logs_rejected: Type.Integer({ description: 'Log entries not stored because they, or another entry of their atomic batch, were invalid.' }),
+  auth_failures: Type.Integer({
+    description: 'Requests with one of the client\'s keys refused before they were answered as the client\'s: a revoked, expired or ' +
+      'rotated key, an address outside the key\'s allowlist, a bad signature. Not counted in requests.'
+  })
 }
 
 export const UsageReport = Type.Object({

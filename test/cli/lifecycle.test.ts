@@ -288,10 +288,10 @@ void t.test('usage: requests and logs per client and day, with totals', async (t
   const report = parsed<UsageListed>(all!)
   t.equal(report.to, day)
   t.same(report.clients.map((client) => [client.client_name, client.client_id]), [['acme', acme.clientId], ['globex', globex.clientId]])
-  const acmeCounts = { requests: 3, rejected_requests: 1, rate_limited: 0, logs_accepted: 3, logs_duplicates: 0, logs_rejected: 2 }
+  const acmeCounts = { requests: 3, rejected_requests: 1, rate_limited: 0, logs_accepted: 3, logs_duplicates: 0, logs_rejected: 2, auth_failures: 0 }
   t.same(report.clients[0]!.days, [{ day, ...acmeCounts }])
   t.same(report.clients[0]!.total, acmeCounts)
-  t.same(report.clients[1]!.total, { requests: 1, rejected_requests: 0, rate_limited: 0, logs_accepted: 1, logs_duplicates: 0, logs_rejected: 0 })
+  t.same(report.clients[1]!.total, { requests: 1, rejected_requests: 0, rate_limited: 0, logs_accepted: 1, logs_duplicates: 0, logs_rejected: 0, auth_failures: 0 })
 
   t.equal(one!.code, 0, one!.stderr)
   t.match(one!.stdout, /^globex {2}\(/)

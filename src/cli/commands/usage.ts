@@ -1,11 +1,13 @@
 // keys usage [--client NAME] [--days N | --from DAY --to DAY]: requests and
 // logs per client and UTC day, as written by the running instances (each
-// writes its counts every few seconds, so the latest moments may be missing).
+// writes its counts every few seconds, so the latest moments may be missing),
+// and for the provider the failed authentications no client is known for.
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import { utcDay, type Counts } from '../../usage/recorder.ts'
 import { totalOf, usageDays } from '../../usage/store.ts'
 import { dayBefore, FIRST_DAY, MAX_DAYS, usageWindow as windowOf } from '../../usage/window.ts'
+import { unattributedFailures } from '../../audit/store.ts'
 import { clientIdNamed, clientNames } from '../clients.ts'
 import { dayOption, wholeNumberOption } from '../options.ts'
 import { UsageError, type CommandResult } from '../output.ts'
@@ -46,15 +48,22 @@ export async function usage (db: Kysely<Database>, options: UsageOptions): Promi
     return { client_id: id, client_name: names.get(id) ?? null, days: clientDays, total: totalOf(clientDays) }
   }).sort((a, b) => (a.client_name ?? '').localeCompare(b.client_name ?? ''))
 
+  // The provider's view also shows the failures no client can be charged with.
+  const unattributed = clientId === undefined ? await unattributedFailures(db, from, to) : []
+
   const line = (label: string, counts: Counts): string =>
     `  ${label}  ${counts.requests} requests (${counts.rejected_requests} rejected, ${counts.rate_limited} rate-limited), ` +
-    `${counts.logs_accepted} logs accepted, ${counts.logs_duplicates} duplicates, ${counts.logs_rejected} rejected`
-  const text = clients.length === 0
-    ? `No usage recorded from ${from} to ${to}.`
-    : clients.flatMap((client) => [
-      `${client.client_name ?? client.client_id}  (${client.client_id})`,
-      ...client.days.map((day) => line(day.day, day)),
-      line('total     ', client.total)
-    ]).join('\n')
-  return { json: { from, to, clients }, text }
+    `${counts.logs_accepted} logs accepted, ${counts.logs_duplicates} duplicates, ${counts.logs_rejected} rejected, ` +
+    `${counts.auth_failures} refused authentications`
+  const lines = clients.flatMap((client) => [
+    `${client.client_name ?? client.client_id}  (${client.client_id})`,
+    ...client.days.map((day) => line(day.day, day)),
+    line('total     ', client.total)
+  ])
+  if (unattributed.length > 0) {
+    lines.push('failed authentications with no known key (made-up or malformed keys, throttled addresses)',
+      ...unattributed.map((day) => `  ${day.day}  ${day.failures} failures (${day.throttled} throttled)`))
+  }
+  const text = lines.length === 0 ? `No usage recorded from ${from} to ${to}.` : lines.join('\n')
+  return { json: { from, to, clients, unattributed_auth_failures: unattributed }, text }
 }
