@@ -12,6 +12,8 @@ void t.test('OpenAPI is generated from the route schemas', async (t) => {
   t.ok(ingest?.responses['201'], 'with its 201 answer')
   t.ok(ingest?.responses['413'], 'and its 413')
   t.ok(ingest?.security, 'and the key it needs')
+  t.ok(ingest?.responses['429'], 'and its 429 (rate and ingest volume limits)')
+  t.match(JSON.stringify(ingest?.security), /signature/, 'signing is one way to authenticate')
   t.ok(spec.paths['/api/v1/logs']?.get?.responses['200'])
   t.ok(spec.paths['/api/v1/logs/{id}']?.get?.responses['404'])
   t.notOk(spec.paths['/health']?.get?.security, 'health needs no key')

@@ -3,6 +3,8 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 
+const SIGNED = { signatureTimestamp: [], signatureNonce: [], signature: [] }
+
 export default fp(async function docs (fastify) {
   await fastify.register(swagger, {
     openapi: {
@@ -15,7 +17,16 @@ export default fp(async function docs (fastify) {
       components: {
         securitySchemes: {
           apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-          bearer: { type: 'http', scheme: 'bearer', description: 'The API key as a bearer token (or `Authorization: Api-Key <key>`).' }
+          bearer: { type: 'http', scheme: 'bearer', description: 'The API key as a bearer token (or `Authorization: Api-Key <key>`).' },
+          // A client that signs sends these three besides its key (see the README's "Signed requests").
+          signatureTimestamp: { type: 'apiKey', in: 'header', name: 'X-API-Timestamp', description: 'Unix seconds, within 300 s of the service\'s clock.' },
+          signatureNonce: { type: 'apiKey', in: 'header', name: 'X-API-Nonce', description: '16 to 128 printable characters, new for every request.' },
+          signature: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-API-Signature',
+            description: 'Hex HMAC-SHA256 with the client\'s signing secret of timestamp + nonce + API key + METHOD + path + sorted query + hex SHA-256 of the body as sent.'
+          }
         }
       },
       tags: [
@@ -28,7 +39,7 @@ export default fp(async function docs (fastify) {
       const scope = route.config?.scope
       if (scope === undefined) return { schema, url }
       return {
-        schema: { ...schema, security: [{ apiKey: [] }, { bearer: [] }], description: `${schema?.description ?? ''}\n\nRequires the \`${scope}\` scope.`.trim() },
+        schema: { ...schema, security: [{ apiKey: [] }, { bearer: [] }, { ...SIGNED, apiKey: [] }, { ...SIGNED, bearer: [] }], description: `${schema?.description ?? ''}\n\nRequires the \`${scope}\` scope.`.trim() },
         url
       }
     }

@@ -13,10 +13,10 @@ export interface Run {
 }
 
 /** Runs the key CLI the way `npm run keys` does, on the given database. */
-export async function keys (databaseUrl: string, args: string[], stdin = ''): Promise<Run> {
+export async function keys (databaseUrl: string, args: string[], stdin = '', env: Record<string, string> = {}): Promise<Run> {
   const child = spawn(process.execPath, [...process.execArgv, 'scripts/keys.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: databaseUrl },
+    env: { ...process.env, DATABASE_URL: databaseUrl, ...env },
     stdio: ['pipe', 'pipe', 'pipe']
   })
   let stdout = ''
