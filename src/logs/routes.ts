@@ -79,12 +79,12 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       throw Errors.invalidEntries(issues)
     }
 
-    const budget = await takeIngestBudget(request.client, valid.length)
+    const taken = await takeIngestBudget(request.client, valid.length)
     let stored
     try {
       stored = await logsOf(fastify.db, request.client).insert(valid.map(({ entry }) => entry), { withLogs: single })
     } catch (error) {
-      await budget.refund()
+      await taken.refund()
       throw error
     }
     const duplicates = stored.filter((result) => result.duplicate).length
