@@ -6,6 +6,7 @@ import { setTimeout } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { setClientLimits } from '../../src/clients/settings.ts'
+import { list } from '../../src/cli/commands/list.ts'
 import { INGEST_WINDOW_MS, MemoryIngestBudget, RedisIngestBudget } from '../../src/logs/ingest-budget.ts'
 import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs } from '../helper.ts'
 
@@ -77,6 +78,9 @@ void t.test('a client\'s own ingest limit, set by the provider, applies on a run
   t.equal(status, 201, 'the raised limit reached the cached key through the change notification')
   const audit = await app.db.selectFrom('audit_events').select('details').where('event', '=', 'client.updated').executeTakeFirstOrThrow()
   t.same(audit.details, { ingest_rate_limit: { from: null, to: 50 } }, 'the change is audited')
+  const listed = await list(app.db, { clientName: 'acme' })
+  t.match(listed.json, { clients: [{ client_name: 'acme', ingest_rate_limit: 50, signs: false }] })
+  t.match(listed.text, /acme {2}\(.*, 50 log entries per minute\)/, 'keys list shows it')
 })
 
 void t.test('the budget: fixed minutes on the clock, refused takes nothing, refunds give back', async (t) => {

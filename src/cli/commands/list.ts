@@ -59,6 +59,10 @@ export async function list (db: Kysely<Database>, options: ListOptions = {}): Pr
     created_at: client.created_at.toISOString(),
     /** Requests per rate limit window; null: the service's default. */
     rate_limit: client.rate_limit,
+    /** Log entries per minute; null: the service's default. */
+    ingest_rate_limit: client.ingest_rate_limit,
+    /** Whether the client must sign its requests (API_SIGNING_REQUIRED aside). */
+    signs: client.signing_generation !== null,
     keys: client.keys
       .filter((key) => createdBefore === undefined || key.created_at < createdBefore)
       .map((key) => ({ ...presentKey(key, now), ends_at: endOf(key)?.toISOString() ?? null }))
@@ -73,7 +77,9 @@ export async function list (db: Kysely<Database>, options: ListOptions = {}): Pr
   const lines: string[] = []
   for (const client of json) {
     lines.push(`${client.client_name}  (${client.client_id}, created ${client.created_at}` +
-      `${client.rate_limit === null ? '' : `, ${client.rate_limit} requests per window`})`)
+      `${client.rate_limit === null ? '' : `, ${client.rate_limit} requests per window`}` +
+      `${client.ingest_rate_limit === null ? '' : `, ${client.ingest_rate_limit} log entries per minute`}` +
+      `${client.signs ? ', signs its requests' : ''})`)
     if (client.keys.length === 0) lines.push('  no keys')
     lines.push(...client.keys.map(keyLine))
   }
