@@ -66,17 +66,18 @@ void t.test('requests and log counts, before and after a flush, each counted onc
   let adminCalls = 1
 
   const written = await writeEverything(t, app, writer)
-  // Refused before a client is known: counted for nobody.
+  // A key of the client refused: an authentication failure of the client, not a request.
   expectError(t, await postLogs(app, revoked.apiKey, entry()), 401, 'revoked_api_key')
+  // Refused before a client is known: counted for nobody.
   expectError(t, await postLogs(app, generateKey(), entry()), 401, 'invalid_api_key')
   expectError(t, await postLogs(app, 'clk_nonsense', entry()), 401, 'malformed_api_key')
-  const expected = (): Totals => ({ ...written, requests: written.requests + adminCalls })
+  const expected = (): Totals => ({ ...written, requests: written.requests + adminCalls, auth_failures: 1 })
 
   const today = utcDay(new Date())
   const pending = await usage(t, app, admin)
   t.same(pending.total, expected(), 'before any flush: this instance\'s pending counts')
   t.same(pending.days.map((day) => day.day), [today], 'on today\'s UTC date')
-  t.same(Object.keys(pending.days[0]!).sort(), ['day', 'logs_accepted', 'logs_duplicates', 'logs_rejected', 'rate_limited', 'rejected_requests', 'requests'],
+  t.same(Object.keys(pending.days[0]!).sort(), ['auth_failures', 'day', 'logs_accepted', 'logs_duplicates', 'logs_rejected', 'rate_limited', 'rejected_requests', 'requests'],
     'no client_id in a day')
   t.same(await storedRows(app, admin.clientId), [], 'nothing written yet')
   adminCalls++
