@@ -5,7 +5,9 @@ import pg from 'pg'
 import t from 'tap'
 import { redactUrl } from '../src/app.ts'
 import type { ErrorBody } from '../src/errors.ts'
-import { buildTestApp, expectError, issueKey, postLogs, entry, KEY_SHAPE } from './helper.ts'
+import type { CreatedKeyBody } from '../src/keys/schemas.ts'
+import type { StoredLogBody } from '../src/logs/schemas.ts'
+import { buildTestApp, callApi, countLogs, expectError, issueKey, postLogs, entry, KEY_SHAPE } from './helper.ts'
 
 void t.test('query filters holding NUL or a leap second are 400, not a database error', async (t) => {
   const { app } = await buildTestApp(t)
@@ -79,4 +81,62 @@ void t.test('a malformed HTTP request still gets the JSON error shape', async (t
   t.match(answer, /^HTTP\/1\.1 400 /)
   const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as ErrorBody
   t.same(body, { statusCode: 400, error: 'Bad Request', code: 'malformed_http_request', message: 'The HTTP request is malformed.' })
+})
+
+void t.test('a compressed body no one reads, and cannot be inflated, leaves the process running', async (t) => {
+  const { app } = await buildTestApp(t)
+  const key = await issueKey(app, 'acme')
+  // Before, the inflater's error had no listener on these paths and stopped the process.
+  const unread = await app.inject({ method: 'GET', url: '/health', headers: { 'content-encoding': 'gzip', 'content-type': 'application/json' }, payload: 'not gzip' })
+  t.equal(unread.statusCode, 200, 'a GET body is not read')
+  const refused = await postLogs(app, key.apiKey, 'not gzip', { contentType: 'text/plain', encoding: 'gzip' })
+  expectError(t, refused, 415, 'unsupported_media_type')
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200, 'and the service still answers')
+})
+
+void t.test('a JSON or NDJSON body that is not UTF-8 is refused, not stored with U+FFFD in its place', async (t) => {
+  const { app } = await buildTestApp(t)
+  const key = await issueKey(app, 'acme')
+  const latin1 = Buffer.from(JSON.stringify(entry({ message: 'caf\u00e9' })), 'latin1')
+  expectError(t, await postLogs(app, key.apiKey, latin1), 400, 'invalid_encoding')
+  const ndjson = Buffer.concat([Buffer.from(`${JSON.stringify(entry())}\n`), latin1])
+  const body = expectError(t, await postLogs(app, key.apiKey, ndjson, { contentType: 'application/x-ndjson' }), 400, 'invalid_entries')
+  t.match(body.details, [{ index: 1, code: 'invalid_json', message: /line 2 .*UTF-8/ }], 'the NDJSON line is named')
+  const stored = await postLogs(app, key.apiKey, Buffer.from(JSON.stringify(entry({ message: 'caf\u00e9 \u{1f600}' }))))
+  t.equal(stored.json<StoredLogBody>().message, 'caf\u00e9 \u{1f600}', 'UTF-8 itself is read as before')
+  t.equal(await countLogs(app), 1, 'only the valid body was stored')
+})
+
+void t.test('a key name holding an unpaired surrogate is refused, a paired one kept', async (t) => {
+  const { app } = await buildTestApp(t)
+  const key = await issueKey(app, 'acme', { scopes: ['keys:manage', 'logs:write', 'logs:read'] })
+  const lone = await callApi(app, key.apiKey, 'POST', '/api/v1/keys', { name: 'a\ud800b' })
+  expectError(t, lone, 400, 'invalid_request')
+  const renamed = await callApi(app, key.apiKey, 'PATCH', `/api/v1/keys/${key.keyId}`, { name: '\udfff' })
+  expectError(t, renamed, 400, 'invalid_request')
+  const paired = await callApi(app, key.apiKey, 'POST', '/api/v1/keys', { name: 'deploy \u{1f511}' })
+  t.equal(paired.statusCode, 201)
+  t.equal(paired.json<CreatedKeyBody>().key.name, 'deploy \u{1f511}')
+})
+
+void t.test('a page size of Infinity is refused, not passed to PostgreSQL', async (t) => {
+  const { app } = await buildTestApp(t)
+  const key = await issueKey(app, 'acme', { scopes: ['keys:manage', 'logs:read'] })
+  for (const url of ['/api/v1/logs', '/api/v1/audit']) {
+    for (const limit of ['Infinity', '1e309', '-Infinity']) {
+      const res = await callApi(app, key.apiKey, 'GET', `${url}?limit=${limit}`)
+      t.match(expectError(t, res, 400, 'invalid_request').message, /limit/, `${url}?limit=${limit}`)
+    }
+    t.equal((await callApi(app, key.apiKey, 'GET', `${url}?limit=1e3`)).statusCode, 200, 'an exponent that is a whole page size still reads')
+  }
+})
+
+void t.test('a body over the limit is refused with the limit of the route that refused it', async (t) => {
+  const { app } = await buildTestApp(t, { MAX_BODY_BYTES: '65536' })
+  const key = await issueKey(app, 'acme', { scopes: ['keys:manage', 'logs:write'] })
+  const keyBody = await callApi(app, key.apiKey, 'POST', '/api/v1/keys', { name: 'x'.repeat(1024 * 1024) })
+  t.match(expectError(t, keyBody, 413, 'payload_too_large'), { message: /1 MiB/, details: { limit_bytes: 1024 * 1024 } }, 'the key routes have the default limit')
+  const logBody = await postLogs(app, key.apiKey, entry({ message: 'x'.repeat(70_000) }))
+  t.match(expectError(t, logBody, 413, 'payload_too_large'), { message: /64 KiB/, details: { limit_bytes: 65536 } }, 'ingest has MAX_BODY_BYTES')
 })

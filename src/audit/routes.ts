@@ -7,6 +7,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { AUDIT_EVENTS, listAuditEvents } from './store.ts'
 import { presentAuditEvent } from './present.ts'
+import { PageLimit } from '../logs/schemas.ts'
 import { timeFilter } from '../logs/time.ts'
 
 export const AuditEventView = Type.Object({
@@ -25,7 +26,7 @@ export type AuditEventBody = Static<typeof AuditEventView>
 export interface AuditPageBody { data: AuditEventBody[], next_cursor: string | null }
 
 const AuditQuery = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  limit: PageLimit,
   cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'next_cursor of the previous page.' })),
   event: Type.Optional(Type.Unsafe<typeof AUDIT_EVENTS[number]>({ type: 'string', enum: [...AUDIT_EVENTS] })),
   since: Type.Optional(Type.String({ format: 'date-time' }))

@@ -7,8 +7,11 @@ import { SCOPES } from './scopes.ts'
 const Time = Type.String({ format: 'date-time' })
 const NullableTime = Type.Union([Time, Type.Null()])
 const ScopeName = Type.Unsafe<typeof SCOPES[number]>({ type: 'string', enum: [...SCOPES] })
-// PostgreSQL text cannot hold NUL: refused as bad input rather than failing in the database.
-const NO_NUL = '^[^\\u0000]*$'
+// PostgreSQL text cannot hold NUL, nor an unpaired surrogate (it would be stored
+// as U+FFFD): refused as bad input rather than failing in the database or
+// changing on the way. Patterns run with the u flag, where a valid pair is one
+// code point above U+FFFF and only an unpaired surrogate falls in this range.
+const STORABLE_TEXT = '^[^\\u0000\\ud800-\\udfff]*$'
 const TEN_YEARS = 10 * 366 * 86_400
 
 const Allowlist = Type.Union([
@@ -47,7 +50,7 @@ export const KeyList = Type.Object({ data: Type.Array(KeyRef) })
 export const KeyIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) })
 
 export const CreateKeyBody = Type.Object({
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: NO_NUL, description: 'A label for people.' })),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: STORABLE_TEXT, description: 'A label for people.' })),
   scopes: Type.Optional(Type.Array(ScopeName, {
     minItems: 1,
     uniqueItems: true,
@@ -90,7 +93,7 @@ export const RevokedKey = Type.Object({
 })
 
 export const UpdateKeyBody = Type.Object({
-  name: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 128, pattern: NO_NUL }), Type.Null()])),
+  name: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 128, pattern: STORABLE_TEXT }), Type.Null()])),
   allowed_cidrs: Type.Optional(Allowlist)
 }, { additionalProperties: false, minProperties: 1 })
 

@@ -86,6 +86,14 @@ export const IngestQuery = Type.Object({
   }))
 }, { additionalProperties: false })
 
+/**
+ * A page size read from a query string. Query values are coerced to numbers,
+ * and ajv's coercion reads "Infinity" or "1e309" as Infinity, after which its
+ * range checks (which skip non-finite numbers) pass; the nested type check,
+ * which does not coerce a number, refuses it.
+ */
+export const PageLimit = Type.Integer({ minimum: 1, maximum: 1000, default: 100, allOf: [{ type: 'integer' }] })
+
 // A text filter: PostgreSQL cannot compare text holding NUL, so it is refused here.
 const Filter = (maxLength: number, description?: string) =>
   Type.Optional(Type.String({ minLength: 1, maxLength, pattern: '^[^\\u0000]*$', ...(description === undefined ? {} : { description }) }))
@@ -99,7 +107,7 @@ export const ListQuery = Type.Object({
   workflow_id: Filter(256),
   run_id: Filter(256),
   q: Filter(256, 'Case-insensitive substring of message.'),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  limit: PageLimit,
   order: Type.Unsafe<'desc' | 'asc'>({ type: 'string', enum: ['desc', 'asc'], default: 'desc', description: 'By executed_at, then id.' }),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'next_cursor of the previous page.' }))
 }, { additionalProperties: false })

@@ -60,10 +60,11 @@ function fieldName (context: string, instancePath: string, params: Record<string
 
 export default fp(async function errors (fastify) {
   const retryAfter = fastify.config.RETRY_AFTER_SECONDS
-  const bodyLimit = fastify.config.MAX_BODY_BYTES
 
   fastify.setErrorHandler(async function handle (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-    let described = describe(error, bodyLimit)
+    // The limit of the route that refused the body: the ingest route has
+    // MAX_BODY_BYTES, the others Fastify's default, and the message must name the one applied.
+    let described = describe(error, request.routeOptions.bodyLimit)
     if (described.statusCode >= 500 && isDatabaseUnavailable(error)) {
       described = Errors.databaseUnavailable(retryAfter)
       request.log.warn({ err: { message: error.message, code: error.code } }, 'database unavailable')
