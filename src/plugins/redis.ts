@@ -12,6 +12,9 @@ declare module 'fastify' {
   }
 }
 
+/** How long a request waits for one Redis reply before it does without (the answer on loopback or a LAN takes well under 1 ms). */
+export const REDIS_COMMAND_TIMEOUT_MS = 250
+
 export default fp(async function redis (fastify) {
   const url = fastify.config.REDIS_URL
   if (url === undefined || url === '') {
@@ -22,7 +25,12 @@ export default fp(async function redis (fastify) {
     // Fail fast rather than queue: a request must not wait for Redis to come back.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    connectTimeout: 2000
+    connectTimeout: 2000,
+    // A Redis that is connected but silent (a partition, a failover, a paused
+    // server) must not hold requests either: each use falls back after this.
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    // And a dead peer behind a silent network is noticed.
+    keepAlive: 10_000
   })
   let warned = false
   client.on('error', (error) => {
