@@ -1,6 +1,6 @@
 // Single-use nonces for signed requests. A nonce is claimed per client and
-// kept until its request's timestamp leaves the accepted window; after that
-// the timestamp alone refuses a replay. In Redis when REDIS_URL is set (one
+// kept until well after its request's timestamp leaves the accepted window;
+// after that the timestamp alone refuses a replay. In Redis when REDIS_URL is set (one
 // SET NX per request), else in PostgreSQL (one upsert; expired rows are
 // swept in the background). Either way every instance sees every claim.
 import type { Kysely } from 'kysely'

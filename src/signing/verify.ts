@@ -9,6 +9,8 @@ import { EMPTY_BODY_SHA256, signature, splitTarget } from './canonical.ts'
 import type { NonceStore } from './nonces.ts'
 
 export const MAX_SKEW_SECONDS = 300
+/** How long after its timestamp a nonce stays used: the window, and as much again for clocks that disagree. */
+export const NONCE_KEPT_SECONDS = 2 * MAX_SKEW_SECONDS
 /** A nonce: 16 to 128 printable ASCII characters (a random UUID will do). */
 const NONCE = /^[\x21-\x7e]{16,128}$/
 const TIMESTAMP = /^[0-9]{1,12}$/
@@ -56,8 +58,11 @@ export async function verifySignedRequest (request: FastifyRequest, check: Signe
   })
   if (!timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(presented, 'hex'))) throw Errors.invalidSignature()
 
-  // Kept until the timestamp itself would be refused: it is the replay window.
-  const expiresAt = new Date((Number(timestamp) + MAX_SKEW_SECONDS + 1) * 1000)
+  // Kept well past the moment this instance's clock would refuse the
+  // timestamp: another instance, or the database deciding expiry, may run
+  // behind, and a nonce forgotten while its timestamp is still accepted
+  // somewhere could be replayed there.
+  const expiresAt = new Date((Number(timestamp) + NONCE_KEPT_SECONDS) * 1000)
   let claimed: boolean
   try {
     claimed = await check.nonces.claim(check.clientId, nonce, expiresAt)

@@ -172,6 +172,9 @@ void t.test('a nonce used on one instance is refused on another sharing PostgreS
   t.equal(first.status, 201)
   const replay = await post(urlB, acme, { nonce: first.nonce, timestamp: Number(first.timestamp) })
   t.equal(replay.body.code, 'nonce_reused')
+  const kept = await a.app.db.selectFrom('request_nonces').select('expires_at').where('nonce', '=', first.nonce).executeTakeFirstOrThrow()
+  t.equal(new Date(kept.expires_at).getTime(), (Number(first.timestamp) + 600) * 1000,
+    'kept for twice the 300 s window after its timestamp, so an instance whose clock runs behind still refuses the replay')
   t.equal((await post(urlB, acme, { nonce: 'the-same-nonce-for-another-client' })).status, 201)
   const globex = await signingClient(a.app, 'globex')
   t.equal((await post(urlA, globex, { nonce: 'the-same-nonce-for-another-client' })).status, 201, 'nonces are per client')
