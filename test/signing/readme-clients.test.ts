@@ -39,7 +39,15 @@ void t.test('the README\'s clients sign requests the service accepts', async (t)
   const url = await listen(app)
   const dir = await mkdtemp(path.join(tmpdir(), 'signing-client-'))
   t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
-  const env = { ...process.env, URL: url, API_KEY: key.apiKey, SECRET: secret, BODY: JSON.stringify(entry({ message: 'from a README client' })) }
+  const env = {
+    ...process.env,
+    URL: url,
+    API_KEY: key.apiKey,
+    SECRET: secret,
+    BODY: JSON.stringify(entry({ message: 'from a README client' })),
+    // Needs percent-encoding: spaces, quotes, a non-ASCII letter.
+    QUERY_TEXT: 'disk full über "it\'s"'
+  }
 
   await t.test('TypeScript', async (t) => {
     await writeFile(path.join(dir, 'client.mts'), await readmeBlock('ts'))
@@ -48,11 +56,12 @@ void t.test('the README\'s clients sign requests the service accepts', async (t)
       'const { URL: url, API_KEY: key, SECRET: secret, BODY: body } = process.env as Record<string, string>',
       "const posted = await signedRequest(url, key, secret, 'POST', '/api/v1/logs', body)",
       "const read = await signedRequest(url, key, secret, 'GET', '/api/v1/logs?status=SUCCESS&limit=5&environment=production')",
+      "const spaced = await signedRequest(url, key, secret, 'GET', `/api/v1/logs?q=${process.env.QUERY_TEXT!}&limit=5`)",
       "const forged = await signedRequest(url, key, secret + 'x', 'GET', '/api/v1/logs')",
-      'console.log(JSON.stringify([posted.status, read.status, forged.status]))'
+      'console.log(JSON.stringify([posted.status, read.status, spaced.status, forged.status]))'
     ].join('\n'))
     const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(dir, 'main.mts')], { env, cwd: ROOT })
-    t.same(JSON.parse(stdout), [201, 200, 401], 'posts, reads with a query, and a wrong secret is refused')
+    t.same(JSON.parse(stdout), [201, 200, 200, 401], 'posts, reads with a query (one that needs encoding too), and a wrong secret is refused')
   })
 
   const noPython = await pythonAvailable()
@@ -64,11 +73,12 @@ void t.test('the README\'s clients sign requests the service accepts', async (t)
       'url, key, secret = os.environ["URL"], os.environ["API_KEY"], os.environ["SECRET"]',
       'posted, _ = signed_request(url, key, secret, "POST", "/api/v1/logs", os.environ["BODY"].encode())',
       'read, _ = signed_request(url, key, secret, "GET", "/api/v1/logs?status=SUCCESS&limit=5&environment=production")',
+      'spaced, _ = signed_request(url, key, secret, "GET", "/api/v1/logs?" + urllib.parse.urlencode({"q": os.environ["QUERY_TEXT"], "limit": 5}))',
       'forged, _ = signed_request(url, key, secret + "x", "GET", "/api/v1/logs")',
-      'print(json.dumps([posted, read, forged]))'
+      'print(json.dumps([posted, read, spaced, forged]))'
     ].join('\n')
     const { stdout } = await run('python3', ['-c', script], { env })
-    t.same(JSON.parse(stdout), [201, 200, 401], 'posts, reads with a query, and a wrong secret is refused')
+    t.same(JSON.parse(stdout), [201, 200, 200, 401], 'posts, reads with a query (one that needs encoding too), and a wrong secret is refused')
   })
   t.equal(await countLogs(app, key.clientId), noPython === false ? 2 : 1, 'each client\'s POST was stored')
 })
