@@ -2,13 +2,13 @@
 // failover, a paused server) must not hold requests: each use of Redis gives
 // up after a short timeout and falls back as it does when Redis is down.
 import net from 'node:net'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { issueSigningSecret } from '../src/clients/settings.ts'
 import { buildTestApp, entry, issueKey, postLogs } from './helper.ts'
 import { listen, signedCall } from './signing/sign.ts'
 
 /** A Redis impostor: it answers the connection's readiness check (INFO), then nothing at all. */
-async function silentRedis (t: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<string> {
+async function silentRedis (t: Test): Promise<string> {
   const sockets = new Set<net.Socket>()
   const server = net.createServer((socket) => {
     sockets.add(socket)

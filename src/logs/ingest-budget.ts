@@ -40,6 +40,22 @@ export class MemoryIngestBudget implements IngestBudget {
   }
 }
 
+// Check and take in one step, so that two requests at once cannot refuse each
+// other for entries that only one of them added (an add, check, take-back
+// sequence would).
+const TAKE = `
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local entries = tonumber(ARGV[1])
+if used + entries > tonumber(ARGV[2]) then return {0, used} end
+redis.call('INCRBY', KEYS[1], entries)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {1, used + entries}`
+
+// A refund to a minute already expired would leave a negative count that never expires.
+const REFUND = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECRBY', KEYS[1], ARGV[1]) end
+return 0`
+
 export class RedisIngestBudget implements IngestBudget {
   readonly #redis: Redis
   readonly #unreachable: (error: unknown) => void
@@ -54,21 +70,15 @@ export class RedisIngestBudget implements IngestBudget {
     const window = Math.floor(nowMs / INGEST_WINDOW_MS)
     const key = `central-logger:ingest:${clientId}:${window}`
     try {
-      const results = await this.#redis.multi().incrby(key, entries).pexpire(key, 2 * INGEST_WINDOW_MS).exec()
-      const used = Number(results?.[0]?.[1])
-      if (results === null || !Number.isFinite(used)) throw new Error('the Redis transaction was not run')
-      if (used > limit) {
-        // Over: give back what was just added, so a refused request takes nothing.
-        await this.#redis.decrby(key, entries)
-        return { ok: false, used: used - entries, retryAfterSeconds: retryAfter(window, nowMs) }
-      }
+      const [taken, used] = await this.#redis.eval(TAKE, 1, key, entries, limit, 2 * INGEST_WINDOW_MS) as [number, number]
+      if (taken === 0) return { ok: false, used, retryAfterSeconds: retryAfter(window, nowMs) }
     } catch (error) {
       this.#unreachable(error)
       return { ok: true, refund: async () => {} }
     }
     return {
       ok: true,
-      refund: async () => { await this.#redis.decrby(key, entries).catch(this.#unreachable) }
+      refund: async () => { await this.#redis.eval(REFUND, 1, key, entries).catch(this.#unreachable) }
     }
   }
 }

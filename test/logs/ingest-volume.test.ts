@@ -118,6 +118,17 @@ void t.test('with Redis, two instances share one ingest budget', { skip: noRedis
   t.match(await budget.take(id, 3, 10), { ok: false, used: 8 }, 'refused, and takes nothing')
   if (taken.ok) await taken.refund()
   t.match(await budget.take(id, 10, 10), { ok: true }, 'the refund gave the entries back')
+
+  const race = `race-${id}`
+  t.match(await budget.take(race, 90, 100), { ok: true })
+  const [big, small] = await Promise.all([budget.take(race, 50, 100), budget.take(race, 5, 100)])
+  t.match([big, small], [{ ok: false }, { ok: true }], 'at once, a batch that fits is not refused for one that does not')
+
+  const late = `late-${id}`
+  const lateTaken = await budget.take(late, 10, 100)
+  await redis.del(`central-logger:ingest:${late}:${Math.floor(Date.now() / INGEST_WINDOW_MS)}`) // the minute has expired meanwhile
+  if (lateTaken.ok) await lateTaken.refund()
+  t.equal(await redis.keys(`central-logger:ingest:${late}:*`).then((keys) => keys.length), 0, 'a late refund leaves no count behind')
 })
 
 void t.test('with Redis unreachable, ingest is not limited rather than refused', async (t) => {
