@@ -128,8 +128,9 @@ export async function loadDevKeys (db: Kysely<Database>, keys: DevKey[]): Promis
       client_name: found.name,
       client_rate_limit: found.rate_limit,
       client_ingest_rate_limit: found.ingest_rate_limit,
-      // A development key signs with its own configured secret, not the client's.
-      client_signing_generation: null,
+      // A development key with a secret of its own signs with it; one without
+      // signs as its client does, if its client signs.
+      client_signing_generation: key.signingSecret === undefined ? found.signing_generation : null,
       ...(key.signingSecret === undefined ? {} : { dev_signing_secret: key.signingSecret }),
       name: key.source,
       prefix: displayPrefix(key.apiKey),
@@ -149,8 +150,9 @@ export async function loadDevKeys (db: Kysely<Database>, keys: DevKey[]): Promis
   return records
 }
 
-const CLIENT_COLUMNS = ['id', 'name', 'rate_limit', 'ingest_rate_limit'] as const
-interface ClientLimits { id: string, name: string, rate_limit: number | null, ingest_rate_limit: number | null }
+// Read once, at start: a development key keeps its client's settings as they were then.
+const CLIENT_COLUMNS = ['id', 'name', 'rate_limit', 'ingest_rate_limit', 'signing_generation'] as const
+interface ClientLimits { id: string, name: string, rate_limit: number | null, ingest_rate_limit: number | null, signing_generation: number | null }
 
 async function ensureClient (db: Kysely<Database>, key: DevKey): Promise<ClientLimits> {
   if (key.clientId !== undefined) {

@@ -117,6 +117,14 @@ void t.test('a client that does not sign is untouched; API_SIGNING_REQUIRED make
   t.equal(dev.status, 200, 'a development key signs with its own secret_key')
   const devWrong = await signedCall(strictUrlBase, { method: 'GET', target: '/api/v1/logs', apiKey: devKey, secret: acme.secret })
   t.equal(devWrong.body.code, 'invalid_signature', 'not with its client\'s')
+
+  // Without API_SIGNING_REQUIRED, a development key of a signing client signs too, with the client's secret.
+  const plainDevKey = 'dev-key-of-acme-without-a-secret'
+  const lax = await buildTestApp(t, { SIGNING_KEY, API_KEYS: JSON.stringify({ [plainDevKey]: acme.clientId }), DATABASE_URL: databaseUrl })
+  const laxUrl = await listen(lax.app)
+  const unsignedDev = await fetch(`${laxUrl}/api/v1/logs`, { headers: { 'x-api-key': plainDevKey } })
+  t.equal(unsignedDev.status, 401, 'a development key cannot skip its client\'s signing')
+  t.equal((await signedCall(laxUrl, { method: 'GET', target: '/api/v1/logs', apiKey: plainDevKey, secret: acme.secret })).status, 200)
 })
 
 void t.test('a new secret replaces the old one at once; signing off accepts unsigned requests', async (t) => {
