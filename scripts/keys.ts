@@ -165,7 +165,7 @@ async function run (config: Config, command: string, args: string[], values: Val
     case 'signing':
       rejectOptions(command, values, [])
       expectArguments(command, args, 2)
-      return await needsDatabase(async (db) => await signing(db, args[0]!, args[1]!, config.SIGNING_KEY))
+      return await needsDatabase(async (db) => await signing(db, args[0]!, args[1]!, config.SIGNING_KEY, config.API_SIGNING_REQUIRED))
     case 'audit':
       rejectOptions(command, values, ['client', 'event', 'limit'])
       expectArguments(command, args, 0)

@@ -13,7 +13,7 @@ t.setTimeout(240_000)
 const SIGNING_KEY = 'cli-test-signing-key-0123456789abcdef0123'
 const WITH_KEY = { SIGNING_KEY }
 
-interface Created { client_id: string, signs: boolean, signing_secret: string | null, env_line: string, ingest_rate_limit: number | null, message: string }
+interface Created { client_id: string, api_key: string, signs: boolean, signing_secret: string | null, env_line: string, ingest_rate_limit: number | null, message: string }
 
 void t.test('create --signing, signing on | rotate | off, and limit', async (t) => {
   const databaseUrl = await testDatabaseUrl(t)
@@ -47,11 +47,12 @@ void t.test('create --signing, signing on | rotate | off, and limit', async (t) 
   t.equal(shown!.code, 0, shown!.stderr)
   t.match(shown!.stdout, /initech may make 1200 requests per 1m \(the service's RATE_LIMIT_MAX\) and send 60000 log entries per minute/)
 
-  const [rotated, set, twice, noGlobex] = await run([
+  const [rotated, set, twice, noGlobex, verified] = await run([
     ['signing', 'acme', 'rotate', '--json'],
     ['limit', 'initech', '600', '--entries', '20000', '--json'],
     ['limit', 'initech', '10', '--requests', '5'],
-    ['verify', '--client', 'globex']
+    ['verify', '--client', 'globex'],
+    ['verify', created.api_key]
   ])
   t.equal(rotated!.code, 0, rotated!.stderr)
   t.equal(parsed<{ signing_secret: string }>(rotated!).signing_secret, deriveSigningSecret(SIGNING_KEY, created.client_id, 2), 'a new generation')
@@ -60,10 +61,13 @@ void t.test('create --signing, signing on | rotate | off, and limit', async (t) 
   t.match(twice!.stderr, /once/)
   t.equal(noGlobex!.code, 1, 'globex was never created: the failed create left nothing')
   t.match(noGlobex!.stderr, /No client named "globex"/)
+  t.match(verified!.stdout, /^accepted: .*; its requests must be signed$/m, 'verify says the key alone is not enough')
 
-  const [off, offAgain, reset] = await run([['signing', 'acme', 'off'], ['signing', 'initech', 'off'], ['limit', 'acme', '--entries', 'default', '--json']])
+  const [off, offAgain, reset] = await run([['signing', 'acme', 'off'], ['signing', 'initech', 'off'], ['limit', 'acme', '--entries', 'default', '--json']],
+    (args) => args.includes('initech') ? { API_SIGNING_REQUIRED: 'true' } : WITH_KEY)
   t.equal(off!.code, 0, off!.stderr)
   t.match(off!.stdout, /acme no longer signs/)
-  t.match(offAgain!.stdout, /initech did not sign its requests; nothing changed/)
+  t.match(offAgain!.stdout, /initech did not sign its requests; nothing changed\. API_SIGNING_REQUIRED is true: every request of initech is now refused/,
+    'with signatures required of all, the provider is told what off means')
   t.match(parsed(reset!), { client_name: 'acme', ingest_rate_limit: null, effective_ingest_rate_limit: 60000, changed: true })
 })

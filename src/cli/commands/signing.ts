@@ -13,7 +13,8 @@ import { UsageError, type CommandResult } from '../output.ts'
 const ACTIONS = ['on', 'rotate', 'off'] as const
 type Action = typeof ACTIONS[number]
 
-export async function signing (db: Kysely<Database>, clientName: string, actionText: string, signingKey: string | undefined): Promise<CommandResult> {
+export async function signing (db: Kysely<Database>, clientName: string, actionText: string, signingKey: string | undefined,
+  signingRequired = false): Promise<CommandResult> {
   const action = actionText.trim() as Action
   if (!ACTIONS.includes(action)) throw new UsageError(`The action "${actionText}" is not one of ${ACTIONS.join(', ')}.`)
   const client = await findClientByName(db, clientName)
@@ -23,9 +24,11 @@ export async function signing (db: Kysely<Database>, clientName: string, actionT
     const stopped = await stopSigning(db, client.id, cliActor())
     return {
       json: { client_id: client.id, client_name: client.name, signs: false, changed: stopped },
-      text: stopped
+      text: (stopped
         ? `${client.name} no longer signs its requests; its signing secret stops working on every instance at once.`
-        : `${client.name} did not sign its requests; nothing changed.`
+        : `${client.name} did not sign its requests; nothing changed.`) +
+        // With signatures required of every client, one without a secret is refused altogether.
+        (signingRequired ? ` API_SIGNING_REQUIRED is true: every request of ${client.name} is now refused (401 signing_not_set_up) until it is given a secret again.` : '')
     }
   }
   if (action === 'on' && client.signing_generation !== null) {

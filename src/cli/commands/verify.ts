@@ -39,10 +39,13 @@ export async function verifyKey (db: Kysely<Database>, apiKey: string): Promise<
       key_prefix: client.keyPrefix,
       scopes: client.scopes,
       allowed_cidrs: client.allowedCidrs,
-      ends_at: client.keyEndsAt?.toISOString() ?? null
+      ends_at: client.keyEndsAt?.toISOString() ?? null,
+      /** Its requests must also be signed (API_SIGNING_REQUIRED aside, which the service alone knows). */
+      signs: client.signs
     },
     text: `accepted: key ${client.keyId} (${client.keyPrefix}…) of client ${client.name}, scopes ${client.scopes.join(' ')}` +
-      `${allowlistNote(client.allowedCidrs)}; works until ${when(client.keyEndsAt)}`
+      `${allowlistNote(client.allowedCidrs)}; works until ${when(client.keyEndsAt)}` +
+      (client.signs ? '; its requests must be signed' : '')
   }
 }
 
