@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t from 'tap'
@@ -208,4 +210,24 @@ void t.test('without a well-formed key the answer is 401, whatever the body', as
   const withKey = await postLogs(app, apiKey, '{"environment": ')
   expectError(t, withKey, 400)
   t.equal(await countLogs(app), 0, 'nothing stored')
+})
+
+void t.test('two Authorization headers with different keys are refused, though Node keeps only the first', async (t) => {
+  const { app } = await buildTestApp(t)
+  const good = await issueKey(app, 'acme')
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const send = async (authorizations: string[]): Promise<{ status: number, body: ErrorBody }> => await new Promise((resolve, reject) => {
+    const request = httpRequest({ host: '127.0.0.1', port, path: '/api/v1/logs', headers: ['host', `127.0.0.1:${port}`, ...authorizations.flatMap((value) => ['authorization', value])] }, (res) => {
+      let text = ''
+      res.setEncoding('utf8').on('data', (chunk: string) => { text += chunk })
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as ErrorBody }) })
+    })
+    request.on('error', reject)
+    request.end()
+  })
+  const twoKeys = await send([`Bearer ${good.apiKey}`, `Bearer ${generateKey()}`])
+  t.equal(twoKeys.status, 401)
+  t.equal(twoKeys.body.code, 'conflicting_api_keys')
+  t.equal((await send([`Bearer ${good.apiKey}`, `Bearer ${good.apiKey}`])).status, 200, 'the same key twice is one key')
 })

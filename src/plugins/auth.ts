@@ -41,8 +41,21 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Every Authorization header as sent. Node keeps only the first of several in
+ * `request.headers`, so a second one, with another key, would pass unseen.
+ */
+function authorizationHeaders (request: FastifyRequest): string[] {
+  const raw = request.raw.rawHeaders
+  const values: string[] = []
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'authorization') values.push(raw[i + 1]!)
+  return values
+}
+
 /** The key from X-API-Key, `Authorization: Bearer` or `Authorization: Api-Key`. */
 export function presentedKey (request: FastifyRequest): string | undefined {
+  const authorizations = authorizationHeaders(request)
+  if (authorizations.some((value) => value !== authorizations[0])) throw Errors.conflictingKeys()
   const fromHeader = request.headers['x-api-key']
   const xApiKey = Array.isArray(fromHeader) ? fromHeader.join(',') : fromHeader
   const authorization = request.headers.authorization
