@@ -3,7 +3,7 @@
 // where to listen.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { DestinationStream } from 'pino'
-import authPlugin, { authenticate, countRequest, requireKey } from './plugins/auth.ts'
+import authPlugin, { authenticate, claimSignedNonce, countRequest, requireKey } from './plugins/auth.ts'
 import bodyParsers from './plugins/body-parsers.ts'
 import bodyDigest from './signing/body-digest.ts'
 import clientRateLimit from './plugins/rate-limit.ts'
@@ -118,6 +118,8 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
       scope.addHook('onResponse', countRequest)
       // Route-level preHandler, so it runs after authenticate: the limit is the client's.
       await scope.register(clientRateLimit)
+      // And after the rate limit's (onRoute hooks run in the order added): a nonce is used up last.
+      scope.addHook('onRoute', (route) => { route.preHandler = [...[route.preHandler ?? []].flat(), claimSignedNonce] })
       await scope.register(logsRoutes)
       await scope.register(keysRoutes)
       await scope.register(auditRoutes)

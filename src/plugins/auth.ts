@@ -19,7 +19,7 @@ import { KeyResolver, type AuthenticatedClient, type Refusal } from '../keys/res
 import type { Scope } from '../keys/scopes.ts'
 import { UsageRecorder } from '../usage/recorder.ts'
 import { PostgresNonceStore, RedisNonceStore, type NonceStore } from '../signing/nonces.ts'
-import { verifySignedRequest } from '../signing/verify.ts'
+import { claimNonce, verifySignature, type SignedNonce } from '../signing/verify.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -34,6 +34,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated client; set on every route behind authentication. */
     client: AuthenticatedClient
+    /** A signed request's nonce, verified and still to be claimed. */
+    signedNonce: SignedNonce | null
   }
   interface FastifyContextConfig {
     /** The scope a key needs for this route. */
@@ -127,6 +129,7 @@ export default fp<AuthOptions>(async function auth (fastify, options) {
   // Registered after the database plugin, so these run before the pool closes.
   fastify.addHook('onClose', async () => { await Promise.all([usage.close(), audit.close(), nonces.close()]) })
   fastify.decorateRequest('client', null as unknown as AuthenticatedClient)
+  fastify.decorateRequest('signedNonce', null)
 }, { name: 'auth', dependencies: ['database', 'redis'] })
 
 function requiredKey (request: FastifyRequest): string {
@@ -185,7 +188,7 @@ export async function authenticate (request: FastifyRequest): Promise<void> {
     recordFailure(request, { error, clientId: client.id, keyId: client.keyId, keyPrefix: client.keyPrefix })
     throw error
   }
-  if (client.signs || request.server.config.API_SIGNING_REQUIRED) await checkSignature(request, apiKey, client)
+  if (client.signs || request.server.config.API_SIGNING_REQUIRED) checkSignature(request, apiKey, client)
   if (!client.development) request.server.usage.recordKeyUse(client.keyId, request.ip)
   request.client = client
   request.log = request.log.child({ client_id: client.id, key_id: client.keyId })
@@ -193,15 +196,36 @@ export async function authenticate (request: FastifyRequest): Promise<void> {
   if (scope !== undefined && !client.scopes.includes(scope)) throw Errors.missingScope(scope)
 }
 
-/** A signed request's signature, timestamp and nonce; a failure is audited like a bad key. */
-async function checkSignature (request: FastifyRequest, apiKey: string, client: AuthenticatedClient): Promise<void> {
+/** A signing client's failure is audited, counted and throttled like a bad key. */
+function recordSigningFailure (request: FastifyRequest, client: AuthenticatedClient, error: unknown): void {
+  if (error instanceof HttpError && error.statusCode === 401) {
+    recordFailure(request, { error, clientId: client.id, keyId: client.keyId, keyPrefix: client.keyPrefix })
+  }
+}
+
+/** A signed request's signature and timestamp; its nonce is claimed later, by claimSignedNonce. */
+function checkSignature (request: FastifyRequest, apiKey: string, client: AuthenticatedClient): void {
   try {
     if (client.signingSecret === null) throw client.signs ? Errors.signingUnavailable() : Errors.signingNotSetUp()
-    await verifySignedRequest(request, { apiKey, clientId: client.id, secret: client.signingSecret, nonces: request.server.nonces })
+    request.signedNonce = verifySignature(request, { apiKey, secret: client.signingSecret })
   } catch (error) {
-    if (error instanceof HttpError && error.statusCode === 401) {
-      recordFailure(request, { error, clientId: client.id, keyId: client.keyId, keyPrefix: client.keyPrefix })
-    }
+    recordSigningFailure(request, client, error)
+    throw error
+  }
+}
+
+/**
+ * The last preHandler of an authenticated route, after the client's rate
+ * limit: a signed request's nonce is used up here, so one refused for the
+ * rate limit neither writes a nonce nor spends it.
+ */
+export async function claimSignedNonce (request: FastifyRequest): Promise<void> {
+  const signed = request.signedNonce
+  if (signed === null) return
+  try {
+    await claimNonce(request.server.nonces, request.client.id, signed)
+  } catch (error) {
+    recordSigningFailure(request, request.client, error)
     throw error
   }
 }

@@ -1,7 +1,9 @@
-// Checks a signed request (X-API-Timestamp, X-API-Nonce, X-API-Signature)
-// after its key is resolved: the timestamp within MAX_SKEW_SECONDS of this
-// clock, the signature (compared in constant time), and only then the nonce,
-// claimed once, so a request with a bad signature cannot use up a nonce.
+// Checks a signed request (X-API-Timestamp, X-API-Nonce, X-API-Signature) in
+// two steps. After its key is resolved: the timestamp within MAX_SKEW_SECONDS
+// of this clock and the signature (compared in constant time). Then, after
+// the client's rate limit: the nonce, claimed once. So a request with a bad
+// signature cannot use up a nonce, and a request over the rate limit costs no
+// nonce write (and leaves its nonce unused).
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { Errors } from '../errors.ts'
@@ -26,13 +28,19 @@ function header (request: FastifyRequest, name: string): string | undefined {
 
 export interface SignedRequestCheck {
   apiKey: string
-  clientId: string
   secret: string
-  nonces: NonceStore
   nowMs?: number
 }
 
-export async function verifySignedRequest (request: FastifyRequest, check: SignedRequestCheck): Promise<void> {
+/** A verified request's nonce, to be claimed. */
+export interface SignedNonce {
+  nonce: string
+  /** Until when it stays used. */
+  expiresAt: Date
+}
+
+/** The signature and its timestamp; throws the 401 that says what is wrong. */
+export function verifySignature (request: FastifyRequest, check: SignedRequestCheck): SignedNonce {
   const missing = HEADERS.filter((name) => (header(request, name) ?? '') === '')
   if (missing.length > 0) throw Errors.signatureRequired(missing)
   const timestamp = header(request, 'x-api-timestamp')!
@@ -62,10 +70,14 @@ export async function verifySignedRequest (request: FastifyRequest, check: Signe
   // timestamp: another instance, or the database deciding expiry, may run
   // behind, and a nonce forgotten while its timestamp is still accepted
   // somewhere could be replayed there.
-  const expiresAt = new Date((Number(timestamp) + NONCE_KEPT_SECONDS) * 1000)
+  return { nonce, expiresAt: new Date((Number(timestamp) + NONCE_KEPT_SECONDS) * 1000) }
+}
+
+/** Uses the nonce up for the client; throws 401 if it was used already, 503 if that cannot be known. */
+export async function claimNonce (nonces: NonceStore, clientId: string, signed: SignedNonce): Promise<void> {
   let claimed: boolean
   try {
-    claimed = await check.nonces.claim(check.clientId, nonce, expiresAt)
+    claimed = await nonces.claim(clientId, signed.nonce, signed.expiresAt)
   } catch (error) {
     throw Errors.nonceStoreUnavailable(error)
   }

@@ -219,3 +219,18 @@ void t.test('with Redis unreachable, a signed request is refused 503 rather than
   t.equal(res.headers.get('retry-after'), '1')
   t.equal(await countLogs(app), 0)
 })
+
+void t.test('a signed request over the rate limit writes no nonce and leaves it unused', async (t) => {
+  const { app } = await buildTestApp(t, { SIGNING_KEY, RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW: '1h' })
+  const acme = await signingClient(app, 'acme')
+  const url = await listen(app)
+  for (let i = 0; i < 2; i++) t.equal((await post(url, acme)).status, 201)
+  const limited = await post(url, acme, { nonce: 'a-nonce-refused-for-the-rate-limit' })
+  t.equal(limited.status, 429)
+  t.equal(limited.body.code, 'rate_limited')
+  const rows = await app.db.selectFrom('request_nonces').select('nonce').execute()
+  t.equal(rows.length, 2, 'only the answered requests used their nonces')
+  t.notOk(rows.some((row) => row.nonce === 'a-nonce-refused-for-the-rate-limit'))
+  const forged = await post(url, acme, { secret: 'cls_forged' })
+  t.equal(forged.body.code, 'invalid_signature', 'a forged request is refused for its signature, before the rate limit')
+})
