@@ -12,6 +12,7 @@ import redis from './plugins/redis.ts'
 import docs from './plugins/docs.ts'
 import env from './plugins/env.ts'
 import errors from './plugins/errors.ts'
+import requestHead from './plugins/request-head.ts'
 import healthRoutes from './health/routes.ts'
 import logsRoutes from './logs/routes.ts'
 import keysRoutes from './keys/routes.ts'
@@ -78,7 +79,9 @@ function createServer (options: BuildOptions, trustProxy: TrustProxy, plaintextK
     // The first start initialises the embedded PostgreSQL, which can outlast the 10 s default on a slow disk.
     pluginTimeout: 60_000,
     clientErrorHandler: answerClientError,
-    frameworkErrors: answerRouterError
+    frameworkErrors: answerRouterError,
+    // A request without Host is refused by the request-head plugin, in the JSON error shape, rather than by Node.js with an empty body.
+    http: { requireHostHeader: false }
   })
 }
 
@@ -98,6 +101,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
   try {
     await app.register(env, options.env === undefined ? {} : { env: options.env })
     await app.register(errors)
+    await app.register(requestHead)
     await app.register(database)
     await app.register(redis)
     // Before the body parsers, which decompress: a signature covers the bytes as sent.

@@ -15,7 +15,7 @@ import { presentKey } from './present.ts'
 import { DEFAULT_SCOPES, type Scope } from './scopes.ts'
 import { findKey, listClientsWithKeys, type KeyInfo } from './store.ts'
 import {
-  CreatedKey, CreateKeyBody, KeyIdParams, KeyList, KeyView, RevokedKey, RevokeQuery, RotatedKey, RotateKeyBody,
+  CreatedKey, CreateKeyBody, KeyIdParams, KeyList, KeyView, NoQuery, RevokedKey, RevokeQuery, RotatedKey, RotateKeyBody,
   UpdateKeyBody, UpdateKeyQuery
 } from './schemas.ts'
 
@@ -97,9 +97,11 @@ async function answering<T> (work: () => Promise<T>): Promise<T> {
   }
 }
 
-// A POST whose options all have defaults may come without a body.
-async function emptyBodyIsEmptyObject (request: FastifyRequest): Promise<void> {
-  request.body ??= {}
+// A POST whose options all have defaults may come without a body. Only a body
+// that is absent reads as {}: a JSON null is a body, and is validated (and
+// refused) as sent.
+async function noBodyIsEmptyObject (request: FastifyRequest): Promise<void> {
+  if (request.body === undefined) request.body = {}
 }
 
 const keysRoutes: FastifyPluginAsync = async (app) => {
@@ -117,6 +119,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['keys'],
       summary: 'List the caller\'s keys (never the keys themselves)',
+      querystring: NoQuery,
       response: { 200: KeyList, ...errorResponses(...AUTHENTICATED_ERRORS) }
     }
   }, async (request) => {
@@ -130,6 +133,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
       tags: ['keys'],
       summary: 'One of the caller\'s keys',
       params: KeyIdParams,
+      querystring: NoQuery,
       response: { 200: KeyView, ...errorResponses(...AUTHENTICATED_ERRORS, 404) }
     }
   }, async (request) => {
@@ -140,10 +144,11 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
 
   fastify.post('/api/v1/keys', {
     config: { scope: 'keys:manage' },
-    preValidation: emptyBodyIsEmptyObject,
+    preValidation: noBodyIsEmptyObject,
     schema: {
       tags: ['keys'],
       summary: 'Create a key for the caller\'s client; the key is in the answer, once',
+      querystring: NoQuery,
       body: CreateKeyBody,
       response: { 201: CreatedKey, ...errorResponses(...AUTHENTICATED_ERRORS) }
     }
@@ -165,12 +170,13 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
 
   fastify.post('/api/v1/keys/:id/rotate', {
     config: { scope: 'keys:manage' },
-    preValidation: emptyBodyIsEmptyObject,
+    preValidation: noBodyIsEmptyObject,
     schema: {
       tags: ['keys'],
       summary: 'Replace a key with a new one; the old one keeps working for grace_seconds',
       description: 'The new key keeps the old one\'s scopes, name and allowlist, so the calling key must hold every scope of the key it rotates (403 scope_not_grantable otherwise).',
       params: KeyIdParams,
+      querystring: NoQuery,
       body: RotateKeyBody,
       response: { 201: RotatedKey, ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409) }
     }

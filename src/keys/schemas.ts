@@ -49,6 +49,10 @@ export const KeyList = Type.Object({ data: Type.Array(KeyRef) })
 
 export const KeyIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) })
 
+// A route that takes no query parameters still declares so: a parameter sent
+// to it is a mistake the client should hear about, as on every other route.
+export const NoQuery = Type.Object({}, { additionalProperties: false })
+
 export const CreateKeyBody = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: STORABLE_TEXT, description: 'A label for people.' })),
   scopes: Type.Optional(Type.Array(ScopeName, {
@@ -83,8 +87,9 @@ export const RotatedKey = Type.Object({
   previous: KeyRef
 })
 
+// The allow_self flags are optional (false when absent): Type.Optional keeps OpenAPI from calling them required.
 export const RevokeQuery = Type.Object({
-  allow_self: Type.Boolean({ default: false, description: 'Required to revoke the key making the request.' })
+  allow_self: Type.Optional(Type.Boolean({ default: false, description: 'Required to revoke the key making the request.' }))
 }, { additionalProperties: false })
 
 export const RevokedKey = Type.Object({
@@ -98,7 +103,10 @@ export const UpdateKeyBody = Type.Object({
 }, { additionalProperties: false, minProperties: 1 })
 
 export const UpdateKeyQuery = Type.Object({
-  allow_self: Type.Boolean({ default: false, description: 'Required to set an allowlist that shuts out the request\'s own address on its own key.' })
+  allow_self: Type.Optional(Type.Boolean({
+    default: false,
+    description: 'Required to set an allowlist that shuts out the request\'s own address on its own key.'
+  }))
 }, { additionalProperties: false })
 
 export type CreateKeyBodyType = Static<typeof CreateKeyBody>

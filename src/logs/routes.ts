@@ -12,7 +12,7 @@ import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { CursorCodec } from './cursor.ts'
 import { present } from './present.ts'
 import { timeFilter } from './time.ts'
-import { BatchResult, IngestBody, IngestQuery, ListQuery, LogIdParams, LogPage, StoredLog, type RejectionBody } from './schemas.ts'
+import { BatchResult, IngestBody, IngestQuery, ListQuery, LogByIdQuery, LogIdParams, LogPage, StoredLog, type RejectionBody } from './schemas.ts'
 import { logsOf } from './tenant-logs.ts'
 import { MemoryIngestBudget, RedisIngestBudget, type IngestBudget } from './ingest-budget.ts'
 import type { AuthenticatedClient } from '../keys/resolver.ts'
@@ -149,6 +149,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       tags: ['logs'],
       summary: 'One log by id (404 when it does not exist or belongs to another client)',
       params: LogIdParams,
+      querystring: LogByIdQuery,
       response: { 200: StoredLog, ...errorResponses(...AUTHENTICATED_ERRORS, 404) }
     }
   }, async (request) => {

@@ -124,3 +124,7 @@ export type LogPageBody = Static<typeof LogPage>
 export const LogIdParams = Type.Object({
   id: Type.String({ description: 'The log id.' })
 })
+
+// GET /api/v1/logs/:id takes no query parameters; one sent anyway is refused,
+// as an unknown parameter is everywhere else.
+export const LogByIdQuery = Type.Object({}, { additionalProperties: false })

@@ -1,19 +1,27 @@
 // Request bodies: gzip/deflate decompression (the size limit then applies to
-// the decompressed bytes, which defeats zip bombs), JSON and NDJSON read as
-// strict UTF-8 (bytes that are not would otherwise turn silently into U+FFFD
-// and be stored so).
+// the decompressed bytes, which defeats zip bombs, and to the compressed bytes
+// as they arrive, which defeats input that inflates to nothing), JSON and
+// NDJSON read as strict UTF-8 (bytes that are not would otherwise turn
+// silently into U+FFFD and be stored so).
 import { isUtf8 } from 'node:buffer'
+import type { Readable } from 'node:stream'
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib'
 import { errorCodes, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import secureJson from 'secure-json-parse'
-import { HttpError } from '../errors.ts'
+import { Errors, HttpError } from '../errors.ts'
 import { UnparsableLine } from '../logs/validate.ts'
 
 function decompressorFor (encoding: string): Gunzip | Inflate | undefined {
   if (encoding === 'gzip' || encoding === 'x-gzip') return createGunzip()
   if (encoding === 'deflate') return createInflate()
   return undefined
+}
+
+/** Reads no more of a body: the bytes still on their way are left unread until the connection closes. */
+function stopReading (payload: Readable, decompressor: Gunzip | Inflate): void {
+  payload.unpipe(decompressor)
+  payload.pause()
 }
 
 const POISON_CHECKS = { protoAction: 'error', constructorAction: 'error' } as const
@@ -78,7 +86,18 @@ export default fp(async function bodyParsers (fastify) {
     // Fastify compares Content-Length with the bytes received on the wire, which it reads here.
     const counted = decompressor as typeof decompressor & { receivedEncodedLength: number }
     counted.receivedEncodedLength = 0
-    payload.on('data', (chunk: Buffer) => { counted.receivedEncodedLength += chunk.length })
+    const limit = request.routeOptions.bodyLimit
+    payload.on('data', function count (chunk: Buffer) {
+      counted.receivedEncodedLength += chunk.length
+      // Fastify checks the limit only when decompressed bytes come out, and
+      // compressed input can yield none at all (empty deflate blocks): without
+      // this, such a body would be read and inflated without end.
+      if (counted.receivedEncodedLength > limit) {
+        payload.removeListener('data', count)
+        stopReading(payload, decompressor)
+        decompressor.destroy(Errors.bodyTooLarge(limit))
+      }
+    })
     payload.on('error', (error) => decompressor.destroy(error))
     // The body parser listens for the decompressor's errors and answers 400,
     // but only while it reads: a body no parser reads (a GET's, one refused for
