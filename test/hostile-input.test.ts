@@ -8,7 +8,7 @@
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import type { LogPageBody } from '../src/logs/schemas.ts'
-import { answerProblems, send, type HostileCase } from './hostile/check.ts'
+import { answerProblems, codeProblems, send, type HostileCase } from './hostile/check.ts'
 import { healthCases } from './hostile/health-cases.ts'
 import { harmlessHostileQueries } from './hostile/logs-cases.ts'
 import { Prng } from './hostile/prng.ts'
@@ -38,7 +38,8 @@ function injected (world: World): Judge<HostileCase> {
     const answer = await send(world.app, hostile)
     const request = `${hostile.method} ${printable(hostile.url).slice(0, 200)}`
     if (typeof answer === 'string') return { problems: [answer], details: { request } }
-    return { problems: answerProblems(hostile, answer, world.secrets), details: { request, status: answer.statusCode } }
+    const problems = [...answerProblems(hostile, answer, world.secrets), ...codeProblems(hostile, answer)]
+    return { problems, details: { request, status: answer.statusCode } }
   }
 }
 

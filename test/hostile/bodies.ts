@@ -1,6 +1,7 @@
 // Hostile request bodies for any route that reads JSON: what surrounds the
 // JSON (Content-Type, Content-Encoding, Content-Length, size) and what breaks
 // it (syntax, bytes that are not UTF-8, prototype keys, depth).
+import { Readable } from 'node:stream'
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib'
 import type { HostileCase } from './check.ts'
 import { members, nestedArrays, nestedObjects, raw, toJson } from './json.ts'
@@ -63,6 +64,23 @@ function damaged (compressed: Buffer, prng: Prng): Buffer {
   return copy
 }
 
+/**
+ * A gzip body of empty deflate blocks, `totalBytes` long at most, as a stream
+ * (sent without Content-Length, as a chunked body is): it inflates to nothing,
+ * so only the compressed bytes counted as they arrive can reach the size limit.
+ */
+function emptyBlocks (totalBytes: number): Readable {
+  const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])
+  // 00 00 00 ff ff: a stored block, not the last, of length 0 (LEN 0000, NLEN ffff).
+  const blocks = Buffer.alloc(65_535)
+  for (let at = 0; at < blocks.length; at += 5) blocks.set([0, 0, 0, 0xff, 0xff], at)
+  function * chunks (): Generator<Buffer> {
+    yield header
+    for (let sent = header.length; sent < totalBytes; sent += blocks.length) yield blocks
+  }
+  return Readable.from(chunks(), { objectMode: false })
+}
+
 /** Bodies that fail in decompression or decompress past the size limit. */
 export function compressionCases (target: Target, apiKey: string, valid: string, prng: Prng, bombBytes: number): HostileCase[] {
   const encoded = (name: string, encoding: string, payload: Buffer | string): HostileCase =>
@@ -73,6 +91,12 @@ export function compressionCases (target: Target, apiKey: string, valid: string,
     encoded('gzip bomb', 'gzip', gzipSync(Buffer.alloc(bombBytes, 0x20))),
     encoded('deflate bomb', 'deflate', deflateSync(Buffer.alloc(bombBytes, 0x20))),
     encoded('bomb of nested arrays', 'gzip', gzipSync(`{"a":${'['.repeat(bombBytes / 2)}${']'.repeat(bombBytes / 2)}}`)),
+    spoil(target, apiKey, 'content-encoding gzip: empty blocks past the limit, chunked', {
+      payload: emptyBlocks(bombBytes),
+      headers: { ...keyHeaders(apiKey, 'application/json'), 'content-encoding': 'gzip', 'transfer-encoding': 'chunked' },
+      statuses: [413],
+      code: 'payload_too_large'
+    }),
     encoded('plain body', 'gzip', valid),
     encoded('plain body', 'deflate', valid),
     encoded('empty body', 'gzip', ''),

@@ -1,6 +1,7 @@
 // One hostile request and what its answer must be: a 4xx in the common error
 // shape {statusCode, error, code, message, details?}, never a 5xx.
 import { STATUS_CODES } from 'node:http'
+import type { Readable } from 'node:stream'
 import type { FastifyInstance, HTTPMethods, LightMyRequestResponse } from 'fastify'
 
 export interface HostileCase {
@@ -9,10 +10,13 @@ export interface HostileCase {
   method: HTTPMethods
   url: string
   headers?: Record<string, string | string[]>
-  payload?: string | Buffer
+  /** A stream is sent without Content-Length, as a chunked body is. */
+  payload?: string | Buffer | Readable
   remoteAddress?: string
   /** The statuses this case may get, when narrower than any 4xx. */
   statuses?: readonly number[]
+  /** The code the answer must carry, when only one is right. */
+  code?: string
   /** A route that takes no input (/health): an answer of 200 is right too. */
   mayPass?: boolean
   /**
@@ -71,6 +75,18 @@ export function answerProblems (hostile: Expectation, answer: Answer, secrets: r
   problems.push(...bodyProblems(statusCode, answer.body))
   if (statusCode === 401 && answer.headers['www-authenticate'] === undefined) problems.push('a 401 without WWW-Authenticate')
   return problems
+}
+
+/** What is wrong with the answer's code, when the case names the one code that is right. */
+export function codeProblems (hostile: Pick<HostileCase, 'code' | 'known'>, answer: Answer): string[] {
+  if (hostile.code === undefined || hostile.known !== undefined) return []
+  let code: unknown
+  try {
+    code = (JSON.parse(answer.body) as { code?: unknown }).code
+  } catch {
+    return []
+  }
+  return code === hostile.code ? [] : [`code is ${JSON.stringify(code)}, not ${hostile.code}`]
 }
 
 /** Sends a case through app.inject; a request inject itself refuses is a problem of the generator, reported as such. */

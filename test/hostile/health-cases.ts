@@ -1,6 +1,7 @@
 // /health and /ready take no input: a query string or a body is ignored
 // (200), a method they do not answer gets the JSON 404, a Content-Encoding
-// the service does not speak a 415, and nothing is ever a 5xx.
+// the service does not speak a 415, a query string that is not
+// percent-encoded UTF-8 the 400 every route gives it, and nothing is ever a 5xx.
 import { deflateSync, gzipSync } from 'node:zlib'
 import { FOREIGN_ENCODINGS } from './bodies.ts'
 import type { HostileCase } from './check.ts'
@@ -11,9 +12,14 @@ export function healthCases (path: '/health' | '/ready', prng: Prng): HostileCas
   const probe = (name: string, parts: Partial<HostileCase> = {}): HostileCase =>
     ({ name, method: 'GET', url: path, mayPass: true, ...parts })
   const cases: HostileCase[] = []
-  for (const text of [...ENCODED_CONTROLS, ...ENCODED_INVALID_UTF8, ...BROKEN_PERCENT, ...SQL_FRAGMENTS.map(encode)]) {
+  for (const text of [...ENCODED_CONTROLS, ...SQL_FRAGMENTS.map(encode)]) {
     cases.push(probe(`query ${text}`, { url: `${path}?x=${text}` }))
     cases.push(probe(`query name ${text}`, { url: `${path}?${text}=1` }))
+  }
+  for (const text of [...ENCODED_INVALID_UTF8, ...BROKEN_PERCENT]) {
+    const refused = { mayPass: false, statuses: [400], code: 'malformed_query' } as const
+    cases.push(probe(`query ${text}`, { url: `${path}?x=${text}`, ...refused }))
+    cases.push(probe(`query name ${text}`, { url: `${path}?${text}=1`, ...refused }))
   }
   for (let i = 0; i < 20; i++) cases.push(probe(`random query #${i}`, { url: `${path}?${encode(hostileText(prng, prng.int(1, 30)))}` }))
   cases.push(probe('a long query', { url: `${path}?${'a=1&'.repeat(5000)}` }))

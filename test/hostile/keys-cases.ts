@@ -2,17 +2,12 @@
 // (the victim) or at an id that is no key of the caller's, and is bad in
 // exactly the part it varies; nothing may be created, rotated, renamed,
 // fenced or revoked by any of them.
-//
-// KNOWN, and left out: a body of JSON `null` to POST /api/v1/keys or to
-// .../rotate is taken as no body at all (src/keys/routes.ts fills in `{}`),
-// so the key is created or rotated. Sending it would change the keys every
-// later case relies on.
 import { authCases } from './auth-cases.ts'
 import { DEEP_VALUES, envelopeCases, FOREIGN_ENCODINGS, poisoned } from './bodies.ts'
 import type { HostileCase } from './check.ts'
 import { raw, toJson } from './json.ts'
 import type { Prng } from './prng.ts'
-import { hostileIds, query, repeatedParamCases, unknownParamCases } from './query.ts'
+import { hostileIds, malformedQueryCases, query, repeatedParamCases, unknownParamCases } from './query.ts'
 import { keyHeaders, spoil, type Target } from './target.ts'
 import { ABSURD_NUMBERS, encode, unstorableText } from './values.ts'
 import type { World } from './world.ts'
@@ -97,8 +92,9 @@ export function listKeysCases (target: Target, world: World, prng: Prng): Hostil
     cases.push(spoil(target, world.admin.apiKey, `content-encoding ${encoding}`, { headers: { ...keyHeaders(world.admin.apiKey), 'content-encoding': encoding } }))
   }
   for (const method of ['PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const) cases.push(spoil(target, world.admin.apiKey, `${method} on the list`, { method }))
-  // KNOWN: GET /api/v1/keys declares no query schema, so parameters it does not take are ignored, not refused.
-  cases.push(spoil(target, world.admin.apiKey, 'unknown parameter', { url: `${target.path}?limit=-1`, known: 'unknown query parameters are ignored' }))
+  // The list takes no parameters at all: not even a page size.
+  cases.push(spoil(target, world.admin.apiKey, 'unknown parameter limit', { url: `${target.path}?limit=-1` }))
+  cases.push(...unknownParamCases(target, world.admin.apiKey, prng), ...malformedQueryCases(target, world.admin.apiKey, 'limit'))
   return cases
 }
 
@@ -108,8 +104,7 @@ export function getKeyCases (target: Target, world: World, prng: Prng): HostileC
     cases.push(spoil(target, world.admin.apiKey, `victim id with ${JSON.stringify(control)}`, { url: keyPath(encode(`${world.victim.keyId}${control}`)) }))
   }
   for (const method of ['PUT', 'POST'] as const) cases.push(spoil(target, world.admin.apiKey, `${method} on a key`, { method }))
-  // KNOWN: GET /api/v1/keys/:id declares no query schema, so parameters it does not take are ignored, not refused.
-  cases.push(spoil(target, world.admin.apiKey, 'unknown parameter', { url: `${target.path}?foo=1`, known: 'unknown query parameters are ignored' }))
+  cases.push(...unknownParamCases(target, world.admin.apiKey, prng), ...malformedQueryCases(target, world.admin.apiKey, 'fields'))
   cases.push(...authCases(target, world, prng, 20))
   return cases
 }
@@ -123,7 +118,10 @@ export function createKeyCases (target: Target, world: World, prng: Prng): Hosti
       name: BAD_NAMES, scopes: BAD_SCOPES, expires_in_seconds: BAD_LIFETIMES, allowed_cidrs: BAD_ALLOWLISTS
     }, prng),
     ...unknownMemberCases(target, world, CREATE_VALID, CREATE_UNKNOWN),
-    ...shapeCases(target, world, CREATE_VALID, ['[]', '1', '"x"', 'true', '[{}]', '[null]']),
+    // null is a body, not the absence of one: it is no object, so it is refused.
+    ...shapeCases(target, world, CREATE_VALID, ['null', '[]', '1', '"x"', 'true', '[{}]', '[null]']),
+    ...unknownParamCases(target, world.admin.apiKey, prng),
+    ...malformedQueryCases(target, world.admin.apiKey, 'name'),
     spoil(target, world.admin.apiKey, 'name of 2 MiB', { payload: JSON.stringify({ name: long(2 * 1024 * 1024) }) }),
     withKey(target, 'default scopes, beyond a manage-only key', world.manager.apiKey, '{}'),
     withKey(target, 'logs:read, beyond a manage-only key', world.manager.apiKey, '{"scopes":["logs:read"]}'),
@@ -155,7 +153,9 @@ export function rotateKeyCases (target: Target, world: World, prng: Prng): Hosti
       expires_in_seconds: BAD_LIFETIMES
     }, prng),
     ...unknownMemberCases(target, world, ROTATE_VALID, ['name', 'scopes', 'api_key', 'client_id', 'key_id', 'grace', 'Grace_Seconds', 'constructor']),
-    ...shapeCases(target, world, ROTATE_VALID, ['[]', '1', '"x"', 'true', '[{}]', '{}{}']),
+    ...shapeCases(target, world, ROTATE_VALID, ['null', '[]', '1', '"x"', 'true', '[{}]', '{}{}']),
+    ...unknownParamCases(target, world.admin.apiKey, prng),
+    ...malformedQueryCases(target, world.admin.apiKey, 'grace_seconds'),
     ...envelopeCases(target, world.admin.apiKey, valid, prng, 4 * 1024 * 1024),
     ...authCases(target, world, prng)
   ]
@@ -183,6 +183,7 @@ export function patchKeyCases (target: Target, world: World, prng: Prng): Hostil
     ...ALLOW_SELF_BADS.map((value) => spoil(target, world.admin.apiKey, `allow_self=${value}`, { url: `${target.path}?allow_self=${value}` })),
     ...repeatedParamCases(target, world.admin.apiKey, { allow_self: ['false', 'true'] }),
     ...unknownParamCases(target, world.admin.apiKey, prng),
+    ...malformedQueryCases(target, world.admin.apiKey, 'allow_self'),
     ...envelopeCases(target, world.admin.apiKey, valid, prng, 4 * 1024 * 1024),
     ...authCases(target, world, prng)
   ]
@@ -202,6 +203,7 @@ export function revokeKeyCases (target: Target, world: World, prng: Prng): Hosti
     ...ALLOW_SELF_BADS.map((value) => spoil(target, world.admin.apiKey, `allow_self=${value}`, { url: `${target.path}?allow_self=${value}` })),
     ...repeatedParamCases(target, world.admin.apiKey, { allow_self: ['false', 'true'] }),
     ...unknownParamCases(target, world.admin.apiKey, prng),
+    ...malformedQueryCases(target, world.admin.apiKey, 'allow_self'),
     spoil(target, world.admin.apiKey, 'own key, unknown parameter', { url: `${own}${query([['force', 'true']])}` }),
     // A body is no part of a revocation; one that cannot be read must still be refused, not ignored halfway.
     ...envelopeCases({ ...target, body: REVOKE_BODY }, world.admin.apiKey, REVOKE_BODY, prng, 4 * 1024 * 1024),

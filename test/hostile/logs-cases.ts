@@ -7,7 +7,7 @@ import { DEEP_VALUES, envelopeCases, INVALID_UTF8, poisoned } from './bodies.ts'
 import type { HostileCase } from './check.ts'
 import { members, raw, toJson } from './json.ts'
 import type { Prng } from './prng.ts'
-import { hostileIds, query, repeatedParamCases, unknownParamCases } from './query.ts'
+import { hostileIds, malformedQueryCases, query, repeatedParamCases, unknownParamCases } from './query.ts'
 import { keyHeaders, spoil, type Target } from './target.ts'
 import {
   ABSURD_NUMBERS, BAD_DATE_TIMES, BROKEN_PERCENT, CONTROL_CHARACTERS, ENCODED_CONTROLS, ENCODED_INVALID_UTF8, SQL_FRAGMENTS,
@@ -212,6 +212,7 @@ function ingestQueryCases (target: Target, world: World, prng: Prng): HostileCas
     withQuery(`partial=${value}`, `?partial=${value}`))
   cases.push(withQuery('partial[]', '?partial[]=true'))
   cases.push(...unknownParamCases({ ...target, body: batch }, world.admin.apiKey, prng))
+  cases.push(...malformedQueryCases({ ...target, body: batch }, world.admin.apiKey, 'partial'))
   return cases
 }
 
@@ -243,8 +244,8 @@ const QUERY_BADS: Record<string, readonly string[]> = {
 
 function textFilterCases (target: Target, world: World, prng: Prng): HostileCase[] {
   const cases: HostileCase[] = []
-  const filterCase = (name: string, filter: string, value: string, known?: string): HostileCase =>
-    spoil(target, world.admin.apiKey, `${filter} ${name}`, { url: target.path + query([[filter, value]]), ...(known === undefined ? {} : { known }) })
+  const filterCase = (name: string, filter: string, value: string, expected: Partial<HostileCase> = {}): HostileCase =>
+    spoil(target, world.admin.apiKey, `${filter} ${name}`, { url: target.path + query([[filter, value]]), ...expected })
   for (const [filter, max] of Object.entries(TEXT_FILTERS)) {
     cases.push(filterCase('empty', filter, ''))
     cases.push(filterCase('NUL alone', filter, '%00'))
@@ -253,12 +254,9 @@ function textFilterCases (target: Target, world: World, prng: Prng): HostileCase
     cases.push(filterCase('control then NUL', filter, `${prng.pick(ENCODED_CONTROLS)}%00`))
     cases.push(filterCase('one over the length', filter, encode(hostileText(prng, max + 1))))
     cases.push(filterCase('ten times the length', filter, encode(long(max * 10))))
+    // Not searched for as literal text (or as U+FFFD): the query string itself is refused.
     for (const text of [ENCODED_INVALID_UTF8[0], BROKEN_PERCENT[2]]) {
-      // KNOWN: a query value that is not valid percent-encoded UTF-8 is kept as
-      // the literal text (Fastify's default query parser), so it is searched
-      // for and answered 200 rather than refused. Fix in src/app.ts (a strict
-      // querystringParser).
-      cases.push(filterCase(`not UTF-8: ${text}`, filter, text, 'query values that are not percent-encoded UTF-8 are read literally'))
+      cases.push(filterCase(`not UTF-8: ${text}`, filter, text, { statuses: [400], code: 'malformed_query' }))
     }
   }
   return cases
@@ -324,6 +322,7 @@ export function listCases (target: Target, world: World, prng: Prng): HostileCas
     to: ['2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'], status: ['a', 'b'], environment: ['a', 'b'], workflow_id: ['a', 'b'], run_id: ['a', 'b'], q: ['a', 'b']
   }))
   cases.push(...unknownParamCases(target, world.admin.apiKey, prng, [['limit', '5']]))
+  cases.push(...malformedQueryCases(target, world.admin.apiKey, 'cursor'))
   cases.push(...mixedListCases(target, world, prng, 40))
   cases.push(...authCases(target, world, prng))
   return cases
@@ -339,8 +338,8 @@ export function logByIdCases (target: Target, world: World, prng: Prng): Hostile
   for (const control of CONTROL_CHARACTERS) {
     cases.push(spoil(target, world.admin.apiKey, `id with ${JSON.stringify(control)}`, { url: `${base}${encode(`${world.ownLogIds[0]!}${control}`)}` }))
   }
-  // KNOWN: GET /api/v1/logs/:id declares no query schema, so parameters it does not take are ignored, not refused.
-  cases.push(spoil(target, world.admin.apiKey, 'own log with an unknown parameter', { url: `${target.path}?foo=1`, known: 'unknown query parameters are ignored' }))
+  cases.push(spoil(target, world.admin.apiKey, 'own log with an unknown parameter', { url: `${target.path}?foo=1` }))
+  cases.push(...unknownParamCases(target, world.admin.apiKey, prng), ...malformedQueryCases(target, world.admin.apiKey, 'fields'))
   cases.push(...authCases(target, world, prng))
   return cases
 }

@@ -1,6 +1,7 @@
 // Hostile query strings and path ids, for any route: parameters the route
-// does not know, known ones given twice or in bracket syntax, and ids of
-// every shape but a real one of the caller's.
+// does not know, known ones given twice or in bracket syntax, query strings
+// that are not percent-encoded UTF-8, and ids of every shape but a real one
+// of the caller's.
 import type { HostileCase } from './check.ts'
 import type { Prng } from './prng.ts'
 import { spoil, type Target } from './target.ts'
@@ -26,6 +27,19 @@ export function unknownParamCases (target: Target, apiKey: string, prng: Prng, v
     cases.push(spoil(target, apiKey, `unknown parameter #${i}`, { url: target.path + query([...validPairs, [name, encode(hostileText(prng, 4))]]) }))
   }
   return cases
+}
+
+/**
+ * Cases whose query string is not percent-encoded UTF-8 (a broken escape,
+ * or escaped bytes that are no UTF-8), in the value of `param` and in a
+ * parameter name: refused before any schema reads them, 400 malformed_query.
+ */
+export function malformedQueryCases (target: Target, apiKey: string, param: string): HostileCase[] {
+  const refused = { statuses: [400], code: 'malformed_query' } as const
+  return [...BROKEN_PERCENT, ...ENCODED_INVALID_UTF8].flatMap((text) => [
+    spoil(target, apiKey, `${param}=${text}`, { url: target.path + query([[param, text]]), ...refused }),
+    spoil(target, apiKey, `parameter named ${text}`, { url: target.path + query([[`a${text}`, '1']]), ...refused })
+  ])
 }
 
 /** Each known parameter given twice (two values the schema cannot read as one) and in bracket syntax. */

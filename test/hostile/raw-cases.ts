@@ -70,11 +70,11 @@ function routeCases (target: Target, apiKey: string): RawCase[] {
       statuses: [401]
     },
     {
-      // KNOWN: without a Host header Node.js answers 400 itself (requireHostHeader),
-      // with an empty body, before the service sees the request. Fix in src/app.ts.
+      // HTTP/1.1 requires Host; the service, not Node.js, refuses a request without one, so the answer is JSON.
       name: named('no Host header'),
       send: { bytes: requestBytes(target.method, target.path, [key, ...typed, length(size)], body, { host: false }) },
-      known: 'a request without Host gets an empty-bodied 400 from Node.js'
+      statuses: [400],
+      code: 'missing_host_header'
     }
   ]
   // A GET's body is never read, so a GET is answered before its body is found cut off.

@@ -4,7 +4,7 @@
 import { authCases } from './auth-cases.ts'
 import type { HostileCase } from './check.ts'
 import type { Prng } from './prng.ts'
-import { query, repeatedParamCases, unknownParamCases } from './query.ts'
+import { malformedQueryCases, query, repeatedParamCases, unknownParamCases } from './query.ts'
 import { spoil, type Target } from './target.ts'
 import { BAD_DATE_TIMES, BAD_DAYS, encode } from './values.ts'
 import type { World } from './world.ts'
@@ -39,6 +39,7 @@ export function auditCases (target: Target, world: World, prng: Prng): HostileCa
     ...parameterCases(target, world, prng, bads, good, 40),
     ...repeatedParamCases(target, world.admin.apiKey, { limit: ['1', '2'], cursor: ['5', '6'], event: ['key.created', 'auth.failed'], since: ['2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'] }),
     ...unknownParamCases(target, world.admin.apiKey, prng),
+    ...malformedQueryCases(target, world.admin.apiKey, 'event'),
     ...authCases(target, world, prng, 10)
   ]
 }
@@ -63,6 +64,7 @@ export function usageCases (target: Target, world: World, prng: Prng): HostileCa
   cases.push(spoil(target, world.admin.apiKey, 'only a last day near the first day', { url: target.path + query([['to', '0001-01-05']]) }))
   cases.push(...repeatedParamCases(target, world.admin.apiKey, { from: ['2026-01-01', '2026-01-02'], to: ['2026-01-03', '2026-01-04'] }))
   cases.push(...unknownParamCases(target, world.admin.apiKey, prng))
+  cases.push(...malformedQueryCases(target, world.admin.apiKey, 'from'))
   cases.push(...authCases(target, world, prng, 30))
   return cases
 }
