@@ -74,17 +74,14 @@ function conflictCases (target: Target, world: World, prng: Prng): HostileCase[]
   ]
 }
 
-// KNOWN: two Authorization headers, the first a good key, pass. Node.js keeps
-// only the first, so the second is never looked at and no conflict is seen.
-// Fix in src/plugins/auth.ts (the raw headers still show both). Sent only to
-// routes that change nothing, as each such request succeeds.
+// Two Authorization headers, the first a good key: Node.js keeps only the
+// first in request.headers, so the conflict must be seen in the raw headers.
+// (The same key twice is one key, a good request, and so not in the corpus.)
 function repeatedAuthorizationCases (target: Target, world: World): HostileCase[] {
-  if (target.method !== 'GET') return []
   const key = world.admin.apiKey
-  const known = 'a repeated Authorization header is judged by its first value alone'
   return [
-    { ...withCredentials(target, 'authorization twice, same key', { authorization: [`Bearer ${key}`, `Bearer ${key}`] }), known },
-    { ...withCredentials(target, 'authorization twice, two keys', { authorization: [`Bearer ${key}`, `Api-Key ${world.victim.apiKey}`] }), known }
+    { ...withCredentials(target, 'authorization twice, two keys', { authorization: [`Bearer ${key}`, `Api-Key ${world.victim.apiKey}`] }), code: 'conflicting_api_keys' },
+    { ...withCredentials(target, 'authorization twice, a key then garbage', { authorization: [`Bearer ${key}`, 'Bearer x'] }), code: 'conflicting_api_keys' }
   ]
 }
 
