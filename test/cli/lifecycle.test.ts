@@ -300,7 +300,7 @@ void t.test('usage: requests and logs per client and day, with totals', async (t
   t.match(one!.stdout, /total +1 requests/)
 
   const past = await usage(app.db, { from: '2020-01-01', to: '2020-01-31' })
-  t.same(past.json, { from: '2020-01-01', to: '2020-01-31', clients: [] })
+  t.same(past.json, { from: '2020-01-01', to: '2020-01-31', clients: [], unattributed_auth_failures: [] })
   t.equal(past.text, 'No usage recorded from 2020-01-01 to 2020-01-31.')
   await t.rejects(usage(app.db, { clientName: 'nobody' }), NotFoundError)
 })
