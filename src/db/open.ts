@@ -4,7 +4,6 @@
 import type { Kysely } from 'kysely'
 import type { Config } from '../config.ts'
 import { connect } from './connect.ts'
-import { openEmbeddedPostgres } from './embedded.ts'
 import { migrateToLatest } from './migrate.ts'
 import type { Database } from './schema.ts'
 
@@ -31,6 +30,8 @@ export async function openDatabase (config: Config, options: OpenOptions = {}): 
   let embedded: OpenDatabase['embedded']
   let stop = async (): Promise<void> => {}
   if (url === undefined || url === '') {
+    // Loaded only when needed: with DATABASE_URL it would be a fifth of a CLI command's start-up.
+    const { openEmbeddedPostgres } = await import('./embedded.ts')
     const server = await openEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT, onLog: options.onPostgresLog })
     url = server.url
     stop = server.stop
