@@ -2,11 +2,7 @@ import pg from 'pg'
 import t from 'tap'
 import { generateKey } from '../../src/keys/format.ts'
 import { KEY_SHAPE, buildTestApp, entry, testDatabaseUrl } from '../helper.ts'
-import { inParallel, keys, parsed } from './run.ts'
-
-// Each command is a fresh Node process compiling the CLI (see ./run.ts), a few
-// seconds apiece on a loaded machine: the file needs more than the default timeout.
-t.setTimeout(360_000)
+import { inParallel, keys, keysProcess, parsed } from './run.ts'
 
 const WHOLE_KEY = new RegExp(`^${KEY_SHAPE.source}$`)
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -265,4 +261,25 @@ void t.test('a key created by the CLI is accepted by the service on the same dat
 
   const owner = await app.db.selectFrom('logs').select(['client_id', 'key_id']).where('id', '=', id).executeTakeFirstOrThrow()
   t.same(owner, { client_id: writer.client_id, key_id: writer.key_id }, 'stored under the client and key the CLI reported')
+})
+
+void t.test('as a process, the way `npm run keys` runs it: exit status, one JSON document, stdin', async (t) => {
+  // Every other test runs command lines in this process; this one starts the script itself.
+  t.setTimeout(120_000)
+  const url = await testDatabaseUrl(t)
+  const created = await keysProcess(url, ['create', 'acme', '--json'])
+  t.equal(created.code, 0, created.stderr)
+  const key = parsed<Created>(created).api_key
+  const [verified, refused, help] = await inParallel([
+    { args: ['verify', '-', '--json'], stdin: `${key}\n` },
+    { args: ['list', '--frobnicate', '--json'], stdin: '' },
+    { args: ['--help'], stdin: '' }
+  ], async ({ args, stdin }) => await keysProcess(url, args, stdin))
+  t.equal(verified!.code, 0, verified!.stderr)
+  t.match(parsed<Verified>(verified!), { accepted: true, client_name: 'acme' }, 'the key read from stdin is accepted')
+  t.equal(refused!.code, 2, 'bad usage exits 2')
+  t.match(parsed<{ error: string }>(refused!), { error: /frobnicate/ }, 'with --json, the error too is one JSON document on stdout')
+  t.match(refused!.stderr, /Usage: npm run keys/)
+  t.equal(help!.code, 0)
+  t.match(help!.stdout, /^Usage: npm run keys -- <command> \[options\]/)
 })

@@ -1,8 +1,8 @@
 // The key CLI's lifecycle commands (rotate, revoke, allow, usage, audit) and
 // what create, list and verify say about rotation, expiry and allowlists. The
-// commands run as the provider runs them, against a service built on the same
-// database; the finer cases call the command functions directly, since each
-// CLI process costs seconds.
+// command lines run through the CLI's own parsing (./run.ts), against a
+// service built on the same database; the finer cases call the command
+// functions directly.
 import { randomUUID } from 'node:crypto'
 import { userInfo } from 'node:os'
 import { parseEnv } from 'node:util'
@@ -26,7 +26,6 @@ import type { KeyView } from '../../src/keys/present.ts'
 import { KEY_SHAPE, buildTestApp, callApi, entry, issueKey, postLogs, testDatabaseUrl } from '../helper.ts'
 import { inParallel, keys, parsed, type Run } from './run.ts'
 
-t.setTimeout(360_000)
 
 const WHOLE_KEY = new RegExp(`^${KEY_SHAPE.source}$`)
 const DAY_MS = 86_400_000

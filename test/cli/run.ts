@@ -1,8 +1,11 @@
-// Running the key CLI from tests: a fresh Node process on the given database,
-// with this test's own TypeScript loader (process.execArgv) so that its
-// coverage counts. A few seconds apiece on a loaded machine.
+// Running the key CLI from tests. `keys` runs a command line in this process
+// (the same code as `npm run keys`, through src/cli/main.ts, with its own
+// environment, stdin, stdout and stderr), which takes milliseconds; `keysProcess`
+// starts it as a real Node process, as a user does, with this test's loader
+// (process.execArgv) so that its coverage counts, which takes seconds.
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { runKeysCli } from '../../src/cli/main.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -12,8 +15,21 @@ export interface Run {
   stderr: string
 }
 
-/** Runs the key CLI the way `npm run keys` does, on the given database. */
+/** Runs a key CLI command line on the given database, in this process. */
 export async function keys (databaseUrl: string, args: string[], stdin = '', env: Record<string, string> = {}): Promise<Run> {
+  let stdout = ''
+  let stderr = ''
+  const code = await runKeysCli(args, {
+    env: { ...process.env, DATABASE_URL: databaseUrl, ...env },
+    readStdin: async () => stdin,
+    out: (text) => { stdout += text },
+    err: (text) => { stderr += text }
+  })
+  return { code, stdout, stderr }
+}
+
+/** Runs the key CLI the way `npm run keys` does, as a process, on the given database. */
+export async function keysProcess (databaseUrl: string, args: string[], stdin = '', env: Record<string, string> = {}): Promise<Run> {
   const child = spawn(process.execPath, [...process.execArgv, 'scripts/keys.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: databaseUrl, ...env },

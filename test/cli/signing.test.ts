@@ -1,8 +1,8 @@
 // The CLI's signing and limit commands: a signing secret is printed once and
 // is the one the service derives, a client that signs keeps its secret for its
 // other keys, rotation replaces it, and without SIGNING_KEY nothing is
-// created. The command line itself is driven as real processes once; the
-// rest calls the commands in this process, on the same database.
+// created. The command lines go through the CLI's own parsing (./run.ts);
+// the rest calls the commands directly, on the same database.
 import t from 'tap'
 import { create } from '../../src/cli/commands/create.ts'
 import { limit } from '../../src/cli/commands/limit.ts'
@@ -11,9 +11,6 @@ import { verifyKey } from '../../src/cli/commands/verify.ts'
 import { deriveSigningSecret } from '../../src/signing/secret.ts'
 import { buildTestApp } from '../helper.ts'
 import { inParallel, keys, parsed } from './run.ts'
-
-// Each command line is a fresh Node process (see ./run.ts): a few seconds apiece.
-t.setTimeout(240_000)
 
 const SIGNING_KEY = 'cli-test-signing-key-0123456789abcdef0123'
 const PUBLIC_URL = 'http://127.0.0.1:3000'
