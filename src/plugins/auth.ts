@@ -222,10 +222,13 @@ function checkSignature (request: FastifyRequest, apiKey: string, client: Authen
 export async function claimSignedNonce (request: FastifyRequest): Promise<void> {
   const signed = request.signedNonce
   if (signed === null) return
+  const client = request.client
   try {
-    await claimNonce(request.server.nonces, request.client.id, signed)
+    await claimNonce(request.server.nonces, client.id, signed)
   } catch (error) {
-    recordSigningFailure(request, request.client, error)
+    recordSigningFailure(request, client, error)
+    // Refused as an authentication failure (counted as such above), not answered as the client's request.
+    request.client = null as unknown as AuthenticatedClient
     throw error
   }
 }

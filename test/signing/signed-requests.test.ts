@@ -73,9 +73,13 @@ void t.test('signed requests pass; replay, stale time and any changed part get 4
   t.match(await unsigned.json(), { code: 'signature_required', details: { missing_headers: ['x-api-timestamp', 'x-api-nonce', 'x-api-signature'] } })
   t.equal(await countLogs(app), 2, 'no refused request stored anything')
 
-  await app.audit.flush()
+  await Promise.all([app.audit.flush(), app.usage.flush()])
   const failures = await app.db.selectFrom('audit_events').select(['reason', 'client_id']).where('event', '=', 'auth.failed').execute()
   t.ok(failures.some((row) => row.reason === 'nonce_reused' && row.client_id === acme.clientId), 'failures are audited with the client')
+  const usage = await app.db.selectFrom('usage_daily').select(['requests', 'rejected_requests', 'auth_failures'])
+    .where('client_id', '=', acme.clientId).executeTakeFirstOrThrow()
+  t.same(usage, { requests: 3, rejected_requests: 0, auth_failures: 16 },
+    'the three answered requests are the client\'s requests; each refusal an authentication failure, counted once')
 })
 
 void t.test('a forged request does not use up the nonce it names', async (t) => {
