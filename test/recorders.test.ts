@@ -122,3 +122,27 @@ void t.test('a client deleted meanwhile does not block the other clients\' count
   t.same(rows, [{ client_id: kept.id, requests: 4 }], 'the remaining client\'s counts are written')
   t.same(warnings(), [], 'and nothing is left to retry forever')
 })
+
+void t.test('closing while a timed flush is under way waits for it: nothing is lost at shutdown', async (t) => {
+  const url = await testDatabaseUrl(t)
+  const db = connect(url)
+  await migrateToLatest(db)
+  const { client } = await findOrCreateClient(db, 'acme')
+  const log = pino({ level: 'silent' })
+  const usage = new UsageRecorder(db, log, NEVER_MS)
+  const audit = new AuditRecorder(db, log, NEVER_MS)
+  usage.count(client.id, { requests: 3 })
+  audit.record(failure('192.0.2.1'))
+  // As the timer would: a flush starts, and shutdown begins before it has written.
+  void usage.flush()
+  void audit.flush()
+  await Promise.all([usage.close(), audit.close()])
+  await db.destroy()
+
+  const reader = connect(url)
+  t.teardown(async () => { await reader.destroy() })
+  const row = await reader.selectFrom('usage_daily').select('requests').where('client_id', '=', client.id).executeTakeFirst()
+  t.equal(Number(row?.requests), 3, 'the usage counted before shutdown is written')
+  const events = await reader.selectFrom('audit_events').select('address').where('event', '=', 'auth.failed').execute()
+  t.same(events.map((event) => event.address), ['192.0.2.1'], 'and so is the audit event')
+})

@@ -7,6 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
+import { PeriodicFlush } from '../db/periodic-flush.ts'
 import { appendAuditEvents, type AuditEvent } from './store.ts'
 
 const MAX_DISTINCT_PER_FLUSH = 1000
@@ -16,14 +17,14 @@ interface Pending { event: AuditEvent, count: number, lastAt: Date }
 export class AuditRecorder {
   readonly #db: Kysely<Database>
   readonly #log: FastifyBaseLogger
-  readonly #timer: NodeJS.Timeout
+  readonly #flusher: PeriodicFlush
   #pending = new Map<string, Pending>()
   #overflow = 0
 
   constructor (db: Kysely<Database>, log: FastifyBaseLogger, flushEveryMs: number) {
     this.#db = db
     this.#log = log
-    this.#timer = setInterval(() => { void this.flush() }, flushEveryMs).unref()
+    this.#flusher = new PeriodicFlush(async () => { await this.#write() }, flushEveryMs)
   }
 
   record (event: AuditEvent, at = new Date()): void {
@@ -39,7 +40,16 @@ export class AuditRecorder {
     }
   }
 
+  /** Writes what is gathered (after a write under way). */
   async flush (): Promise<void> {
+    await this.#flusher.run()
+  }
+
+  async close (): Promise<void> {
+    await this.#flusher.close()
+  }
+
+  async #write (): Promise<void> {
     if (this.#pending.size === 0 && this.#overflow === 0) return
     const batch = this.#pending
     const overflow = this.#overflow
@@ -69,10 +79,5 @@ export class AuditRecorder {
       this.#overflow += overflow
       this.#log.warn({ err: error, events: events.length }, 'could not write audit events; will retry')
     }
-  }
-
-  async close (): Promise<void> {
-    clearInterval(this.#timer)
-    await this.flush()
   }
 }

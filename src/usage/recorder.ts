@@ -5,6 +5,7 @@
 import { sql, type Kysely } from 'kysely'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../db/schema.ts'
+import { PeriodicFlush } from '../db/periodic-flush.ts'
 
 export const COUNTERS = ['requests', 'rejected_requests', 'rate_limited', 'logs_accepted', 'logs_duplicates', 'logs_rejected', 'auth_failures'] as const
 export type Counter = typeof COUNTERS[number]
@@ -24,7 +25,7 @@ export function utcDay (at: Date): string {
 export class UsageRecorder {
   readonly #db: Kysely<Database>
   readonly #log: FastifyBaseLogger
-  readonly #timer: NodeJS.Timeout
+  readonly #flusher: PeriodicFlush
   #keyUses = new Map<string, KeyUse>()
   /** client id → day → counts */
   #counts = new Map<string, Map<string, Counts>>()
@@ -32,7 +33,7 @@ export class UsageRecorder {
   constructor (db: Kysely<Database>, log: FastifyBaseLogger, flushEveryMs: number) {
     this.#db = db
     this.#log = log
-    this.#timer = setInterval(() => { void this.flush() }, flushEveryMs).unref()
+    this.#flusher = new PeriodicFlush(async () => { await Promise.all([this.#flushKeyUses(), this.#flushCounts()]) }, flushEveryMs)
   }
 
   recordKeyUse (keyId: string, address: string | null, at = new Date()): void {
@@ -48,13 +49,13 @@ export class UsageRecorder {
     return this.#counts.get(clientId) ?? new Map()
   }
 
+  /** Writes what is gathered (after a write under way). */
   async flush (): Promise<void> {
-    await Promise.all([this.#flushKeyUses(), this.#flushCounts()])
+    await this.#flusher.run()
   }
 
   async close (): Promise<void> {
-    clearInterval(this.#timer)
-    await this.flush()
+    await this.#flusher.close()
   }
 
   async #flushKeyUses (): Promise<void> {
