@@ -9,7 +9,7 @@ import { generateKey } from '../src/keys/format.ts'
 import { AuthThrottle } from '../src/keys/auth-throttle.ts'
 import { revokeKey } from '../src/keys/lifecycle.ts'
 import { usage } from '../src/cli/commands/usage.ts'
-import { buildTestApp, callApi, expectError, issueKey } from './helper.ts'
+import { buildTestApp, callApi, expectError, issueKey, testRedis } from './helper.ts'
 
 const ATTACKER = '203.0.113.66'
 const NEIGHBOUR = '198.51.100.7'
@@ -77,13 +77,11 @@ void t.test('refusals are counted in usage: by client where the key is known, fo
   t.same((own.json as { unattributed_auth_failures: unknown[] }).unattributed_auth_failures, [], 'a one-client report holds no one else\'s failures')
 })
 
-const redisUrl = process.env.REDIS_URL
-const noRedis = redisUrl === undefined || redisUrl === '' ? 'REDIS_URL is not set: failed authentications shared through Redis are not tested' : false
-if (noRedis !== false) t.comment(noRedis)
+const redis = testRedis(t, 'failed authentications shared through Redis are not tested')
 
-void t.test('with Redis, failures spread over instances add up, and the block reaches every instance', { skip: noRedis }, async (t) => {
+void t.test('with Redis, failures spread over instances add up, and the block reaches every instance', { skip: redis.skip }, async (t) => {
   const address = `203.0.113.${Math.floor(Math.random() * 200) + 1}`
-  const env = { AUTH_FAIL_MAX: '4', AUTH_FAIL_WINDOW_SECONDS: '60', AUTH_FAIL_COOLDOWN_SECONDS: '60', REDIS_URL: redisUrl! }
+  const env = { AUTH_FAIL_MAX: '4', AUTH_FAIL_WINDOW_SECONDS: '60', AUTH_FAIL_COOLDOWN_SECONDS: '60', REDIS_URL: redis.url }
   const a = await buildTestApp(t, env)
   const b = await buildTestApp(t, { ...env, DATABASE_URL: a.databaseUrl })
   const good = await issueKey(a.app, 'acme')

@@ -24,6 +24,17 @@ const ADMIN_URL = adminUrl()
 /** A key's exact shape: any such string in a log line is a leak. */
 export const KEY_SHAPE = /clk_[0-9A-Za-z]{49}/
 
+/**
+ * The Redis a test file's Redis tests use (REDIS_URL), or, when none is set,
+ * why they skip: given to tap's `skip`, and said in the file's output.
+ */
+export function testRedis (t: Test, untested: string): { url: string, skip: string | false } {
+  const url = process.env.REDIS_URL ?? ''
+  const skip = url === '' ? `REDIS_URL is not set: ${untested}` : false
+  if (skip !== false) t.comment(skip)
+  return { url, skip }
+}
+
 /** Creates an empty database for this test file and drops it when the file ends. */
 export async function testDatabaseUrl (t: Test): Promise<string> {
   const name = `cl_test_${randomBytes(6).toString('hex')}`

@@ -6,7 +6,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t from 'tap'
 import { create } from '../src/cli/commands/create.ts'
 import { limit, limitOption } from '../src/cli/commands/limit.ts'
-import { buildTestApp, callApi, expectError, issueKey } from './helper.ts'
+import { buildTestApp, callApi, expectError, issueKey, testRedis } from './helper.ts'
 
 const LIMITED = { RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW: '1h' }
 const DEFAULTS = { rateLimit: 3, window: '1h', ingestRateLimit: 60000 }
@@ -52,12 +52,11 @@ void t.test('a refused key is refused before it spends the budget', async (t) =>
   t.equal((await read(app, acme.apiKey)).statusCode, 200, 'requests refused for their scope spent nothing')
 })
 
-const redisUrl = process.env.REDIS_URL ?? ''
-const noRedis = redisUrl === '' ? 'REDIS_URL is not set: the budget shared through Redis cannot be tested without one' : false
+const redis = testRedis(t, 'the budget shared through Redis cannot be tested without one')
 
-void t.test('with Redis, two instances enforce one budget per client', { skip: noRedis }, async (t) => {
-  const one = await buildTestApp(t, { ...LIMITED, REDIS_URL: redisUrl })
-  const two = await buildTestApp(t, { ...LIMITED, REDIS_URL: redisUrl, DATABASE_URL: one.databaseUrl })
+void t.test('with Redis, two instances enforce one budget per client', { skip: redis.skip }, async (t) => {
+  const one = await buildTestApp(t, { ...LIMITED, REDIS_URL: redis.url })
+  const two = await buildTestApp(t, { ...LIMITED, REDIS_URL: redis.url, DATABASE_URL: one.databaseUrl })
   const acme = await issueKey(one.app, 'acme')
   const globex = await issueKey(one.app, 'globex')
   t.equal((await read(one.app, acme.apiKey)).statusCode, 200)

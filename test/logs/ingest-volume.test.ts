@@ -8,7 +8,7 @@ import t from 'tap'
 import { setClientLimits } from '../../src/clients/settings.ts'
 import { list } from '../../src/cli/commands/list.ts'
 import { INGEST_WINDOW_MS, MemoryIngestBudget, RedisIngestBudget } from '../../src/logs/ingest-budget.ts'
-import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs } from '../helper.ts'
+import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs, testRedis } from '../helper.ts'
 
 const batch = (size: number): Array<Record<string, unknown>> => Array.from({ length: size }, (_, i) => entry({ message: `entry ${i}` }))
 const LIMITED = { INGEST_RATE_LIMIT: '1000', RATE_LIMIT_MAX: '100000' }
@@ -96,22 +96,20 @@ void t.test('the budget: fixed minutes on the clock, refused takes nothing, refu
   t.match(await budget.take('a', 10, 10, minute + INGEST_WINDOW_MS), { ok: true }, 'the next minute starts afresh')
 })
 
-const redisUrl = process.env.REDIS_URL
-const noRedis = redisUrl === undefined || redisUrl === '' ? 'REDIS_URL is not set: the shared ingest budget is not tested' : false
-if (noRedis !== false) t.comment(noRedis)
+const redis = testRedis(t, 'the shared ingest budget is not tested')
 
-void t.test('with Redis, two instances share one ingest budget', { skip: noRedis }, async (t) => {
+void t.test('with Redis, two instances share one ingest budget', { skip: redis.skip }, async (t) => {
   await clearOfMinuteEnd()
-  const a = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '100', REDIS_URL: redisUrl! })
-  const b = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '100', REDIS_URL: redisUrl!, DATABASE_URL: a.databaseUrl })
+  const a = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '100', REDIS_URL: redis.url })
+  const b = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '100', REDIS_URL: redis.url, DATABASE_URL: a.databaseUrl })
   const acme = await issueKey(a.app, 'acme')
   t.equal((await postLogs(a.app, acme.apiKey, batch(70))).statusCode, 201)
   expectError(t, await postLogs(b.app, acme.apiKey, batch(40)), 429, 'ingest_rate_limited')
   t.equal((await postLogs(b.app, acme.apiKey, batch(30))).statusCode, 201, 'the other instance sees what the first took')
 
-  const redis = new Redis(redisUrl!)
-  t.teardown(() => { redis.disconnect() })
-  const budget = new RedisIngestBudget(redis, () => {})
+  const direct = new Redis(redis.url)
+  t.teardown(() => { direct.disconnect() })
+  const budget = new RedisIngestBudget(direct, () => {})
   const id = `unit-${Date.now()}-${Math.random()}`
   const taken = await budget.take(id, 8, 10)
   t.match(taken, { ok: true })
@@ -126,9 +124,9 @@ void t.test('with Redis, two instances share one ingest budget', { skip: noRedis
 
   const late = `late-${id}`
   const lateTaken = await budget.take(late, 10, 100)
-  await redis.del(`central-logger:ingest:${late}:${Math.floor(Date.now() / INGEST_WINDOW_MS)}`) // the minute has expired meanwhile
+  await direct.del(`central-logger:ingest:${late}:${Math.floor(Date.now() / INGEST_WINDOW_MS)}`) // the minute has expired meanwhile
   if (lateTaken.ok) await lateTaken.refund()
-  t.equal(await redis.keys(`central-logger:ingest:${late}:*`).then((keys) => keys.length), 0, 'a late refund leaves no count behind')
+  t.equal(await direct.keys(`central-logger:ingest:${late}:*`).then((keys) => keys.length), 0, 'a late refund leaves no count behind')
 })
 
 void t.test('with Redis unreachable, ingest is not limited rather than refused', async (t) => {

@@ -7,7 +7,7 @@ import { setTimeout } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { issueSigningSecret, stopSigning } from '../../src/clients/settings.ts'
-import { buildTestApp, countLogs, entry, issueKey } from '../helper.ts'
+import { buildTestApp, countLogs, entry, issueKey, testRedis } from '../helper.ts'
 import { listen, signedCall, type SignedCall } from './sign.ts'
 
 const SIGNING_KEY = 'test-signing-key-0123456789abcdef0123456789'
@@ -198,13 +198,11 @@ void t.test('a nonce used on one instance is refused on another sharing PostgreS
   await a.app.nonces.close()
 })
 
-const redisUrl = process.env.REDIS_URL
-const noRedis = redisUrl === undefined || redisUrl === '' ? 'REDIS_URL is not set: the Redis nonce store is not tested' : false
-if (noRedis !== false) t.comment(noRedis)
+const redis = testRedis(t, 'the Redis nonce store is not tested')
 
-void t.test('with Redis, a nonce used on one instance is refused on another', { skip: noRedis }, async (t) => {
-  const a = await buildTestApp(t, { SIGNING_KEY, REDIS_URL: redisUrl! })
-  const b = await buildTestApp(t, { SIGNING_KEY, REDIS_URL: redisUrl!, DATABASE_URL: a.databaseUrl })
+void t.test('with Redis, a nonce used on one instance is refused on another', { skip: redis.skip }, async (t) => {
+  const a = await buildTestApp(t, { SIGNING_KEY, REDIS_URL: redis.url })
+  const b = await buildTestApp(t, { SIGNING_KEY, REDIS_URL: redis.url, DATABASE_URL: a.databaseUrl })
   const acme = await signingClient(a.app, 'acme')
   const [urlA, urlB] = [await listen(a.app), await listen(b.app)]
   const first = await post(urlA, acme)
