@@ -1,9 +1,8 @@
 // The audit trail: key events and authentication failures, appended and read,
 // never changed (the table itself refuses updates and deletes).
-import { sql, type Kysely, type Transaction } from 'kysely'
-import type { AuditEventRow, Database } from '../db/schema.ts'
-
-type Db = Kysely<Database> | Transaction<Database>
+import { sql } from 'kysely'
+import type { AuditEventRow } from '../db/schema.ts'
+import type { Db } from '../db/in-transaction.ts'
 
 export const AUDIT_EVENTS = [
   'key.created', 'key.rotated', 'key.revoked', 'key.updated', 'key.expired_in_use', 'auth.failed', 'client.updated'

@@ -2,13 +2,9 @@
 // ingest volume limit and whether it signs its requests. Each change and its
 // audit event are one transaction; the clients table's trigger announces the
 // change, so every running instance applies it at once.
-import type { Kysely, Transaction } from 'kysely'
-import type { Database } from '../db/schema.ts'
-import { inTransaction } from '../db/in-transaction.ts'
+import { inTransaction, type Db } from '../db/in-transaction.ts'
 import { appendAuditEvents, type Actor } from '../audit/store.ts'
 import { deriveSigningSecret } from '../signing/secret.ts'
-
-type Db = Kysely<Database> | Transaction<Database>
 
 export interface ClientLimits {
   /** Requests per rate limit window; null: the service's RATE_LIMIT_MAX. */

@@ -152,9 +152,9 @@ export async function loadDevKeys (db: Kysely<Database>, keys: DevKey[]): Promis
 
 // Read once, at start: a development key keeps its client's settings as they were then.
 const CLIENT_COLUMNS = ['id', 'name', 'rate_limit', 'ingest_rate_limit', 'signing_generation'] as const
-interface ClientLimits { id: string, name: string, rate_limit: number | null, ingest_rate_limit: number | null, signing_generation: number | null }
+interface DevKeyClient { id: string, name: string, rate_limit: number | null, ingest_rate_limit: number | null, signing_generation: number | null }
 
-async function ensureClient (db: Kysely<Database>, key: DevKey): Promise<ClientLimits> {
+async function ensureClient (db: Kysely<Database>, key: DevKey): Promise<DevKeyClient> {
   if (key.clientId !== undefined) {
     const byId = await db.selectFrom('clients').select(CLIENT_COLUMNS).where('id', '=', key.clientId).executeTakeFirst()
     if (byId !== undefined) return byId

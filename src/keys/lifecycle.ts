@@ -6,7 +6,7 @@
 import type { Kysely, Transaction, Updateable } from 'kysely'
 import { validate as isUuid } from 'uuid'
 import type { ApiKeysTable, Database } from '../db/schema.ts'
-import { inTransaction } from '../db/in-transaction.ts'
+import { inTransaction, type Db } from '../db/in-transaction.ts'
 import { appendAuditEvents, type Actor, type AuditEvent, type AuditEventType } from '../audit/store.ts'
 import { createKey, KEY_INFO_COLUMNS, type KeyInfo, type NewKey } from './store.ts'
 import { refusalOf, statusOf } from './status.ts'
@@ -64,7 +64,7 @@ async function lockKey (trx: Transaction<Database>, keyId: string, clientId: str
   return key
 }
 
-export async function createKeyWithAudit (db: Kysely<Database> | Transaction<Database>, key: NewKey, actor: Actor): Promise<{ apiKey: string, info: KeyInfo }> {
+export async function createKeyWithAudit (db: Db, key: NewKey, actor: Actor): Promise<{ apiKey: string, info: KeyInfo }> {
   return await inTransaction(db, async (trx) => {
     const created = await createKey(trx, key)
     const { scopes, expires_at: expiresAt, allowed_cidrs: allowedCidrs } = created.info

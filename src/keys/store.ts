@@ -1,12 +1,10 @@
 // Clients and their API keys in the database. Only a key's SHA-256 is stored;
 // the plaintext exists once, in what createKey returns.
-import type { Kysely, Transaction } from 'kysely'
-import type { ApiKey, Client, Database } from '../db/schema.ts'
+import type { ApiKey, Client } from '../db/schema.ts'
 import { displayPrefix, generateKey, hashKey } from './format.ts'
 import type { Scope } from './scopes.ts'
 import { validate as isUuid } from 'uuid'
-
-type Db = Kysely<Database> | Transaction<Database>
+import type { Db } from '../db/in-transaction.ts'
 
 /** A key as listings show it: never the key, never its hash. */
 export type KeyInfo = Omit<ApiKey, 'key_hash'>
