@@ -2,21 +2,11 @@ import pg from 'pg'
 import t from 'tap'
 import { generateKey } from '../../src/keys/format.ts'
 import { KEY_SHAPE, buildTestApp, entry, testDatabaseUrl } from '../helper.ts'
-import { inParallel, keys, keysProcess, parsed } from './run.ts'
+import { inParallel, keys, keysProcess, parsed, type Created } from './run.ts'
 
 const WHOLE_KEY = new RegExp(`^${KEY_SHAPE.source}$`)
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const DAY_MS = 86_400_000
-
-interface Created {
-  client_id: string
-  client_name: string
-  key_id: string
-  api_key: string
-  scopes: string[]
-  expires_at: string | null
-  message: string
-}
 
 interface Listed {
   clients: Array<{

@@ -24,24 +24,13 @@ import { generateKey } from '../../src/keys/format.ts'
 import { DEFAULT_GRACE_SECONDS, KeyNotFoundError, RotationRefusedError } from '../../src/keys/lifecycle.ts'
 import type { KeyView } from '../../src/keys/present.ts'
 import { KEY_SHAPE, buildTestApp, callApi, entry, issueKey, postLogs, testDatabaseUrl } from '../helper.ts'
-import { inParallel, keys, parsed, type Run } from './run.ts'
+import { inParallel, keys, parsed, type Run, type Created } from './run.ts'
 
 
 const WHOLE_KEY = new RegExp(`^${KEY_SHAPE.source}$`)
 const DAY_MS = 86_400_000
 const ACTOR = `cli:${userInfo().username}`
 const PUBLIC_URL = 'http://127.0.0.1:3000'
-
-interface Created {
-  client_id: string
-  client_name: string
-  key_id: string
-  api_key: string
-  scopes: string[]
-  expires_at: string | null
-  allowed_cidrs: string[] | null
-  env_line: string
-}
 
 interface Rotated {
   api_key: string

@@ -9,6 +9,26 @@ import { runKeysCli } from '../../src/cli/main.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
+/** What `keys create --json` prints. */
+export interface Created {
+  client_id: string
+  client_name: string
+  client_created: boolean
+  key_id: string
+  key_prefix: string
+  api_key: string
+  scopes: string[]
+  expires_at: string | null
+  allowed_cidrs: string[] | null
+  rate_limit: number | null
+  ingest_rate_limit: number | null
+  signs: boolean
+  signing_secret: string | null
+  created_at: string
+  env_line: string
+  message: string
+}
+
 export interface Run {
   code: number | null
   stdout: string

@@ -10,13 +10,11 @@ import { signing } from '../../src/cli/commands/signing.ts'
 import { verifyKey } from '../../src/cli/commands/verify.ts'
 import { deriveSigningSecret } from '../../src/signing/secret.ts'
 import { buildTestApp } from '../helper.ts'
-import { inParallel, keys, parsed } from './run.ts'
+import { inParallel, keys, parsed, type Created } from './run.ts'
 
 const SIGNING_KEY = 'cli-test-signing-key-0123456789abcdef0123'
 const PUBLIC_URL = 'http://127.0.0.1:3000'
 const DEFAULTS = { rateLimit: 1200, window: '1m', ingestRateLimit: 60000 }
-
-interface Created { client_id: string, api_key: string, signs: boolean, signing_secret: string | null, env_line: string, ingest_rate_limit: number | null, message: string }
 
 void t.test('the command lines: create --signing --ingest-limit, and what they refuse', async (t) => {
   const { app, databaseUrl } = await buildTestApp(t)
