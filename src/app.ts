@@ -3,7 +3,7 @@
 // where to listen.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { DestinationStream } from 'pino'
-import authPlugin, { authenticate, claimSignedNonce, countRequest, requireKey } from './plugins/auth.ts'
+import authPlugin, { authenticate, claimSignedNonce, countRequest, identify } from './plugins/auth.ts'
 import bodyParsers from './plugins/body-parsers.ts'
 import bodyDigest from './signing/body-digest.ts'
 import clientRateLimit from './plugins/rate-limit.ts'
@@ -12,6 +12,7 @@ import redis from './plugins/redis.ts'
 import docs from './plugins/docs.ts'
 import env from './plugins/env.ts'
 import errors from './plugins/errors.ts'
+import expectContinue from './plugins/expect-continue.ts'
 import requestHead from './plugins/request-head.ts'
 import healthRoutes from './health/routes.ts'
 import logsRoutes from './logs/routes.ts'
@@ -104,6 +105,8 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     await app.register(requestHead)
     await app.register(database)
     await app.register(redis)
+    // Its preParsing hook comes after every onRequest hook, so after authentication.
+    await app.register(expectContinue)
     // Before the body parsers, which decompress: a signature covers the bytes as sent.
     await app.register(bodyDigest)
     await app.register(bodyParsers)
@@ -117,7 +120,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
       scope.addHook('onRoute', (route) => {
         if (route.config?.scope === undefined) throw new Error(`${route.method} ${route.url} names no key scope`)
       })
-      scope.addHook('onRequest', requireKey)
+      scope.addHook('onRequest', identify)
       scope.addHook('preHandler', authenticate)
       scope.addHook('onResponse', countRequest)
       // Route-level preHandler, so it runs after authenticate: the limit is the client's.

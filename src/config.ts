@@ -67,6 +67,12 @@ export const ConfigSchema = Type.Object({
     description: 'Redis, so that every instance shares rate-limit, ingest-volume and failed-authentication counters and ' +
       'request nonces. Unset or empty: counters are per process, nonces in PostgreSQL.'
   })),
+  REDIS_PREFIX: Type.String({
+    pattern: '^[!-~]{0,100}$',
+    default: 'central-logger:',
+    description: 'What every Redis key and channel of this deployment starts with, so that deployments sharing one Redis ' +
+      'never share counters, blocks or nonces.'
+  }),
   API_SIGNING_REQUIRED: Type.Boolean({
     default: false,
     description: 'Whether every client must sign its requests (X-API-Timestamp, X-API-Nonce, X-API-Signature); ' +

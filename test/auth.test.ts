@@ -5,6 +5,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t from 'tap'
 import type { ErrorBody } from '../src/errors.ts'
 import { generateKey } from '../src/keys/format.ts'
+import { revokeKey } from '../src/keys/lifecycle.ts'
 import type { LogPageBody } from '../src/logs/schemas.ts'
 import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs } from './helper.ts'
 
@@ -176,13 +177,17 @@ void t.test('a key lacking the route\'s scope: 403 insufficient_scope naming it'
   t.equal(await countLogs(app), 1)
 })
 
-void t.test('without a well-formed key the answer is 401, whatever the body', async (t) => {
-  // Presence and shape (prefix, checksum) are checked before the body is
-  // parsed or decompressed: a caller without a key learns nothing about body
-  // handling and cannot make the service inflate megabytes for it. (A
-  // well-formed key is looked up in the preHandler, after the body is read.)
+void t.test('a key that is refused is refused whatever the body: it is judged before the body is read', async (t) => {
+  // The key is resolved before the body is parsed or decompressed: a caller
+  // without a usable key learns nothing about body handling and cannot make
+  // the service inflate megabytes for it.
   const { app } = await buildTestApp(t, { MAX_BODY_BYTES: String(64 * 1024) })
   const { apiKey } = await issueKey(app, 'acme')
+  const revoked = await issueKey(app, 'acme')
+  await revokeKey(app.db, { keyId: revoked.keyId }, { actor: 'cli:test' })
+  const expired = await issueKey(app, 'acme', { expiresAt: new Date(Date.now() - 1000) })
+  const elsewhere = await issueKey(app, 'acme', { allowedCidrs: ['192.0.2.0/24'] })
+  const readOnly = await issueKey(app, 'acme', { scopes: ['logs:read'] })
   const json = { 'content-type': 'application/json' }
   const gzip = { 'content-type': 'application/json', 'content-encoding': 'gzip' }
   const bodies: Array<[string, Headers, string | Buffer]> = [
@@ -197,13 +202,19 @@ void t.test('without a well-formed key the answer is 401, whatever the body', as
   const callers: Array<[string, Headers, string]> = [
     ['no key', {}, 'missing_api_key'],
     ['a malformed key', { 'x-api-key': apiKey.slice(0, -1) + (apiKey.endsWith('a') ? 'b' : 'a') }, 'malformed_api_key'],
-    ['a key in a foreign scheme', { authorization: 'Basic dXNlcjpwYXNz' }, 'malformed_api_key']
+    ['a key in a foreign scheme', { authorization: 'Basic dXNlcjpwYXNz' }, 'malformed_api_key'],
+    ['a well-formed key nobody holds', { 'x-api-key': generateKey() }, 'invalid_api_key'],
+    ['a revoked key', { 'x-api-key': revoked.apiKey }, 'revoked_api_key'],
+    ['an expired key', { 'x-api-key': expired.apiKey }, 'expired_api_key'],
+    ['a key used outside its allowlist', { 'x-api-key': elsewhere.apiKey }, 'address_not_allowed'],
+    ['a key without the logs:write scope', { 'x-api-key': readOnly.apiKey }, 'insufficient_scope']
   ]
   for (const [caller, auth, code] of callers) {
     for (const [what, headers, payload] of bodies) {
       const res = await app.inject({ method: 'POST', url: '/api/v1/logs', headers: { ...headers, ...auth }, payload })
-      t.equal(res.statusCode, 401, `${caller}, ${what}: 401`)
       t.equal(res.json<ErrorBody>().code, code, `${caller}, ${what}: ${code}`)
+      t.equal(res.statusCode, code === 'address_not_allowed' || code === 'insufficient_scope' ? 403 : 401)
+      if (payload.length > 0) t.equal(res.headers.connection, 'close', 'and the connection closes rather than read a body nobody wants')
     }
   }
   // The same bodies with a good key are judged on their merits.

@@ -5,7 +5,8 @@ import type { AuditEventRow } from '../db/schema.ts'
 import type { Db } from '../db/in-transaction.ts'
 
 export const AUDIT_EVENTS = [
-  'key.created', 'key.rotated', 'key.revoked', 'key.updated', 'key.expired_in_use', 'auth.failed', 'client.updated'
+  'key.created', 'key.rotated', 'key.revoked', 'key.updated', 'key.expired_in_use', 'auth.failed', 'client.updated',
+  'throttle.cleared'
 ] as const
 export type AuditEventType = typeof AUDIT_EVENTS[number]
 

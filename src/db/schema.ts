@@ -95,6 +95,14 @@ export interface RequestNoncesTable {
   expires_at: Timestamp
 }
 
+/** An address group the failed-authentication throttle blocks, as the instance that blocked it reported it. */
+export interface AuthBlocksTable {
+  /** An IPv4 address, or an IPv6 /64. */
+  address: string
+  blocked_at: Timestamp
+  blocked_until: Timestamp
+}
+
 export interface Database {
   clients: ClientsTable
   api_keys: ApiKeysTable
@@ -103,6 +111,7 @@ export interface Database {
   audit_events: AuditEventsTable
   usage_daily: UsageDailyTable
   request_nonces: RequestNoncesTable
+  auth_blocks: AuthBlocksTable
 }
 
 export type Client = Selectable<ClientsTable>

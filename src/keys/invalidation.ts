@@ -1,16 +1,22 @@
 // Hears every change to a key, made by any instance, the CLI or by hand in
 // SQL: a trigger on api_keys sends NOTIFY after commit, and this listener, on
-// its own connection, passes the key id on so the cache drops it. While the
-// connection is down, notifications can be missed, so the listener says so
-// (the resolver then stops trusting its cache) and reconnects with backoff.
+// its own connection, passes the key id on so the cache drops it (and the
+// hash of a new key, for the key directory). On the same connection it hears
+// the provider's orders to the failed-authentication throttle (`keys
+// throttle clear`). While the connection is down, notifications can be
+// missed, so the listener says so (the resolver then stops trusting its
+// cache) and reconnects with backoff.
 import type { FastifyBaseLogger } from 'fastify'
 import pg from 'pg'
 
 export const KEY_CHANGES_CHANNEL = 'central_logger_key_changes'
+export const THROTTLE_CHANNEL = 'central_logger_throttle'
 
 export interface KeyChangeHandlers {
-  /** A key changed: forget what is cached about it. */
-  changed: (keyId: string) => void
+  /** A key changed (its id, `client:<id>`, or `new:<hash hex>` for a key created): forget what is cached about it. */
+  changed: (payload: string) => void
+  /** The provider cleared an address group from the throttle (`*`: every one). */
+  unblocked?: (group: string) => void
   /** Listening started (true) or stopped (false); changes may have been missed in between. */
   listening: (listening: boolean) => void
 }
@@ -52,11 +58,13 @@ export class KeyChangeListener {
     client.on('error', onLost)
     client.on('end', () => { onLost() })
     client.on('notification', (message) => {
-      if (message.channel === KEY_CHANGES_CHANNEL && message.payload !== undefined) this.#handlers.changed(message.payload)
+      if (message.payload === undefined) return
+      if (message.channel === KEY_CHANGES_CHANNEL) this.#handlers.changed(message.payload)
+      else if (message.channel === THROTTLE_CHANNEL) this.#handlers.unblocked?.(message.payload)
     })
     try {
       await client.connect()
-      await client.query(`LISTEN ${KEY_CHANGES_CHANNEL}`)
+      await client.query(`LISTEN ${KEY_CHANGES_CHANNEL}; LISTEN ${THROTTLE_CHANNEL}`)
     } catch (error) {
       onLost(error as Error)
       return

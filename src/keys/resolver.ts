@@ -4,7 +4,9 @@
 // The cache is kept honest by key change notifications (invalidation.ts):
 // a changed key is evicted at once (a lookup under way at that moment is not
 // cached), and while notifications are not being received the cache is
-// bypassed. The TTL is only a backstop.
+// bypassed. The TTL is only a backstop. Beside the cache, a directory of
+// every key's hash prefix (key-directory.ts) tells, without a lookup, whether
+// a key can exist at all.
 import { timingSafeEqual } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { LRUCache } from 'lru-cache'
@@ -12,6 +14,7 @@ import type { Database } from '../db/schema.ts'
 import { Errors, type HttpError } from '../errors.ts'
 import { displayPrefix, hashKey, isWellFormedKey } from './format.ts'
 import { findKeyByHash, type KeyRecord } from './store.ts'
+import { KeyDirectory } from './key-directory.ts'
 import { isScope, type Scope } from './scopes.ts'
 import { deriveSigningSecret } from '../signing/secret.ts'
 import { endOf, refusalError, refusalOf, type KeyRefusal } from './status.ts'
@@ -69,6 +72,10 @@ export class KeyResolver {
   readonly #cache: LRUCache<string, CacheEntry> | undefined
   readonly #devKeys: ReadonlyMap<string, KeyRecord>
   readonly #signingKey: string | undefined
+  /** Which keys exist; filled and kept up to date by whoever hears key changes (invalidation.ts). */
+  readonly directory = new KeyDirectory()
+  /** Database lookups made, for the tests and metrics that must see what a request cost. */
+  lookups = 0
   // Until key change notifications are known to arrive, a cached answer could be stale.
   #cacheTrusted = false
   // Lookups under way, by key hash: concurrent requests with the same uncached key share one.
@@ -92,13 +99,48 @@ export class KeyResolver {
     return isWellFormedKey(apiKey) || (this.#devKeys.size > 0 && this.#devKeys.has(hashKey(apiKey).toString('hex')))
   }
 
+  /**
+   * Whether the key may exist, judged without the database: a development
+   * key, or a key in the directory. False for a key never issued (and one
+   * revoked before the directory was last filled), and for every key until
+   * the directory has been filled once.
+   */
+  mayExist (apiKey: string): boolean {
+    const keyHash = hashKey(apiKey)
+    return this.#devKeys.has(keyHash.toString('hex')) || (this.directory.loaded && this.directory.mayExist(keyHash))
+  }
+
+  /** A key created here: known to the directory before its creation notification comes back. */
+  learn (apiKey: string): void {
+    this.directory.add(hashKey(apiKey))
+  }
+
+  /** Moves on whenever a cached answer may have gone stale: an answer judged under an older one should be judged again. */
+  get generation (): number {
+    return this.#generation
+  }
+
+  /** The answer the cache holds for this key, without the database; undefined when a lookup is needed. */
+  cached (apiKey: string, now = new Date()): Resolution | undefined {
+    const cache = this.#cache
+    if (cache === undefined || !this.#cacheTrusted) return undefined
+    const keyHash = hashKey(apiKey)
+    const hex = keyHash.toString('hex')
+    const entry = cache.get(hex)
+    if (entry === undefined) return undefined
+    return this.#judge(apiKey, keyHash, this.#devKeys.get(hex), entry.record ?? undefined, now)
+  }
+
   /** The client behind the key, or why it is refused. */
   async resolveDetailed (apiKey: string, now = new Date()): Promise<Resolution> {
     const keyHash = hashKey(apiKey)
     const hex = keyHash.toString('hex')
     const devKey = this.#devKeys.get(hex)
     if (devKey === undefined && !isWellFormedKey(apiKey)) return { ok: false, error: Errors.malformedKey() }
-    const record = await this.#lookUp(keyHash, hex)
+    return this.#judge(apiKey, keyHash, devKey, await this.#lookUp(keyHash, hex), now)
+  }
+
+  #judge (apiKey: string, keyHash: Buffer, devKey: KeyRecord | undefined, record: KeyRecord | undefined, now: Date): Resolution {
     // A development key that is also stored (the line `create` prints, pasted
     // into .env) is judged as stored, so revoking, rotating or restricting it
     // still takes effect.
@@ -125,13 +167,13 @@ export class KeyResolver {
   /** The stored key with this hash, from the cache when it can be trusted. */
   async #lookUp (keyHash: Buffer, hex: string): Promise<KeyRecord | undefined> {
     const cache = this.#cache
-    if (cache === undefined || !this.#cacheTrusted) return await findKeyByHash(this.#db, keyHash)
+    if (cache === undefined || !this.#cacheTrusted) return await this.#find(keyHash)
     const cached = cache.get(hex)
     if (cached !== undefined) return cached.record ?? undefined
     const pending = this.#inFlight.get(hex)
     if (pending !== undefined) return await pending
     const generation = this.#generation
-    const lookup = findKeyByHash(this.#db, keyHash).then((record) => {
+    const lookup = this.#find(keyHash).then((record) => {
       if (this.#generation === generation && this.#cacheTrusted) cache.set(hex, { record: record ?? null })
       return record
     }).finally(() => {
@@ -139,6 +181,11 @@ export class KeyResolver {
     })
     this.#inFlight.set(hex, lookup)
     return await lookup
+  }
+
+  async #find (keyHash: Buffer): Promise<KeyRecord | undefined> {
+    this.lookups++
+    return await findKeyByHash(this.#db, keyHash)
   }
 
   /** Forgets what is cached about one key (it changed). */

@@ -164,6 +164,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
       expiresAt: notAfterCaller(request, body.expires_in_seconds === undefined ? null : new Date(Date.now() + body.expires_in_seconds * 1000)),
       allowedCidrs: allowlistWithinCaller(request, allowlistOf(body.allowed_cidrs), true) ?? null
     }, actorOf(request))
+    fastify.keyResolver.learn(apiKey)
     reply.code(201)
     return { api_key: apiKey, key: view(request, info) }
   })
@@ -201,6 +202,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
       ...(expiresIn === undefined ? {} : { expiresAt: expiresIn === null ? null : new Date(Date.now() + expiresIn * 1000) })
     }, actorOf(request)))
     forget(rotation.previous.id)
+    fastify.keyResolver.learn(rotation.apiKey)
     reply.code(201)
     return { api_key: rotation.apiKey, key: view(request, rotation.key), previous: view(request, rotation.previous) }
   })

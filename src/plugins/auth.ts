@@ -1,12 +1,15 @@
 // Authentication for the routes registered after it in the same scope, in two
-// steps: on request, before any body is read, a request without a
-// well-formed key is refused (no body parsing, no decompression, no database
-// for it); then a preHandler resolves the key to a client, checks the key's
-// address allowlist, decorates the request with the client, and checks the
-// scope the route names in `config.scope`. Every failure goes to the audit
-// trail, in batches; every authenticated request is counted in usage.
+// steps. On request, before any byte of the body is read or inflated, the key
+// is resolved (from the cache, or by one indexed lookup shared by concurrent
+// requests): a missing, malformed, unknown, revoked or expired key, one used
+// from outside its allowlist, or one lacking the route's scope is answered at
+// once, and the connection closes rather than receive a body nobody will
+// read. Then a preHandler takes that resolution (judging the key again only if
+// keys changed meanwhile), checks a signed request's signature, and decorates
+// the request with the client. Every failure goes to the audit trail, in
+// batches; every authenticated request is counted in usage.
 import fp from 'fastify-plugin'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import { AuditRecorder } from '../audit/recorder.ts'
 import { AuthThrottle } from '../keys/auth-throttle.ts'
 import { SharedAuthFailures } from '../keys/shared-auth-failures.ts'
@@ -15,7 +18,10 @@ import { Errors, HttpError } from '../errors.ts'
 import { isAddressAllowed } from '../keys/allowlist.ts'
 import { loadDevKeys, type DevKey } from '../keys/dev-keys.ts'
 import { KeyChangeListener } from '../keys/invalidation.ts'
-import { KeyResolver, type AuthenticatedClient, type Refusal } from '../keys/resolver.ts'
+import { KeyResolver, type AuthenticatedClient, type Refusal, type Resolution } from '../keys/resolver.ts'
+import { BlockReporter } from '../keys/throttle-blocks.ts'
+import { addressGroup } from '../net/address-group.ts'
+import { displayPrefix } from '../keys/format.ts'
 import type { Scope } from '../keys/scopes.ts'
 import { UsageRecorder } from '../usage/recorder.ts'
 import { PostgresNonceStore, RedisNonceStore, type NonceStore } from '../signing/nonces.ts'
@@ -27,6 +33,8 @@ declare module 'fastify' {
     authThrottle: AuthThrottle
     /** With Redis: failed authentications counted across instances. */
     sharedAuthFailures: SharedAuthFailures | undefined
+    /** Reports this instance's blocked addresses where the provider's CLI sees them. */
+    authBlocks: BlockReporter
     usage: UsageRecorder
     audit: AuditRecorder
     nonces: NonceStore
@@ -34,6 +42,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated client; set on every route behind authentication. */
     client: AuthenticatedClient
+    /** The key and what it resolved to before the body was read; the preHandler makes `client` of it. */
+    identified: Identified | null
     /** A signed request's nonce, verified and still to be claimed. */
     signedNonce: SignedNonce | null
   }
@@ -41,6 +51,13 @@ declare module 'fastify' {
     /** The scope a key needs for this route. */
     scope?: Scope
   }
+}
+
+export interface Identified {
+  apiKey: string
+  client: AuthenticatedClient
+  /** The resolver's generation when the key was judged: keys changed since if it has moved on. */
+  generation: number
 }
 
 /**
@@ -97,40 +114,85 @@ export default fp<AuthOptions>(async function auth (fastify, options) {
     fastify.log.warn('API_SIGNING_REQUIRED is true but SIGNING_KEY is not set: no stored client can sign, so only ' +
       'development keys with a signing secret are accepted')
   }
-  const nonces: NonceStore = fastify.redis === undefined ? new PostgresNonceStore(fastify.db) : new RedisNonceStore(fastify.redis)
+  const nonces: NonceStore = fastify.redis === undefined ? new PostgresNonceStore(fastify.db) : new RedisNonceStore(fastify.redis, config.REDIS_PREFIX)
   fastify.decorate('nonces', nonces)
   fastify.decorate('keyResolver', resolver)
+  const flushEveryMs = config.USAGE_FLUSH_SECONDS * 1000
+  const blocks = new BlockReporter(fastify.db, fastify.log, flushEveryMs)
+  fastify.decorate('authBlocks', blocks)
   const throttleOptions = {
     maxFailures: config.AUTH_FAIL_MAX,
     windowMs: config.AUTH_FAIL_WINDOW_SECONDS * 1000,
-    cooldownMs: config.AUTH_FAIL_COOLDOWN_SECONDS * 1000
+    cooldownMs: config.AUTH_FAIL_COOLDOWN_SECONDS * 1000,
+    onBlock: (group: string, since: number, until: number) => { blocks.report(group, since, until) }
   }
   const throttle = new AuthThrottle(throttleOptions)
-  const shared = fastify.redis === undefined ? undefined : new SharedAuthFailures(fastify.redis, throttle, throttleOptions, fastify.log)
+  const shared = fastify.redis === undefined
+    ? undefined
+    : new SharedAuthFailures(fastify.redis, throttle, throttleOptions, fastify.log, config.REDIS_PREFIX)
   fastify.decorate('authThrottle', throttle)
   fastify.decorate('sharedAuthFailures', shared)
   if (shared !== undefined) fastify.addHook('onClose', async () => { shared.close() })
+  warnIfProxyUnseen(fastify.log, config.HOST, config.TRUST_PROXY)
 
-  const flushEveryMs = config.USAGE_FLUSH_SECONDS * 1000
   const usage = new UsageRecorder(fastify.db, fastify.log, flushEveryMs)
   const audit = new AuditRecorder(fastify.db, fastify.log, flushEveryMs)
   fastify.decorate('usage', usage)
   fastify.decorate('audit', audit)
 
-  if (config.KEY_CACHE_TTL_SECONDS > 0) {
-    const listener = new KeyChangeListener(fastify.databaseUrl, {
-      // A key id, or `client:<id>` when a client's own settings changed.
-      changed: (id) => { if (id.startsWith('client:')) resolver.forgetClient(id.slice('client:'.length)); else resolver.forget(id) },
-      listening: (listening) => { resolver.setCacheTrusted(listening) }
-    }, fastify.log)
-    await listener.start()
-    fastify.addHook('onClose', async () => { await listener.close() })
+  // Always listening, cache or not: the key directory and the throttle's orders arrive the same way.
+  const cacheKeys = config.KEY_CACHE_TTL_SECONDS > 0
+  let started = false
+  const readDirectory = async (): Promise<void> => {
+    await resolver.directory.load(fastify.db).catch((error: unknown) => {
+      fastify.log.warn({ err: error }, 'could not read the key directory; a throttled address\'s keys wait until it is read')
+    })
   }
+  const listener = new KeyChangeListener(fastify.databaseUrl, {
+    // A key id, `client:<id>` when a client's own settings changed, or `new:<hash>` for a key created.
+    changed: (payload) => {
+      if (payload.startsWith('new:')) resolver.directory.add(Buffer.from(payload.slice('new:'.length), 'hex'))
+      else if (payload.startsWith('client:')) resolver.forgetClient(payload.slice('client:'.length))
+      else resolver.forget(payload)
+    },
+    unblocked: (group) => {
+      if (group === '*') throttle.unblockAll()
+      else throttle.unblock(group)
+      if (group !== '*') shared?.forget(group)
+      fastify.log.info({ address: group }, 'failed-authentication block lifted by the provider')
+    },
+    listening: (listening) => {
+      if (cacheKeys) resolver.setCacheTrusted(listening)
+      // Keys created while nobody listened are read afresh (the first time, below).
+      if (listening && started) void readDirectory()
+    }
+  }, fastify.log)
+  await listener.start()
+  // After LISTEN: a key created from here on is announced, one created before is read now.
+  await readDirectory()
+  started = true
+  fastify.addHook('onClose', async () => { await listener.close() })
   // Registered after the database plugin, so these run before the pool closes.
-  fastify.addHook('onClose', async () => { await Promise.all([usage.close(), audit.close(), nonces.close()]) })
+  fastify.addHook('onClose', async () => { await Promise.all([usage.close(), audit.close(), blocks.close(), nonces.close()]) })
   fastify.decorateRequest('client', null as unknown as AuthenticatedClient)
+  fastify.decorateRequest('identified', null)
   fastify.decorateRequest('signedNonce', null)
 }, { name: 'auth', dependencies: ['database', 'redis'] })
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
+
+/**
+ * Reachable from other machines, with X-Forwarded-For ignored: fine when
+ * clients connect directly, but behind a reverse proxy or load balancer every
+ * client would share the proxy's address, for allowlists and for the
+ * failed-authentication throttle (one client's bad keys would block them all).
+ */
+function warnIfProxyUnseen (log: FastifyBaseLogger, host: string, trustProxy: string): void {
+  if (LOOPBACK.has(host) || !['', 'false'].includes(trustProxy.trim().toLowerCase())) return
+  log.warn({ HOST: host, TRUST_PROXY: trustProxy }, 'listening beyond loopback with TRUST_PROXY=false: if a reverse proxy or load ' +
+    'balancer is in front of the service, every client shares its address (allowlists and the failed-authentication throttle ' +
+    'see only the proxy); set TRUST_PROXY to the proxies\' addresses or hop count')
+}
 
 function requiredKey (request: FastifyRequest): string {
   const key = presentedKey(request)
@@ -138,8 +200,12 @@ function requiredKey (request: FastifyRequest): string {
   return key
 }
 
-/** An authentication failure goes to the audit trail, to its client's usage when the key is known, and counts against the address's failure budget. */
-function recordFailure (request: FastifyRequest, failure: Refusal): void {
+/**
+ * An authentication failure goes to the audit trail, to its client's usage
+ * when the key is known, and (when it `counts`) against the address group's
+ * failure budget.
+ */
+function recordFailure (request: FastifyRequest, failure: Refusal, counts: boolean): void {
   const expired = failure.refusal === 'expired' || failure.refusal === 'rotated'
   const event: AuditEvent = {
     event: expired ? 'key.expired_in_use' : 'auth.failed',
@@ -155,51 +221,107 @@ function recordFailure (request: FastifyRequest, failure: Refusal): void {
   server.audit.record(event)
   // A refusal with a known client counts in its usage: someone is using its key, or trying to.
   if (failure.clientId !== undefined) server.usage.count(failure.clientId, { auth_failures: 1 })
-  if (failure.error.code !== 'auth_throttled') {
-    server.authThrottle.fail(request.ip)
-    server.sharedAuthFailures?.report(request.ip)
+  if (counts) {
+    const group = addressGroup(request.ip)
+    server.authThrottle.fail(group)
+    server.sharedAuthFailures?.report(group)
   }
 }
 
-/** The onRequest hook an authenticated scope installs: refuse what cannot be a key before reading the body. */
-export async function requireKey (request: FastifyRequest): Promise<void> {
-  try {
-    // Before anything else about the key: an address cooling off is not heard.
-    const wait = request.server.authThrottle.waitFor(request.ip)
-    if (wait > 0) throw Errors.authThrottled(wait)
-    if (!request.server.keyResolver.couldBeKey(requiredKey(request))) throw Errors.malformedKey()
-  } catch (error) {
-    if (error instanceof HttpError) recordFailure(request, { error })
-    throw error
-  }
+/**
+ * Refuses a request whose key is not an active key it may use here: recorded
+ * and counted, or, while the address group is blocked, answered 429 (a
+ * refusal during the block does not prolong it). Returns the error to throw.
+ */
+function refusal (request: FastifyRequest, failure: Refusal): HttpError {
+  const wait = request.server.authThrottle.waitFor(addressGroup(request.ip))
+  const answered = wait > 0 ? { ...failure, error: Errors.authThrottled(wait) } : failure
+  recordFailure(request, answered, wait === 0)
+  return answered.error
 }
 
-/** The preHandler an authenticated scope installs. */
-export async function authenticate (request: FastifyRequest): Promise<void> {
-  const apiKey = requiredKey(request)
-  const resolution = await request.server.keyResolver.resolveDetailed(apiKey)
-  if (!resolution.ok) {
-    recordFailure(request, resolution)
-    throw resolution.error
-  }
+/** A resolved key, admitted for this route from this address, or the error saying why not (recorded). */
+function admit (request: FastifyRequest, resolution: Resolution): AuthenticatedClient {
+  if (!resolution.ok) throw refusal(request, resolution)
   const client = resolution.client
   if (client.allowedCidrs !== null && !isAddressAllowed(request.ip, client.allowedCidrs)) {
-    const error = Errors.addressNotAllowed(request.ip)
-    recordFailure(request, { error, clientId: client.id, keyId: client.keyId, keyPrefix: client.keyPrefix })
+    throw refusal(request, { error: Errors.addressNotAllowed(request.ip), clientId: client.id, keyId: client.keyId, keyPrefix: client.keyPrefix })
+  }
+  const scope = request.routeOptions.config.scope
+  if (scope !== undefined && !client.scopes.includes(scope)) throw Errors.missingScope(scope)
+  return client
+}
+
+/** Resolves the key, from the cache or the database; strangers are held to the failed-authentication throttle. */
+async function identifyKey (request: FastifyRequest): Promise<Identified> {
+  const { keyResolver: resolver, authThrottle: throttle } = request.server
+  let apiKey: string
+  try {
+    apiKey = requiredKey(request)
+    if (!resolver.couldBeKey(apiKey)) throw Errors.malformedKey()
+  } catch (error) {
+    if (error instanceof HttpError) throw refusal(request, { error })
     throw error
   }
-  if (client.signs || request.server.config.API_SIGNING_REQUIRED) checkSignature(request, apiKey, client)
+  const generation = resolver.generation
+  let resolution = resolver.cached(apiKey)
+  if (resolution === undefined) {
+    const group = addressGroup(request.ip)
+    // Near or past its failure budget, a group's keys are looked up only if
+    // they may exist: a real key always gets through, a made-up one costs nothing.
+    const hold = throttle.holdFor(group)
+    if (hold > 0 && !resolver.mayExist(apiKey)) throw refusal(request, { error: Errors.authThrottled(hold), keyPrefix: displayPrefix(apiKey) })
+    const end = throttle.begin(group)
+    try {
+      resolution = await resolver.resolveDetailed(apiKey)
+    } finally {
+      end()
+    }
+  }
+  return { apiKey, client: admit(request, resolution), generation }
+}
+
+/** Whether the request has a body on its way (which a refusal will not read). */
+function hasBody (request: FastifyRequest): boolean {
+  const length = request.headers['content-length']
+  return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined
+}
+
+/** The onRequest hook an authenticated scope installs: the key is judged before any byte of the body is read. */
+export async function identify (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  try {
+    request.identified = await identifyKey(request)
+  } catch (error) {
+    // Reading (or inflating) a body only to discard it is work for whoever sent it: the connection closes after the answer.
+    if (hasBody(request)) reply.header('connection', 'close')
+    throw error
+  }
+}
+
+/**
+ * The preHandler an authenticated scope installs: the client the key was
+ * resolved to on request (judged again if keys changed while the body
+ * arrived, or the key's time ran out), its signature checked, decorates the request.
+ */
+export async function authenticate (request: FastifyRequest): Promise<void> {
+  const identified = request.identified
+  // identify() ran first, in the same scope, or the request was answered already.
+  if (identified === null) throw Errors.missingKey()
+  const resolver = request.server.keyResolver
+  let client = identified.client
+  if (resolver.generation !== identified.generation || (client.keyEndsAt !== null && client.keyEndsAt <= new Date())) {
+    client = admit(request, await resolver.resolveDetailed(identified.apiKey))
+  }
+  if (client.signs || request.server.config.API_SIGNING_REQUIRED) checkSignature(request, identified.apiKey, client)
   if (!client.development) request.server.usage.recordKeyUse(client.keyId, request.ip)
   request.client = client
   request.log = request.log.child({ client_id: client.id, key_id: client.keyId })
-  const scope = request.routeOptions.config.scope
-  if (scope !== undefined && !client.scopes.includes(scope)) throw Errors.missingScope(scope)
 }
 
 /** A signing client's failure is audited, counted and throttled like a bad key. */
 function recordSigningFailure (request: FastifyRequest, client: AuthenticatedClient, error: unknown): void {
   if (error instanceof HttpError && error.statusCode === 401) {
-    recordFailure(request, { error, clientId: client.id, keyId: client.keyId, keyPrefix: client.keyPrefix })
+    recordFailure(request, { error, clientId: client.id, keyId: client.keyId, keyPrefix: client.keyPrefix }, true)
   }
 }
 

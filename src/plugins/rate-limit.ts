@@ -18,7 +18,7 @@ export default fp(async function clientRateLimit (fastify) {
     max: (request) => request.client.rateLimit ?? config.RATE_LIMIT_MAX,
     timeWindow: windowMs(config.RATE_LIMIT_WINDOW),
     keyGenerator: (request) => `client:${request.client.id}`,
-    nameSpace: 'central-logger:rate-limit:',
+    nameSpace: `${config.REDIS_PREFIX}rate-limit:`,
     ...(redis === undefined ? {} : { redis }),
     // Redis down: answer rather than fail every request (limits resume with it).
     skipOnError: true,

@@ -16,11 +16,17 @@ export interface NonceStore {
 
 export class RedisNonceStore implements NonceStore {
   readonly #redis: Redis
-  constructor (redis: Redis) { this.#redis = redis }
+  readonly #prefix: string
+
+  /** `prefix` is REDIS_PREFIX. */
+  constructor (redis: Redis, prefix: string) {
+    this.#redis = redis
+    this.#prefix = `${prefix}nonce:`
+  }
 
   async claim (clientId: string, nonce: string, expiresAt: Date): Promise<boolean> {
     const ttlMs = Math.max(1, expiresAt.getTime() - Date.now())
-    return await this.#redis.set(`central-logger:nonce:${clientId}:${nonce}`, '1', 'PX', ttlMs, 'NX') === 'OK'
+    return await this.#redis.set(`${this.#prefix}${clientId}:${nonce}`, '1', 'PX', ttlMs, 'NX') === 'OK'
   }
 
   async close (): Promise<void> {}
