@@ -13,6 +13,7 @@ import { AuthThrottle } from '../src/keys/auth-throttle.ts'
 import { revokeKey } from '../src/keys/lifecycle.ts'
 import { usage } from '../src/cli/commands/usage.ts'
 import { buildTestApp, callApi, expectError, issueKey, testRedis } from './helper.ts'
+import { keys } from './cli/run.ts'
 
 const ATTACKER = '203.0.113.66'
 const NEIGHBOUR = '198.51.100.7'
@@ -143,6 +144,50 @@ void t.test('refusals are counted in usage: by client where the key is known, fo
   t.match(report.text, /6 failures \(3 throttled\)/)
   const own = await usage(app.db, { days: '1', clientName: 'acme' })
   t.same((own.json as { unattributed_auth_failures: unknown[] }).unattributed_auth_failures, [], 'a one-client report holds no one else\'s failures')
+})
+
+void t.test('the provider lists blocked addresses and lifts a block on every instance', async (t) => {
+  const env = { AUTH_FAIL_MAX: '2', AUTH_FAIL_COOLDOWN_SECONDS: '300', USAGE_FLUSH_SECONDS: '300' }
+  const a = await buildTestApp(t, env)
+  const b = await buildTestApp(t, { ...env, DATABASE_URL: a.databaseUrl })
+  for (const app of [a.app, b.app]) {
+    for (let i = 0; i < 3; i++) expectError(t, await noKey(app, ATTACKER), 401)
+    expectError(t, await noKey(app, ATTACKER), 429, 'auth_throttled')
+  }
+  for (let i = 0; i < 3; i++) await noKey(a.app, '2001:db8:5:6::1')
+  t.equal((await keys(a.databaseUrl, ['throttle', 'list'])).stdout.trim(), 'No address is blocked for failed authentications.',
+    'blocks are reported every USAGE_FLUSH_SECONDS, not at once')
+  await Promise.all([a.app.authBlocks.flush(), b.app.authBlocks.flush()])
+  const listed = await keys(a.databaseUrl, ['throttle', 'list', '--json'])
+  const blocked = (JSON.parse(listed.stdout) as { blocked: Array<{ address: string }> }).blocked.map((block) => block.address).sort()
+  t.same(blocked, ['2001:db8:5:6::/64', ATTACKER].sort(), 'each blocked group once, an IPv6 address by its /64')
+  t.match((await keys(a.databaseUrl, ['throttle', 'list'])).stdout, /2 blocked addresses/)
+
+  const cleared = await keys(a.databaseUrl, ['throttle', 'clear', ATTACKER, '--json'])
+  t.equal(cleared.code, 0)
+  t.match(JSON.parse(cleared.stdout), { address: ATTACKER, lifted: [{ address: ATTACKER }] })
+  for (const [name, app] of [['one', a.app], ['the other', b.app]] as const) {
+    let status = 429
+    for (let i = 0; i < 100 && status === 429; i++) {
+      await setTimeout(10)
+      status = (await noKey(app, ATTACKER)).statusCode
+    }
+    t.equal(status, 401, `${name} instance hears the address again`)
+  }
+  expectError(t, await noKey(a.app, '2001:db8:5:6::7'), 429, 'auth_throttled')
+  t.pass('another address stays blocked')
+  const audited = await a.app.db.selectFrom('audit_events').select(['actor', 'details']).where('event', '=', 'throttle.cleared').execute()
+  t.match(audited, [{ actor: /^cli:/, details: { address: ATTACKER } }], 'lifting a block is audited')
+
+  t.equal((await keys(a.databaseUrl, ['throttle', 'clear', 'not-an-address'])).code, 2, 'an address that is none is bad usage')
+  t.equal((await keys(a.databaseUrl, ['throttle', 'clear'])).code, 2, 'clear needs an address or --all')
+  t.equal((await keys(a.databaseUrl, ['throttle', 'clear', '--all'])).code, 0)
+  let status = 429
+  for (let i = 0; i < 100 && status === 429; i++) {
+    await setTimeout(10)
+    status = (await noKey(a.app, '2001:db8:5:6::7')).statusCode
+  }
+  t.equal(status, 401, '--all lifts every block')
 })
 
 void t.test('listening beyond loopback without TRUST_PROXY warns that a proxy would hide every client', async (t) => {

@@ -17,6 +17,7 @@ import { usage } from './commands/usage.ts'
 import { audit } from './commands/audit.ts'
 import { limit, requestLimitArgument } from './commands/limit.ts'
 import { signing } from './commands/signing.ts'
+import { throttleClear, throttleList } from './commands/throttle.ts'
 
 /** Where a command line reads and writes. */
 export interface CliIo {
@@ -67,7 +68,12 @@ Commands:
   audit [--client NAME] [--event TYPE] [--limit 100]
                        key events and authentication failures, newest first;
                        TYPE: key.created, key.rotated, key.revoked, key.updated,
-                       key.expired_in_use, auth.failed
+                       key.expired_in_use, auth.failed, client.updated, throttle.cleared
+  throttle list        the addresses blocked for failed authentications (an IPv6
+                       address counts by its /64), as the running instances report them
+  throttle clear <address> | --all
+                       lift the block (and forget the failures) of an address, or of
+                       every one, on every running instance at once
 
 Every command takes --json: exactly one JSON document on stdout.
 Durations: 45s, 30m, 24h, 90d, 2w.
@@ -98,7 +104,8 @@ const OPTIONS = {
   from: { type: 'string' },
   to: { type: 'string' },
   event: { type: 'string' },
-  limit: { type: 'string' }
+  limit: { type: 'string' },
+  all: { type: 'boolean' }
 } as const
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS, allowPositionals: true }>>['values']
@@ -181,6 +188,20 @@ async function run (config: Config, command: string, args: string[], values: Val
       rejectOptions(command, values, ['client', 'event', 'limit'])
       expectArguments(command, args, 0)
       return await needsDatabase(async (db) => await audit(db, { clientName: values.client, event: values.event, limit: values.limit }))
+    case 'throttle': {
+      const [action, ...rest] = args
+      if (action === 'list') {
+        rejectOptions('throttle list', values, [])
+        expectArguments('throttle list', rest, 0)
+        return await needsDatabase(async (db) => await throttleList(db))
+      }
+      if (action === 'clear') {
+        rejectOptions('throttle clear', values, ['all'])
+        expectArguments('throttle clear', rest, 0, 1)
+        return await needsDatabase(async (db) => await throttleClear(db, rest[0], values.all === true))
+      }
+      throw new UsageError('throttle takes list, or clear <address> | --all. See --help.')
+    }
     case 'verify': {
       rejectOptions(command, values, ['client'])
       if (values.client !== undefined) {
