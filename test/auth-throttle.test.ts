@@ -72,7 +72,9 @@ void t.test('a burst of made-up keys at once costs no more lookups than the thre
   const answers = await Promise.all(Array.from({ length: 1000 }, async () => await read(app, generateKey(), ATTACKER)))
   const lookups = app.keyResolver.lookups - before
   t.ok(lookups <= 30, `${lookups} lookups for 1,000 concurrent made-up keys (at most AUTH_FAIL_MAX)`)
-  t.ok(answers.every((res) => [401, 429].includes(res.statusCode)), 'every one is refused')
+  const statuses = new Map<number, number>()
+  for (const res of answers) statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1)
+  t.same([...statuses.keys()].filter((status) => status !== 401 && status !== 429), [], `every one is refused: ${JSON.stringify([...statuses])}`)
   t.ok(answers.filter((res) => res.statusCode === 429).length >= 1000 - lookups, 'those not looked up as throttled')
   await knownToDirectory(app, good.apiKey)
   t.equal((await read(app, good.apiKey, ATTACKER)).statusCode, 200, 'and the address\'s real key still works')
@@ -212,13 +214,14 @@ void t.test('with Redis, failures spread over instances add up, and the block re
   await setTimeout(200) // all subscribed
   // Five failures in all, never more than three on one instance: neither would block on its own.
   for (const app of [a.app, b.app, a.app, b.app, a.app]) expectError(t, await noKey(app, address), 401, 'missing_api_key')
-  let blockedOnB = 0
-  for (let i = 0; i < 50 && blockedOnB !== 429; i++) {
-    await setTimeout(10)
-    blockedOnB = (await noKey(b.app, address)).statusCode
+  for (const [name, app] of [['the instance that saw the fifth failure', a.app], ['the other instance', b.app]] as const) {
+    let status = 0
+    for (let i = 0; i < 100 && status !== 429; i++) {
+      await setTimeout(10)
+      status = (await noKey(app, address)).statusCode
+    }
+    t.equal(status, 429, `${name} answers 429`)
   }
-  t.equal(blockedOnB, 429, 'the other instance answers 429 too')
-  expectError(t, await noKey(a.app, address), 429, 'auth_throttled')
   expectError(t, await noKey(b.app, NEIGHBOUR), 401, 'missing_api_key')
   t.pass('another address is not affected')
   expectError(t, await noKey(other.app, address), 401, 'missing_api_key')

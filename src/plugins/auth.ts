@@ -240,16 +240,20 @@ function refusal (request: FastifyRequest, failure: Refusal): HttpError {
   return answered.error
 }
 
-/** A resolved key, admitted for this route from this address, or the error saying why not (recorded). */
+/** A resolved key, admitted from this address, or the error saying why not (recorded). */
 function admit (request: FastifyRequest, resolution: Resolution): AuthenticatedClient {
   if (!resolution.ok) throw refusal(request, resolution)
   const client = resolution.client
   if (client.allowedCidrs !== null && !isAddressAllowed(request.ip, client.allowedCidrs)) {
     throw refusal(request, { error: Errors.addressNotAllowed(request.ip), clientId: client.id, keyId: client.keyId, keyPrefix: client.keyPrefix })
   }
+  return client
+}
+
+/** The client's key may not do what the route does: the client's own request, refused (not an authentication failure). */
+function requireScope (request: FastifyRequest, client: AuthenticatedClient): void {
   const scope = request.routeOptions.config.scope
   if (scope !== undefined && !client.scopes.includes(scope)) throw Errors.missingScope(scope)
-  return client
 }
 
 /** Resolves the key, from the cache or the database; strangers are held to the failed-authentication throttle. */
@@ -281,16 +285,33 @@ async function identifyKey (request: FastifyRequest): Promise<Identified> {
   return { apiKey, client: admit(request, resolution), generation }
 }
 
+function mustSign (request: FastifyRequest, client: AuthenticatedClient): boolean {
+  return client.signs || request.server.config.API_SIGNING_REQUIRED
+}
+
+/** The key's last use (time and address), written with the next usage flush. */
+function recordUse (request: FastifyRequest, client: AuthenticatedClient): void {
+  if (!client.development) request.server.usage.recordKeyUse(client.keyId, request.ip)
+}
+
 /** Whether the request has a body on its way (which a refusal will not read). */
 function hasBody (request: FastifyRequest): boolean {
   const length = request.headers['content-length']
   return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined
 }
 
-/** The onRequest hook an authenticated scope installs: the key is judged before any byte of the body is read. */
+/**
+ * The onRequest hook an authenticated scope installs: the key is judged
+ * before any byte of the body is read. From here on the request is its
+ * client's, and counts in its usage whatever the answer.
+ */
 export async function identify (request: FastifyRequest, reply: FastifyReply): Promise<void> {
   try {
-    request.identified = await identifyKey(request)
+    const identified = await identifyKey(request)
+    request.identified = identified
+    // A use of the key, whatever comes of the request; a signed one only once its signature is checked.
+    if (!mustSign(request, identified.client)) recordUse(request, identified.client)
+    requireScope(request, identified.client)
   } catch (error) {
     // Reading (or inflating) a body only to discard it is work for whoever sent it: the connection closes after the answer.
     if (hasBody(request)) reply.header('connection', 'close')
@@ -310,18 +331,32 @@ export async function authenticate (request: FastifyRequest): Promise<void> {
   const resolver = request.server.keyResolver
   let client = identified.client
   if (resolver.generation !== identified.generation || (client.keyEndsAt !== null && client.keyEndsAt <= new Date())) {
-    client = admit(request, await resolver.resolveDetailed(identified.apiKey))
+    try {
+      client = admit(request, await resolver.resolveDetailed(identified.apiKey))
+    } catch (error) {
+      // Refused as an authentication failure (recorded as such), no longer the client's request.
+      request.identified = null
+      throw error
+    }
+    requireScope(request, client)
   }
-  if (client.signs || request.server.config.API_SIGNING_REQUIRED) checkSignature(request, identified.apiKey, client)
-  if (!client.development) request.server.usage.recordKeyUse(client.keyId, request.ip)
+  if (mustSign(request, client)) {
+    checkSignature(request, identified.apiKey, client)
+    recordUse(request, client)
+  }
   request.client = client
   request.log = request.log.child({ client_id: client.id, key_id: client.keyId })
 }
 
-/** A signing client's failure is audited, counted and throttled like a bad key. */
+/**
+ * A signing client's failure is audited, counted and throttled like a bad
+ * key: an authentication failure, not the client's own request.
+ */
 function recordSigningFailure (request: FastifyRequest, client: AuthenticatedClient, error: unknown): void {
   if (error instanceof HttpError && error.statusCode === 401) {
     recordFailure(request, { error, clientId: client.id, keyId: client.keyId, keyPrefix: client.keyPrefix }, true)
+    request.identified = null
+    request.client = null as unknown as AuthenticatedClient
   }
 }
 
@@ -349,17 +384,20 @@ export async function claimSignedNonce (request: FastifyRequest): Promise<void> 
     await claimNonce(request.server.nonces, client.id, signed)
   } catch (error) {
     recordSigningFailure(request, client, error)
-    // Refused as an authentication failure (counted as such above), not answered as the client's request.
-    request.client = null as unknown as AuthenticatedClient
     throw error
   }
 }
 
-/** The onResponse hook an authenticated scope installs: every answer to a known client counts in its usage. */
+/**
+ * The onResponse hook an authenticated scope installs: every answer to a
+ * request whose key was accepted counts in its client's usage (a body the
+ * service refused, a missing scope and a rate limit included).
+ */
 export async function countRequest (request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  if (request.client === null) return
+  const client = request.client ?? request.identified?.client
+  if (client == null) return
   const status = reply.statusCode
-  request.server.usage.count(request.client.id, {
+  request.server.usage.count(client.id, {
     requests: 1,
     rejected_requests: status >= 400 ? 1 : 0,
     rate_limited: status === 429 ? 1 : 0
