@@ -25,15 +25,16 @@ const COLUMNS = {
   ingestBytesLimit: 'ingest_bytes_limit',
   storageQuotaBytes: 'storage_quota_bytes'
 } as const satisfies Record<keyof ClientLimits, keyof Client>
+type LimitColumn = typeof COLUMNS[keyof ClientLimits]
 
 /** Sets the limits given (absent ones stay), audited with what changed. */
 export async function setClientLimits (db: Db, clientId: string, limits: ClientLimits, actor: Actor): Promise<void> {
   await inTransaction(db, async (trx) => {
     const before = await trx.selectFrom('clients').select(Object.values(COLUMNS))
       .where('id', '=', clientId).forUpdate().executeTakeFirstOrThrow()
-    const changes: Partial<Record<typeof COLUMNS[keyof ClientLimits], number | null>> = {}
+    const changes: Partial<Record<LimitColumn, number | null>> = {}
     const details: Record<string, unknown> = {}
-    for (const [limit, column] of Object.entries(COLUMNS) as Array<[keyof ClientLimits, typeof COLUMNS[keyof ClientLimits]]>) {
+    for (const [limit, column] of Object.entries(COLUMNS) as Array<[keyof ClientLimits, LimitColumn]>) {
       const value = limits[limit]
       if (value === undefined || value === before[column]) continue
       changes[column] = value
