@@ -74,7 +74,10 @@ void t.test('what the byte options refuse', async (t) => {
   t.match(small.stderr, /--bytes "1MiB" must be at least MAX_BODY_BYTES, 5242880 \(5 MiB\): a request of the largest size/)
   t.equal((await keys(databaseUrl, ['limit', 'acme', '--bytes', '1MiB'], '', { MAX_BODY_BYTES: '1048576', INGEST_BYTES_LIMIT: '1048576' })).code, 0,
     'the floor is the configured MAX_BODY_BYTES')
-  for (const [option, value] of [['--bytes', '12XB'], ['--bytes', '5 MiB!'], ['--storage', '0'], ['--storage', '2PiB'], ['--storage', '1.5GB']]) {
+  const zero = await run('limit', 'acme', '--storage', '0')
+  t.equal(zero.code, 2)
+  t.match(zero.stderr, /for no quota, write none/)
+  for (const [option, value] of [['--bytes', '12XB'], ['--bytes', '5 MiB!'], ['--storage', '2PiB'], ['--storage', '1.5GB']]) {
     const refused = await run('limit', 'acme', option!, value!)
     t.equal(refused.code, 2, `${option!} ${value!} is bad usage`)
     t.match(refused.stderr, /must be a byte count from 1 to 1125899906842624 \(1024 TiB\): digits, or a whole number and a unit such as 64MiB/)

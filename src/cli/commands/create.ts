@@ -138,7 +138,7 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
       `Limits:   ${effectiveRateLimit === null ? 'the service\'s RATE_LIMIT_MAX' : `${effectiveRateLimit} requests`} per window, ` +
         `${effectiveIngestLimit === null ? 'the service\'s INGEST_RATE_LIMIT' : `${effectiveIngestLimit} log entries`} and ` +
         `${ownIngestBytesLimit === null ? 'INGEST_BYTES_LIMIT' : formatBytes(ownIngestBytesLimit)} per minute (all the client's keys), ` +
-        `${ownStorageQuota === null ? 'the service\'s STORAGE_QUOTA_BYTES' : ownStorageQuota === 0 ? 'no storage quota' : `${formatBytes(ownStorageQuota)} stored at most`}`,
+        `${ownStorageQuota === null ? 'the service\'s STORAGE_QUOTA_BYTES' : ownStorageQuota === 0 ? 'no storage quota' : `a storage quota of ${formatBytes(ownStorageQuota)}`}`,
       ...(signingSecret !== undefined
         ? [`Signing:  ${signingSecret}`, '          the signing secret, shown this once only: it is derived from SIGNING_KEY, never stored']
         : signs ? ['Signing:  required (the client\'s secret was issued before; `keys signing <client> rotate` issues a new one)'] : []),

@@ -39,6 +39,7 @@ export function storageQuotaOption (option: string, text: string): number | null
   const word = text.trim()
   if (word === 'default') return null
   if (word === 'none') return 0
+  if (/^0+$/.test(word)) throw new UsageError(`${option} "${text}": a quota of nothing would refuse every log; for no quota, write none.`)
   return byteSizeOption(option, text, 1)
 }
 
