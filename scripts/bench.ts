@@ -92,8 +92,8 @@ async function withDatabase (run: (url: string) => Promise<void>): Promise<void>
 }
 
 await withDatabase(async (databaseUrl) => {
-  // The benchmark is one client sending as fast as it can: its rate limit must not be what is measured.
-  const app = await buildApp({ env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', DB_POOL_MAX: '20', RATE_LIMIT_MAX: '1000000000', INGEST_RATE_LIMIT: '1000000000' } })
+  // The benchmark is one client sending as fast as it can: its rate limits must not be what is measured.
+  const app = await buildApp({ env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', DB_POOL_MAX: '20', RATE_LIMIT_MAX: '1000000000', INGEST_RATE_LIMIT: '1000000000', INGEST_BYTES_LIMIT: String(2 ** 50) } })
   const { client } = await findOrCreateClient(app.db, 'bench')
   const { apiKey } = await createKey(app.db, { clientId: client.id, scopes: ['logs:write', 'logs:read'] })
   const address = await app.listen({ host: '127.0.0.1', port: 0 })

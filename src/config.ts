@@ -4,6 +4,11 @@
 import envSchema from 'env-schema'
 import { Type, type Static } from '@sinclair/typebox'
 
+/** The largest byte count a setting takes (1 PiB): far beyond any real limit, and exact as a JavaScript number. */
+export const MAX_BYTE_SETTING = 2 ** 50
+
+export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
+
 export const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', description: 'Address the HTTP server binds to.' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port.' }),
@@ -62,6 +67,19 @@ export const ConfigSchema = Type.Object({
     default: 60000,
     description: 'Log entries one client may send per minute, across all its keys (a batch counts each entry); beyond that, 429.'
   }),
+  INGEST_BYTES_LIMIT: Type.Integer({
+    minimum: 1024,
+    maximum: MAX_BYTE_SETTING,
+    default: 64 * 1024 * 1024,
+    description: 'Bytes of log entries (their counted size: text fields and attributes as stored) one client may send per ' +
+      'minute, across all its keys; beyond that, 429. At least MAX_BODY_BYTES, so that a full request can be accepted.'
+  }),
+  STORAGE_QUOTA_BYTES: Type.Integer({
+    minimum: 0,
+    maximum: MAX_BYTE_SETTING,
+    default: 0,
+    description: 'Bytes of stored logs (their counted size) at which a client\'s ingest is refused with 403; 0: no quota.'
+  }),
   REDIS_URL: Type.Optional(Type.String({
     pattern: '^$|^rediss?://',
     description: 'Redis, so that every instance shares rate-limit, ingest-volume and failed-authentication counters and ' +
@@ -102,7 +120,7 @@ export const ConfigSchema = Type.Object({
   }),
   MAX_BODY_BYTES: Type.Integer({
     minimum: 1024,
-    default: 5 * 1024 * 1024,
+    default: DEFAULT_MAX_BODY_BYTES,
     description: 'Largest request body, counted after decompression.'
   }),
   MAX_BATCH_ENTRIES: Type.Integer({ minimum: 1, default: 1000, description: 'Most log entries in one request.' }),
@@ -141,6 +159,15 @@ export function trustProxySetting (value: string): TrustProxy {
   return text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
 }
 
+/** Rules between variables, which the schema cannot say; throws naming them. */
+export function checkConfig (config: Config): Config {
+  if (config.INGEST_BYTES_LIMIT < config.MAX_BODY_BYTES) {
+    throw new Error(`INGEST_BYTES_LIMIT (${config.INGEST_BYTES_LIMIT}) must be at least MAX_BODY_BYTES (${config.MAX_BODY_BYTES}): ` +
+      'otherwise a request of the largest size allowed could never be accepted.')
+  }
+  return config
+}
+
 export function loadConfig (source?: Record<string, string | undefined>): Config {
-  return envSchema<Config>(envOptions(source))
+  return checkConfig(envSchema<Config>(envOptions(source)))
 }

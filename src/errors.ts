@@ -2,6 +2,7 @@
 // {statusCode, error, code, message, details?}, built from these factories so
 // that codes stay stable and greppable.
 import { STATUS_CODES } from 'node:http'
+import { formatBytes } from './bytes.ts'
 
 export class HttpError extends Error {
   readonly statusCode: number
@@ -105,6 +106,18 @@ export const Errors = {
   batchOverIngestLimit: (entries: number, limit: number) => new HttpError(413, 'batch_over_ingest_limit',
     `This client may send ${limit} log entries per minute, and this request holds ${entries}: it could never be accepted. ` +
     'Send smaller batches.', { details: { limit, entries } }),
+  ingestBytesRateLimited: (bytes: number, limit: number, used: number, retryAfterSeconds: number) => new HttpError(429, 'ingest_bytes_rate_limited',
+    `This client may send ${formatBytes(limit)} of log entries per minute (counted as stored: text fields and attributes); ` +
+    `${used} bytes are sent this minute, and these ${bytes} would go over. Nothing was stored; retry in ${retryAfterSeconds} s.`,
+    { headers: { 'retry-after': String(retryAfterSeconds) }, details: { limit_bytes: limit, used_bytes: used, bytes, retry_after_seconds: retryAfterSeconds } }),
+  batchOverIngestBytesLimit: (bytes: number, limit: number) => new HttpError(413, 'batch_over_ingest_bytes_limit',
+    `This client may send ${formatBytes(limit)} of log entries per minute (counted as stored: text fields and attributes), ` +
+    `and the entries of this request count ${bytes} bytes: it could never be accepted. Send smaller batches.`,
+    { details: { limit_bytes: limit, bytes } }),
+  storageQuotaExceeded: (stored: number, quota: number) => new HttpError(403, 'storage_quota_exceeded',
+    `This client stores ${stored} bytes of logs, and its storage quota is ${formatBytes(quota)}: no more logs are accepted ` +
+    'until the quota is raised or logs are deleted, so retrying will not help. Nothing was stored.',
+    { details: { quota_bytes: quota, stored_bytes: stored } }),
   bodyTooLarge: (limit: number) => new HttpError(413, 'payload_too_large',
     `The request body exceeds the limit of ${limit} bytes (${formatBytes(limit)}), counted after decompression.`,
     { details: { limit_bytes: limit } }),
@@ -112,10 +125,4 @@ export const Errors = {
   databaseUnavailable: (retryAfterSeconds: number) => new HttpError(503, 'database_unavailable',
     'The database is unreachable; nothing was stored. Retry later.',
     { headers: { 'retry-after': String(retryAfterSeconds) } })
-}
-
-function formatBytes (bytes: number): string {
-  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`
-  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`
-  return `${bytes} bytes`
 }

@@ -38,3 +38,12 @@ void t.test('.env.example documents every variable with its default', async (t) 
     }
   }
 })
+
+void t.test('the ingest bytes limit is never below the largest body, or a full request could never be accepted', async (t) => {
+  t.equal(loadConfig({}).INGEST_BYTES_LIMIT, 64 * 1024 * 1024)
+  t.equal(loadConfig({}).STORAGE_QUOTA_BYTES, 0, 'no storage quota by default')
+  t.throws(() => loadConfig({ INGEST_BYTES_LIMIT: '1048576' }),
+    /INGEST_BYTES_LIMIT \(1048576\) must be at least MAX_BODY_BYTES \(5242880\)/)
+  t.throws(() => loadConfig({ MAX_BODY_BYTES: String(128 * 1024 * 1024) }), /INGEST_BYTES_LIMIT .* must be at least MAX_BODY_BYTES/)
+  t.equal(loadConfig({ MAX_BODY_BYTES: '4096', INGEST_BYTES_LIMIT: '4096' }).INGEST_BYTES_LIMIT, 4096, 'equal is enough')
+})

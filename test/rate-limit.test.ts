@@ -9,7 +9,7 @@ import { limit, limitOption } from '../src/cli/commands/limit.ts'
 import { buildTestApp, callApi, expectError, issueKey, testRedis } from './helper.ts'
 
 const LIMITED = { RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW: '1h' }
-const DEFAULTS = { rateLimit: 3, window: '1h', ingestRateLimit: 60000 }
+const DEFAULTS = { rateLimit: 3, window: '1h', ingestRateLimit: 60000, ingestBytesLimit: 64 * 1024 * 1024, storageQuotaBytes: 0, maxBodyBytes: 5 * 1024 * 1024 }
 
 async function read (app: FastifyInstance, apiKey: string): Promise<LightMyRequestResponse> {
   return await callApi(app, apiKey, 'GET', '/api/v1/logs?limit=1')

@@ -32,11 +32,16 @@ const USAGE = `Usage: npm run keys -- <command> [options]
 
 Commands:
   create <client_name> [--scopes a,b] [--expires-in 90d] [--name LABEL] [--allow CIDRS]
-         [--rate-limit N] [--ingest-limit N] [--signing]
+         [--rate-limit N] [--ingest-limit N] [--ingest-bytes-limit N] [--storage-quota N]
+         [--signing]
                        create the client if new, and a key; prints the key once,
                        and an API_KEYS line for a development .env.
                        --rate-limit: the client's requests per window (or "default")
                        --ingest-limit: the client's log entries per minute (or "default")
+                       --ingest-bytes-limit: the client's bytes of log entries per
+                       minute (or "default"; at least MAX_BODY_BYTES)
+                       --storage-quota: the bytes of logs the client may store
+                       (or "none", or "default")
                        --signing: the client must sign its requests; prints its
                        signing secret once (needs SIGNING_KEY)
   list [--client NAME] [--older-than 90d]
@@ -53,9 +58,12 @@ Commands:
   allow <key_id> <cidr,...> | --any
                        accept the key only from these address ranges, or from anywhere
   limit <client_name> [N | default] [--requests N|default] [--entries N|default]
-                       the client's requests per rate limit window (N or --requests)
-                       and log entries per minute (--entries), across its keys;
-                       without a value, shows them
+        [--bytes N|default] [--storage N|none|default]
+                       the client's requests per rate limit window (N or --requests),
+                       log entries per minute (--entries) and their bytes per minute
+                       (--bytes, at least MAX_BODY_BYTES), across its keys, and the
+                       bytes of logs it may store (--storage); without a value,
+                       shows them and the bytes it stores
   signing <client_name> on | rotate | off
                        on, rotate: the client must sign its requests; prints a new
                        signing secret once (the previous one stops working);
@@ -76,7 +84,9 @@ Commands:
                        every one, on every running instance at once
 
 Every command takes --json: exactly one JSON document on stdout.
-Durations: 45s, 30m, 24h, 90d, 2w.
+Durations: 45s, 30m, 24h, 90d, 2w. Byte counts: digits, or 64MiB, 10GB (KiB, MiB, GiB,
+TiB are powers of 1024; KB, MB, GB, TB of 1000); bytes of logs are counted as
+stored: the UTF-8 bytes of their text fields and attributes.
 Exit status: 0 done; 1 refused or not found (an unknown key id or client name,
 a key that cannot be rotated, verify refusing, signing on for a client that
 signs already, a signing secret asked for without SIGNING_KEY); 2 bad usage (an unknown option,
@@ -94,9 +104,13 @@ const OPTIONS = {
   allow: { type: 'string' },
   'rate-limit': { type: 'string' },
   'ingest-limit': { type: 'string' },
+  'ingest-bytes-limit': { type: 'string' },
+  'storage-quota': { type: 'string' },
   signing: { type: 'boolean' },
   requests: { type: 'string' },
   entries: { type: 'string' },
+  bytes: { type: 'string' },
+  storage: { type: 'string' },
   any: { type: 'boolean' },
   grace: { type: 'string' },
   'older-than': { type: 'string' },
@@ -133,7 +147,8 @@ async function run (config: Config, command: string, args: string[], values: Val
   }
   switch (command) {
     case 'create': {
-      rejectOptions(command, values, ['scopes', 'expires-in', 'name', 'allow', 'rate-limit', 'ingest-limit', 'signing'])
+      rejectOptions(command, values, ['scopes', 'expires-in', 'name', 'allow', 'rate-limit', 'ingest-limit', 'ingest-bytes-limit',
+        'storage-quota', 'signing'])
       expectArguments(command, args, 1)
       return await needsDatabase(async (db) => await create(db, {
         clientName: args[0]!,
@@ -143,6 +158,9 @@ async function run (config: Config, command: string, args: string[], values: Val
         allow: values.allow,
         rateLimit: values['rate-limit'],
         ingestLimit: values['ingest-limit'],
+        ingestBytesLimit: values['ingest-bytes-limit'],
+        storageQuota: values['storage-quota'],
+        maxBodyBytes: config.MAX_BODY_BYTES,
         signing: values.signing,
         signingKey: config.SIGNING_KEY,
         publicUrl: config.PUBLIC_URL
@@ -170,14 +188,23 @@ async function run (config: Config, command: string, args: string[], values: Val
       expectArguments(command, args, 0)
       return await needsDatabase(async (db) => await usage(db, { clientName: values.client, days: values.days, from: values.from, to: values.to }))
     case 'limit': {
-      rejectOptions(command, values, ['requests', 'entries'])
+      rejectOptions(command, values, ['requests', 'entries', 'bytes', 'storage'])
       expectArguments(command, args, 1, 2)
       const requests = requestLimitArgument(args[1], values.requests)
       return await needsDatabase(async (db) => await limit(db, {
         clientName: args[0]!,
         requests,
         entries: values.entries,
-        defaults: { rateLimit: config.RATE_LIMIT_MAX, window: config.RATE_LIMIT_WINDOW, ingestRateLimit: config.INGEST_RATE_LIMIT }
+        bytes: values.bytes,
+        storage: values.storage,
+        defaults: {
+          rateLimit: config.RATE_LIMIT_MAX,
+          window: config.RATE_LIMIT_WINDOW,
+          ingestRateLimit: config.INGEST_RATE_LIMIT,
+          ingestBytesLimit: config.INGEST_BYTES_LIMIT,
+          storageQuotaBytes: config.STORAGE_QUOTA_BYTES,
+          maxBodyBytes: config.MAX_BODY_BYTES
+        }
       }))
     }
     case 'signing':

@@ -1,35 +1,47 @@
 // A client's own settings, set by the provider: its request rate limit, its
-// ingest volume limit and whether it signs its requests. Each change and its
-// audit event are one transaction; the clients table's trigger announces the
-// change, so every running instance applies it at once.
+// ingest volume limits, its storage quota and whether it signs its requests.
+// Each change and its audit event are one transaction; the clients table's
+// trigger announces the change, so every running instance applies it at once.
 import { inTransaction, type Db } from '../db/in-transaction.ts'
 import { appendAuditEvents, type Actor } from '../audit/store.ts'
 import { deriveSigningSecret } from '../signing/secret.ts'
+import type { Client } from '../db/schema.ts'
 
 export interface ClientLimits {
   /** Requests per rate limit window; null: the service's RATE_LIMIT_MAX. */
   rateLimit?: number | null
   /** Log entries per minute; null: the service's INGEST_RATE_LIMIT. */
   ingestRateLimit?: number | null
+  /** Counted bytes of log entries per minute; null: the service's INGEST_BYTES_LIMIT. */
+  ingestBytesLimit?: number | null
+  /** Counted bytes of stored logs; null: the service's STORAGE_QUOTA_BYTES; 0: no quota. */
+  storageQuotaBytes?: number | null
 }
+
+// Each limit and its column, which is also its name in the audit trail.
+const COLUMNS = {
+  rateLimit: 'rate_limit',
+  ingestRateLimit: 'ingest_rate_limit',
+  ingestBytesLimit: 'ingest_bytes_limit',
+  storageQuotaBytes: 'storage_quota_bytes'
+} as const satisfies Record<keyof ClientLimits, keyof Client>
+type LimitColumn = typeof COLUMNS[keyof ClientLimits]
 
 /** Sets the limits given (absent ones stay), audited with what changed. */
 export async function setClientLimits (db: Db, clientId: string, limits: ClientLimits, actor: Actor): Promise<void> {
   await inTransaction(db, async (trx) => {
-    const before = await trx.selectFrom('clients').select(['rate_limit', 'ingest_rate_limit'])
+    const before = await trx.selectFrom('clients').select(Object.values(COLUMNS))
       .where('id', '=', clientId).forUpdate().executeTakeFirstOrThrow()
+    const changes: Partial<Record<LimitColumn, number | null>> = {}
     const details: Record<string, unknown> = {}
-    if (limits.rateLimit !== undefined && limits.rateLimit !== before.rate_limit) {
-      details.rate_limit = { from: before.rate_limit, to: limits.rateLimit }
-    }
-    if (limits.ingestRateLimit !== undefined && limits.ingestRateLimit !== before.ingest_rate_limit) {
-      details.ingest_rate_limit = { from: before.ingest_rate_limit, to: limits.ingestRateLimit }
+    for (const [limit, column] of Object.entries(COLUMNS) as Array<[keyof ClientLimits, LimitColumn]>) {
+      const value = limits[limit]
+      if (value === undefined || value === before[column]) continue
+      changes[column] = value
+      details[column] = { from: before[column], to: value }
     }
     if (Object.keys(details).length === 0) return
-    await trx.updateTable('clients').set({
-      ...(limits.rateLimit === undefined ? {} : { rate_limit: limits.rateLimit }),
-      ...(limits.ingestRateLimit === undefined ? {} : { ingest_rate_limit: limits.ingestRateLimit })
-    }).where('id', '=', clientId).execute()
+    await trx.updateTable('clients').set(changes).where('id', '=', clientId).execute()
     await appendAuditEvents(trx, [{ ...actor, event: 'client.updated', clientId, details }])
   })
 }

@@ -11,6 +11,10 @@ export interface ClientsTable {
   rate_limit: number | null
   /** Log entries per minute; null: the service's default. */
   ingest_rate_limit: number | null
+  /** Counted bytes of log entries per minute; null: the service's default. */
+  ingest_bytes_limit: number | null
+  /** Counted bytes of stored logs beyond which ingest is refused; null: the service's default; 0: none. */
+  storage_quota_bytes: number | null
   /** Signing secrets ever issued to the client: the next one takes the next generation. */
   signing_secrets_issued: Generated<number>
   /** Which signing secret is in force (it is derived, never stored); null: the client does not sign. */
@@ -53,6 +57,8 @@ export interface LogsTable {
   attributes: ColumnType<Record<string, unknown> | null, string | null, string | null>
   key_id: string
   received_at: Generated<Date>
+  /** The log's counted size (src/logs/entry-size.ts); null for logs stored before it was kept. */
+  size_bytes: number | null
 }
 
 export interface ServiceSecretsTable {
@@ -89,6 +95,13 @@ export interface UsageDailyTable {
   auth_failures: Counter
 }
 
+/** A client's stored bytes, split over shards: only their sum means anything. */
+export interface ClientStorageTable {
+  client_id: string
+  shard: number
+  stored_bytes: Counter
+}
+
 export interface RequestNoncesTable {
   client_id: string
   nonce: string
@@ -112,6 +125,7 @@ export interface Database {
   usage_daily: UsageDailyTable
   request_nonces: RequestNoncesTable
   auth_blocks: AuthBlocksTable
+  client_storage: ClientStorageTable
 }
 
 export type Client = Selectable<ClientsTable>

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { validate as isUuid } from 'uuid'
-import type { Database } from '../db/schema.ts'
+import type { Client, Database } from '../db/schema.ts'
 import { displayPrefix, hashKey } from './format.ts'
 import { DEFAULT_SCOPES, isScope, type Scope } from './scopes.ts'
 import type { KeyRecord } from './store.ts'
@@ -128,6 +128,8 @@ export async function loadDevKeys (db: Kysely<Database>, keys: DevKey[]): Promis
       client_name: found.name,
       client_rate_limit: found.rate_limit,
       client_ingest_rate_limit: found.ingest_rate_limit,
+      client_ingest_bytes_limit: found.ingest_bytes_limit,
+      client_storage_quota_bytes: found.storage_quota_bytes,
       // A development key with a secret of its own signs with it; one without
       // signs as its client does, if its client signs.
       client_signing_generation: key.signingSecret === undefined ? found.signing_generation : null,
@@ -151,8 +153,8 @@ export async function loadDevKeys (db: Kysely<Database>, keys: DevKey[]): Promis
 }
 
 // Read once, at start: a development key keeps its client's settings as they were then.
-const CLIENT_COLUMNS = ['id', 'name', 'rate_limit', 'ingest_rate_limit', 'signing_generation'] as const
-interface DevKeyClient { id: string, name: string, rate_limit: number | null, ingest_rate_limit: number | null, signing_generation: number | null }
+const CLIENT_COLUMNS = ['id', 'name', 'rate_limit', 'ingest_rate_limit', 'ingest_bytes_limit', 'storage_quota_bytes', 'signing_generation'] as const
+type DevKeyClient = Pick<Client, typeof CLIENT_COLUMNS[number]>
 
 async function ensureClient (db: Kysely<Database>, key: DevKey): Promise<DevKeyClient> {
   if (key.clientId !== undefined) {

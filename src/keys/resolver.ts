@@ -33,6 +33,10 @@ export interface AuthenticatedClient {
   rateLimit: number | null
   /** The client's own log entries per minute; null: the service's default. */
   ingestRateLimit: number | null
+  /** The client's own counted bytes of log entries per minute; null: the service's default. */
+  ingestBytesLimit: number | null
+  /** The client's own storage quota in counted bytes; null: the service's default; 0: none. */
+  storageQuotaBytes: number | null
   /** Whether the client (or this development key) signs its requests. */
   signs: boolean
   /** The secret its requests are signed with; null when it does not sign, or signs but SIGNING_KEY is not configured here. */
@@ -242,6 +246,8 @@ export class KeyResolver {
       inGrace: record.grace_ends_at !== null,
       rateLimit: record.client_rate_limit,
       ingestRateLimit: record.client_ingest_rate_limit,
+      ingestBytesLimit: record.client_ingest_bytes_limit,
+      storageQuotaBytes: record.client_storage_quota_bytes,
       signs: record.dev_signing_secret !== undefined || generation !== null,
       signingSecret: secret,
       development

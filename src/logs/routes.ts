@@ -14,7 +14,8 @@ import { present } from './present.ts'
 import { timeFilter } from './time.ts'
 import { BatchResult, IngestBody, IngestQuery, ListQuery, LogByIdQuery, LogIdParams, LogPage, StoredLog, type RejectionBody } from './schemas.ts'
 import { logsOf } from './tenant-logs.ts'
-import { MemoryIngestBudget, RedisIngestBudget, type IngestBudget } from './ingest-budget.ts'
+import { MemoryIngestBudget, RedisIngestBudget, type IngestBudget, type IngestVolume } from './ingest-budget.ts'
+import { storedBytesOf } from './stored-bytes.ts'
 import type { AuthenticatedClient } from '../keys/resolver.ts'
 import { checkEntry, type NormalizedEntry } from './validate.ts'
 
@@ -32,15 +33,36 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
   const maxEntries = fastify.config.MAX_BATCH_ENTRIES
   const budget: IngestBudget = fastify.redis === undefined
     ? new MemoryIngestBudget()
-    : new RedisIngestBudget(fastify.redis, (error) => { fastify.log.debug({ err: error }, 'ingest volume not counted: Redis unreachable') })
+    : new RedisIngestBudget(fastify.redis, (error) => { fastify.log.debug({ err: error }, 'ingest volume not counted: Redis unreachable') },
+      fastify.config.REDIS_PREFIX)
 
-  /** The entries from the client's per-minute ingest volume, or the 429 (413 for a request that can never fit). */
-  async function takeIngestBudget (client: AuthenticatedClient, entries: number): Promise<{ refund: () => Promise<void> }> {
-    const limit = client.ingestRateLimit ?? fastify.config.INGEST_RATE_LIMIT
-    if (entries > limit) throw Errors.batchOverIngestLimit(entries, limit)
-    const decision = await budget.take(client.id, entries, limit)
-    if (!decision.ok) throw Errors.ingestRateLimited(entries, limit, decision.used, decision.retryAfterSeconds)
-    return decision
+  /**
+   * Admits a request's valid entries, taking nothing when it refuses them: 413
+   * when they could never fit the client's per-minute limits, 403 when the
+   * client is at its storage quota, 429 when they do not fit this minute. Else
+   * their entries and bytes are taken from the minute, both together.
+   */
+  async function admit (client: AuthenticatedClient, volume: IngestVolume): Promise<{ refund: () => Promise<void> }> {
+    const limits = {
+      entries: client.ingestRateLimit ?? fastify.config.INGEST_RATE_LIMIT,
+      bytes: client.ingestBytesLimit ?? fastify.config.INGEST_BYTES_LIMIT
+    }
+    if (volume.entries > limits.entries) throw Errors.batchOverIngestLimit(volume.entries, limits.entries)
+    if (volume.bytes > limits.bytes) throw Errors.batchOverIngestBytesLimit(volume.bytes, limits.bytes)
+    await checkStorageQuota(client)
+    const decision = await budget.take(client.id, volume, limits)
+    if (decision.ok) return decision
+    throw decision.over === 'entries'
+      ? Errors.ingestRateLimited(volume.entries, limits.entries, decision.used.entries, decision.retryAfterSeconds)
+      : Errors.ingestBytesRateLimited(volume.bytes, limits.bytes, decision.used.bytes, decision.retryAfterSeconds)
+  }
+
+  /** Refuses a client at or over its storage quota; a client without one costs no database read. */
+  async function checkStorageQuota (client: AuthenticatedClient): Promise<void> {
+    const quota = client.storageQuotaBytes ?? fastify.config.STORAGE_QUOTA_BYTES
+    if (quota === 0) return
+    const stored = await storedBytesOf(fastify.db, client)
+    if (stored >= quota) throw Errors.storageQuotaExceeded(stored, quota)
   }
 
   fastify.post('/api/v1/logs', {
@@ -51,7 +73,11 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       tags: ['logs'],
       summary: 'Ingest one log entry or a batch',
       description: `A single object answers with the stored log; an array or NDJSON with a summary. At most ${maxEntries} entries ` +
-        'and the body limit (after decompression) per request. A batch is atomic unless ?partial=true.',
+        'and the body limit (after decompression) per request. A batch is atomic unless ?partial=true. ' +
+        'Per client and minute, entries and their counted bytes (text fields and attributes as stored) are limited: ' +
+        '429 ingest_rate_limited or ingest_bytes_rate_limited with Retry-After (nothing stored), 413 batch_over_ingest_limit or ' +
+        'batch_over_ingest_bytes_limit for a request that could never fit. A client at or over its storage quota gets ' +
+        '403 storage_quota_exceeded, which retrying will not cure.',
       querystring: IngestQuery,
       body: IngestBody,
       response: {
@@ -79,10 +105,11 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       throw Errors.invalidEntries(issues)
     }
 
-    const taken = await takeIngestBudget(request.client, valid.length)
+    const entries = valid.map(({ entry }) => entry)
+    const taken = await admit(request.client, { entries: entries.length, bytes: sumOf(entries.map((entry) => entry.size_bytes)) })
     let stored
     try {
-      stored = await logsOf(fastify.db, request.client).insert(valid.map(({ entry }) => entry), { withLogs: single })
+      stored = await logsOf(fastify.db, request.client).insert(entries, { withLogs: single })
     } catch (error) {
       await taken.refund()
       throw error
@@ -161,7 +188,9 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
   })
 }
 
-/** A from/to filter as a Date. */
+function sumOf (numbers: number[]): number {
+  return numbers.reduce((sum, number) => sum + number, 0)
+}
 
 function firstIssuePerEntry (issues: RejectionBody[]): RejectionBody[] {
   const seen = new Set<number>()

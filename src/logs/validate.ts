@@ -1,8 +1,10 @@
 // Checks one log entry against the schema and the rules JSON schema cannot
 // say, and turns it into what is stored: status upper-cased, level defaulted,
-// executed_at to the millisecond, unknown fields moved into attributes.
+// executed_at to the millisecond, unknown fields moved into attributes, and
+// what it counts for in bytes.
 import AjvModule, { type ErrorObject } from 'ajv'
 import addFormatsModule from 'ajv-formats'
+import { entrySize } from './entry-size.ts'
 import { pointInTime } from './time.ts'
 import { ATTRIBUTES_MAX_BYTES, LogEntry, MESSAGE_MAX, type LogEntryInput, type RejectionBody } from './schemas.ts'
 
@@ -33,6 +35,8 @@ export interface NormalizedEntry {
   trace_id: string | null
   /** Serialized JSON, or null when the entry has none. */
   attributes: string | null
+  /** What the entry counts for against the ingest bytes limit and the storage quota (entry-size.ts). */
+  size_bytes: number
 }
 
 /** Marks an NDJSON line that is not valid JSON, so it is reported by index like any other bad entry. */
@@ -94,24 +98,22 @@ export function checkEntry (raw: unknown, index: number): EntryCheck {
     }
   }
 
-  return {
-    ok: true,
-    entry: {
-      event_id: entry.event_id ?? null,
-      environment: entry.environment,
-      executed_at: executedAt,
-      status: entry.status.toUpperCase(),
-      level: entry.level ?? 'info',
-      message: entry.message ?? null,
-      workflow_id: entry.workflow_id ?? null,
-      workflow_name: entry.workflow_name ?? null,
-      run_id: entry.run_id ?? null,
-      step: entry.step ?? null,
-      duration_ms: entry.duration_ms ?? null,
-      trace_id: entry.trace_id ?? null,
-      attributes: serialized
-    }
+  const normalized = {
+    event_id: entry.event_id ?? null,
+    environment: entry.environment,
+    executed_at: executedAt,
+    status: entry.status.toUpperCase(),
+    level: entry.level ?? 'info',
+    message: entry.message ?? null,
+    workflow_id: entry.workflow_id ?? null,
+    workflow_name: entry.workflow_name ?? null,
+    run_id: entry.run_id ?? null,
+    step: entry.step ?? null,
+    duration_ms: entry.duration_ms ?? null,
+    trace_id: entry.trace_id ?? null,
+    attributes: serialized
   }
+  return { ok: true, entry: { ...normalized, size_bytes: entrySize(normalized) } }
 }
 
 const CODES: Record<string, string> = {

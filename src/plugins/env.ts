@@ -1,7 +1,7 @@
 // Validated configuration as `fastify.config`, by @fastify/env with the shared schema.
 import fastifyEnv from '@fastify/env'
 import fp from 'fastify-plugin'
-import { envOptions, type Config } from '../config.ts'
+import { checkConfig, envOptions, type Config } from '../config.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -16,5 +16,6 @@ export interface EnvOptions {
 
 export default fp<EnvOptions>(async function env (fastify, options) {
   await fastify.register(fastifyEnv, envOptions(options.env) as Parameters<typeof fastifyEnv>[1])
+  checkConfig(fastify.config)
   fastify.log.level = fastify.config.LOG_LEVEL
 }, { name: 'env' })

@@ -1,12 +1,13 @@
 // GET /api/v1/usage (needs keys:manage): the caller's requests and logs per
-// UTC day. Counts this instance has not written yet are included, so a client
-// sees its own latest requests at once.
+// UTC day, and the bytes it stores. Counts this instance has not written yet
+// are included, so a client sees its own latest requests at once.
 import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import { HttpError } from '../errors.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { mergeUsage, totalOf, usageDays } from './store.ts'
+import { storedBytesOf } from '../logs/stored-bytes.ts'
 import { DEFAULT_DAYS, FIRST_DAY, MAX_DAYS, usageWindow, type WindowProblem } from './window.ts'
 
 
@@ -27,7 +28,16 @@ export const UsageReport = Type.Object({
   from: Type.String({ format: 'date' }),
   to: Type.String({ format: 'date' }),
   days: Type.Array(Type.Object({ day: Type.String({ format: 'date' }), ...Counts }), { description: 'Days with any usage, oldest first.' }),
-  total: Type.Object(Counts)
+  total: Type.Object(Counts),
+  storage: Type.Object({
+    stored_bytes: Type.Integer({
+      description: 'The counted size of the client\'s stored logs now (the UTF-8 bytes of their text fields and attributes): ' +
+        'what the storage quota is measured against.'
+    }),
+    quota_bytes: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'The client\'s storage quota; null: none. At or over it, ingest answers 403 storage_quota_exceeded.'
+    })
+  })
 })
 
 export type UsageReportBody = Static<typeof UsageReport>
@@ -55,7 +65,7 @@ const usageRoutes: FastifyPluginAsync = async (app) => {
     config: { scope: 'keys:manage' },
     schema: {
       tags: ['keys'],
-      summary: 'Requests and logs per UTC day for the caller\'s client',
+      summary: 'Requests and logs per UTC day for the caller\'s client, and the bytes it stores',
       querystring: UsageQuery,
       response: { 200: UsageReport, ...errorResponses(...AUTHENTICATED_ERRORS) }
     }
@@ -64,8 +74,15 @@ const usageRoutes: FastifyPluginAsync = async (app) => {
     const clientId = request.client.id
     const stored = await usageDays(fastify.db, { clientId, from, to })
     const days = mergeUsage(stored, clientId, fastify.usage.pending(clientId), from, to)
+    const quota = request.client.storageQuotaBytes ?? fastify.config.STORAGE_QUOTA_BYTES
     // The response schema leaves client_id out of each day.
-    return { from, to, days, total: totalOf(days) }
+    return {
+      from,
+      to,
+      days,
+      total: totalOf(days),
+      storage: { stored_bytes: await storedBytesOf(fastify.db, request.client), quota_bytes: quota === 0 ? null : quota }
+    }
   })
 }
 

@@ -22,6 +22,8 @@ export interface Created {
   allowed_cidrs: string[] | null
   rate_limit: number | null
   ingest_rate_limit: number | null
+  ingest_bytes_limit: number | null
+  storage_quota_bytes: number | null
   signs: boolean
   signing_secret: string | null
   created_at: string

@@ -14,7 +14,7 @@ import { inParallel, keys, parsed, type Created } from './run.ts'
 
 const SIGNING_KEY = 'cli-test-signing-key-0123456789abcdef0123'
 const PUBLIC_URL = 'http://127.0.0.1:3000'
-const DEFAULTS = { rateLimit: 1200, window: '1m', ingestRateLimit: 60000 }
+const DEFAULTS = { rateLimit: 1200, window: '1m', ingestRateLimit: 60000, ingestBytesLimit: 64 * 1024 * 1024, storageQuotaBytes: 0, maxBodyBytes: 5 * 1024 * 1024 }
 
 void t.test('the command lines: create --signing --ingest-limit, and what they refuse', async (t) => {
   const { app, databaseUrl } = await buildTestApp(t)

@@ -7,17 +7,12 @@ import { Redis } from 'ioredis'
 import t from 'tap'
 import { setClientLimits } from '../../src/clients/settings.ts'
 import { list } from '../../src/cli/commands/list.ts'
-import { INGEST_WINDOW_MS, MemoryIngestBudget, RedisIngestBudget } from '../../src/logs/ingest-budget.ts'
+import { INGEST_WINDOW_MS, MemoryIngestBudget, RedisIngestBudget, type IngestVolume } from '../../src/logs/ingest-budget.ts'
 import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs, testRedis } from '../helper.ts'
+import { clearOfMinuteEnd } from './clock-minute.ts'
 
 const batch = (size: number): Array<Record<string, unknown>> => Array.from({ length: size }, (_, i) => entry({ message: `entry ${i}` }))
 const LIMITED = { INGEST_RATE_LIMIT: '1000', RATE_LIMIT_MAX: '100000' }
-
-/** Budgets count per clock minute: a test that needs one minute throughout does not start at its very end. */
-async function clearOfMinuteEnd (): Promise<void> {
-  const intoMinute = Date.now() % INGEST_WINDOW_MS
-  if (intoMinute > INGEST_WINDOW_MS - 15_000) await setTimeout(INGEST_WINDOW_MS - intoMinute + 100)
-}
 
 void t.test('a client over its entries per minute gets 429 and stores nothing; another client is not slowed', async (t) => {
   await clearOfMinuteEnd()
@@ -83,17 +78,21 @@ void t.test('a client\'s own ingest limit, set by the provider, applies on a run
   t.match(listed.text, /acme {2}\(.*, 50 log entries per minute\)/, 'keys list shows it')
 })
 
+/** Entries alone, and a limit in entries alone: bytes have tests of their own (ingest-bytes.test.ts). */
+const n = (entries: number): IngestVolume => ({ entries, bytes: 0 })
+const most = (entries: number): IngestVolume => ({ entries, bytes: 2 ** 50 })
+
 void t.test('the budget: fixed minutes on the clock, refused takes nothing, refunds give back', async (t) => {
   const budget = new MemoryIngestBudget()
   const minute = 1000 * INGEST_WINDOW_MS
-  t.match(await budget.take('a', 7, 10, minute + 1000), { ok: true })
-  t.match(await budget.take('a', 4, 10, minute + 2000), { ok: false, used: 7, retryAfterSeconds: 58 })
-  const last = await budget.take('a', 3, 10, minute + 59_500)
+  t.match(await budget.take('a', n(7), most(10), minute + 1000), { ok: true })
+  t.match(await budget.take('a', n(4), most(10), minute + 2000), { ok: false, over: 'entries', used: { entries: 7 }, retryAfterSeconds: 58 })
+  const last = await budget.take('a', n(3), most(10), minute + 59_500)
   t.match(last, { ok: true }, 'up to the limit')
   if (last.ok) await last.refund()
-  t.match(await budget.take('a', 3, 10, minute + 59_600), { ok: true }, 'a refund gives the entries back')
-  t.match(await budget.take('b', 10, 10, minute + 59_700), { ok: true }, 'clients count apart')
-  t.match(await budget.take('a', 10, 10, minute + INGEST_WINDOW_MS), { ok: true }, 'the next minute starts afresh')
+  t.match(await budget.take('a', n(3), most(10), minute + 59_600), { ok: true }, 'a refund gives the entries back')
+  t.match(await budget.take('b', n(10), most(10), minute + 59_700), { ok: true }, 'clients count apart')
+  t.match(await budget.take('a', n(10), most(10), minute + INGEST_WINDOW_MS), { ok: true }, 'the next minute starts afresh')
 })
 
 const redis = testRedis(t, 'the shared ingest budget is not tested')
@@ -111,22 +110,22 @@ void t.test('with Redis, two instances share one ingest budget', { skip: redis.s
   t.teardown(() => { direct.disconnect() })
   const budget = new RedisIngestBudget(direct, () => {})
   const id = `unit-${Date.now()}-${Math.random()}`
-  const taken = await budget.take(id, 8, 10)
+  const taken = await budget.take(id, n(8), most(10))
   t.match(taken, { ok: true })
-  t.match(await budget.take(id, 3, 10), { ok: false, used: 8 }, 'refused, and takes nothing')
+  t.match(await budget.take(id, n(3), most(10)), { ok: false, used: { entries: 8 } }, 'refused, and takes nothing')
   if (taken.ok) await taken.refund()
-  t.match(await budget.take(id, 10, 10), { ok: true }, 'the refund gave the entries back')
+  t.match(await budget.take(id, n(10), most(10)), { ok: true }, 'the refund gave the entries back')
 
   const race = `race-${id}`
-  t.match(await budget.take(race, 90, 100), { ok: true })
-  const [big, small] = await Promise.all([budget.take(race, 50, 100), budget.take(race, 5, 100)])
+  t.match(await budget.take(race, n(90), most(100)), { ok: true })
+  const [big, small] = await Promise.all([budget.take(race, n(50), most(100)), budget.take(race, n(5), most(100))])
   t.match([big, small], [{ ok: false }, { ok: true }], 'at once, a batch that fits is not refused for one that does not')
 
   const late = `late-${id}`
-  const lateTaken = await budget.take(late, 10, 100)
-  await direct.del(`central-logger:ingest:${late}:${Math.floor(Date.now() / INGEST_WINDOW_MS)}`) // the minute has expired meanwhile
+  const lateTaken = await budget.take(late, n(10), most(100))
+  await direct.del(budget.keyOf(late, Math.floor(Date.now() / INGEST_WINDOW_MS))) // the minute has expired meanwhile
   if (lateTaken.ok) await lateTaken.refund()
-  t.equal(await direct.keys(`central-logger:ingest:${late}:*`).then((keys) => keys.length), 0, 'a late refund leaves no count behind')
+  t.equal(await direct.keys(`central-logger:*${late}*`).then((keys) => keys.length), 0, 'a late refund leaves no count behind')
 })
 
 void t.test('with Redis unreachable, ingest is not limited rather than refused', async (t) => {

@@ -3,13 +3,15 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import { createKeyWithAudit } from '../../keys/lifecycle.ts'
 import { issueSigningSecret, setClientLimits } from '../../clients/settings.ts'
-import { limitOption } from './limit.ts'
+import { bytesLimitOption, limitOption, storageQuotaOption } from './limit.ts'
 import { findOrCreateClient } from '../../keys/store.ts'
 import { cliActor } from '../actor.ts'
 import { parseAllowlist } from './allow.ts'
 import { DEFAULT_SCOPES, SCOPES, isScope, type Scope } from '../../keys/scopes.ts'
 import { durationOption } from '../duration.ts'
 import { UsageError, when, type CommandResult } from '../output.ts'
+import { formatBytes } from '../../bytes.ts'
+import { DEFAULT_MAX_BODY_BYTES } from '../../config.ts'
 
 const CLIENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 
@@ -24,6 +26,12 @@ export interface CreateOptions {
   rateLimit?: string
   /** The client's own log entries per minute, or `default`. */
   ingestLimit?: string
+  /** The client's own bytes of log entries per minute, or `default`. */
+  ingestBytesLimit?: string
+  /** The client's own storage quota in bytes, `none` or `default`. */
+  storageQuota?: string
+  /** The service's largest request body, which no bytes limit may be below (default: MAX_BODY_BYTES' default). */
+  maxBodyBytes?: number
   /** Make the client sign its requests (a secret is issued unless it signs already). */
   signing?: boolean
   signingKey?: string
@@ -50,10 +58,14 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
   const allowedCidrs = options.allow === undefined ? null : parseAllowlist(options.allow)
   const rateLimit = options.rateLimit === undefined ? undefined : limitOption('--rate-limit', options.rateLimit)
   const ingestRateLimit = options.ingestLimit === undefined ? undefined : limitOption('--ingest-limit', options.ingestLimit)
+  const ingestBytesLimit = options.ingestBytesLimit === undefined
+    ? undefined
+    : bytesLimitOption('--ingest-bytes-limit', options.ingestBytesLimit, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)
+  const storageQuotaBytes = options.storageQuota === undefined ? undefined : storageQuotaOption('--storage-quota', options.storageQuota)
 
   const { client, created, apiKey, info, signingSecret } = await db.transaction().execute(async (trx) => {
     const found = await findOrCreateClient(trx, options.clientName)
-    await setClientLimits(trx, found.client.id, { rateLimit, ingestRateLimit }, cliActor())
+    await setClientLimits(trx, found.client.id, { rateLimit, ingestRateLimit, ingestBytesLimit, storageQuotaBytes }, cliActor())
     const key = await createKeyWithAudit(trx, { clientId: found.client.id, scopes, name: options.name ?? null, expiresAt, allowedCidrs }, cliActor())
     // A client that signs already keeps its secret: its other keys use it too.
     const signing = options.signing === true && found.client.signing_generation === null
@@ -64,6 +76,8 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
   const signs = signingSecret !== undefined || client.signing_generation !== null
   const effectiveRateLimit = rateLimit === undefined ? client.rate_limit : rateLimit
   const effectiveIngestLimit = ingestRateLimit === undefined ? client.ingest_rate_limit : ingestRateLimit
+  const ownIngestBytesLimit = ingestBytesLimit === undefined ? client.ingest_bytes_limit : ingestBytesLimit
+  const ownStorageQuota = storageQuotaBytes === undefined ? client.storage_quota_bytes : storageQuotaBytes
   // The same key as a development key, for a .env file (single-quoted: the JSON holds double quotes).
   const devKey = { id: client.id, name: client.name, scopes, ...(signingSecret === undefined ? {} : { secret_key: signingSecret }) }
   const envLine = `API_KEYS='${JSON.stringify({ [apiKey]: devKey })}'`
@@ -105,6 +119,8 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
       allowed_cidrs: allowedCidrs,
       rate_limit: effectiveRateLimit,
       ingest_rate_limit: effectiveIngestLimit,
+      ingest_bytes_limit: ownIngestBytesLimit,
+      storage_quota_bytes: ownStorageQuota,
       signs,
       signing_secret: signingSecret ?? null,
       created_at: info.created_at.toISOString(),
@@ -120,7 +136,9 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
       `Expires:  ${when(expiresAt)}`,
       `Allowed:  ${allowedCidrs === null ? 'any address' : allowedCidrs.join(', ')}`,
       `Limits:   ${effectiveRateLimit === null ? 'the service\'s RATE_LIMIT_MAX' : `${effectiveRateLimit} requests`} per window, ` +
-        `${effectiveIngestLimit === null ? 'the service\'s INGEST_RATE_LIMIT' : `${effectiveIngestLimit} log entries`} per minute (all the client's keys)`,
+        `${effectiveIngestLimit === null ? 'the service\'s INGEST_RATE_LIMIT' : `${effectiveIngestLimit} log entries`} and ` +
+        `${ownIngestBytesLimit === null ? 'INGEST_BYTES_LIMIT' : formatBytes(ownIngestBytesLimit)} per minute (all the client's keys), ` +
+        `${ownStorageQuota === null ? 'the service\'s STORAGE_QUOTA_BYTES' : ownStorageQuota === 0 ? 'no storage quota' : `a storage quota of ${formatBytes(ownStorageQuota)}`}`,
       ...(signingSecret !== undefined
         ? [`Signing:  ${signingSecret}`, '          the signing secret, shown this once only: it is derived from SIGNING_KEY, never stored']
         : signs ? ['Signing:  required (the client\'s secret was issued before; `keys signing <client> rotate` issues a new one)'] : []),

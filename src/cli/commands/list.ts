@@ -1,9 +1,12 @@
-// keys list [--client NAME] [--older-than 90d]: clients and their keys, with
-// last use, and the keys that stop working within 14 days. Never a key.
+// keys list [--client NAME] [--older-than 90d]: clients (their own limits and
+// the bytes they store) and their keys, with last use, and the keys that stop
+// working within 14 days. Never a key.
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import { EXPIRING_SOON_DAYS, presentKey, type KeyView } from '../../keys/present.ts'
 import { listClientsWithKeys } from '../../keys/store.ts'
+import { storedBytesByClient } from '../../logs/stored-bytes.ts'
+import { formatBytes } from '../../bytes.ts'
 import { endOf } from '../../keys/status.ts'
 import { noClientNamed } from '../clients.ts'
 import { durationOption } from '../duration.ts'
@@ -52,6 +55,7 @@ export async function list (db: Kysely<Database>, options: ListOptions = {}): Pr
     : new Date(Date.now() - durationOption('--older-than', options.olderThan, '90d, 12w or 24h') * 1000)
   const clients = await listClientsWithKeys(db, { clientName: options.clientName })
   if (options.clientName !== undefined && clients.length === 0) throw noClientNamed(options.clientName)
+  const stored = await storedBytesByClient(db)
   const now = new Date()
   const json = clients.map((client) => ({
     client_id: client.id,
@@ -61,6 +65,12 @@ export async function list (db: Kysely<Database>, options: ListOptions = {}): Pr
     rate_limit: client.rate_limit,
     /** Log entries per minute; null: the service's default. */
     ingest_rate_limit: client.ingest_rate_limit,
+    /** Counted bytes of log entries per minute; null: the service's default. */
+    ingest_bytes_limit: client.ingest_bytes_limit,
+    /** Counted bytes of stored logs; null: the service's default; 0: none. */
+    storage_quota_bytes: client.storage_quota_bytes,
+    /** The counted bytes of the client's stored logs. */
+    stored_bytes: stored.get(client.id) ?? 0,
     /** Whether the client must sign its requests (API_SIGNING_REQUIRED aside). */
     signs: client.signing_generation !== null,
     keys: client.keys
@@ -76,9 +86,12 @@ export async function list (db: Kysely<Database>, options: ListOptions = {}): Pr
 
   const lines: string[] = []
   for (const client of json) {
-    lines.push(`${client.client_name}  (${client.client_id}, created ${client.created_at}` +
+    const quota = client.storage_quota_bytes
+    lines.push(`${client.client_name}  (${client.client_id}, created ${client.created_at}, stores ${client.stored_bytes} bytes` +
+      `${quota === null ? '' : quota === 0 ? ', no storage quota' : ` of a ${formatBytes(quota)} quota`}` +
       `${client.rate_limit === null ? '' : `, ${client.rate_limit} requests per window`}` +
       `${client.ingest_rate_limit === null ? '' : `, ${client.ingest_rate_limit} log entries per minute`}` +
+      `${client.ingest_bytes_limit === null ? '' : `, ${formatBytes(client.ingest_bytes_limit)} of log entries per minute`}` +
       `${client.signs ? ', signs its requests' : ''})`)
     if (client.keys.length === 0) lines.push('  no keys')
     lines.push(...client.keys.map(keyLine))

@@ -1,13 +1,15 @@
 // keys usage [--client NAME] [--days N | --from DAY --to DAY]: requests and
 // logs per client and UTC day, as written by the running instances (each
 // writes its counts every few seconds, so the latest moments may be missing),
-// and for the provider the failed authentications no client is known for.
+// the bytes each client stores now, and for the provider the failed
+// authentications no client is known for.
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import { utcDay, type Counts } from '../../usage/recorder.ts'
 import { totalOf, usageDays } from '../../usage/store.ts'
 import { dayBefore, FIRST_DAY, MAX_DAYS, usageWindow as windowOf } from '../../usage/window.ts'
 import { unattributedFailures } from '../../audit/store.ts'
+import { storedBytesByClient } from '../../logs/stored-bytes.ts'
 import { clientIdNamed, clientNames } from '../clients.ts'
 import { dayOption, wholeNumberOption } from '../options.ts'
 import { UsageError, type CommandResult } from '../output.ts'
@@ -42,10 +44,11 @@ export async function usage (db: Kysely<Database>, options: UsageOptions): Promi
   const clientId = options.clientName === undefined ? undefined : await clientIdNamed(db, options.clientName)
   const rows = await usageDays(db, { clientId, from, to })
   const names = await clientNames(db)
+  const stored = await storedBytesByClient(db)
 
   const clients = [...new Set(rows.map((row) => row.client_id))].map((id) => {
     const clientDays = rows.filter((row) => row.client_id === id).map(({ client_id, ...day }) => day)
-    return { client_id: id, client_name: names.get(id) ?? null, days: clientDays, total: totalOf(clientDays) }
+    return { client_id: id, client_name: names.get(id) ?? null, days: clientDays, total: totalOf(clientDays), stored_bytes: stored.get(id) ?? 0 }
   }).sort((a, b) => (a.client_name ?? '').localeCompare(b.client_name ?? ''))
 
   // The provider's view also shows the failures no client can be charged with.
@@ -56,7 +59,7 @@ export async function usage (db: Kysely<Database>, options: UsageOptions): Promi
     `${counts.logs_accepted} logs accepted, ${counts.logs_duplicates} duplicates, ${counts.logs_rejected} rejected, ` +
     `${counts.auth_failures} refused authentications`
   const lines = clients.flatMap((client) => [
-    `${client.client_name ?? client.client_id}  (${client.client_id})`,
+    `${client.client_name ?? client.client_id}  (${client.client_id}, stores ${client.stored_bytes} bytes of logs now)`,
     ...client.days.map((day) => line(day.day, day)),
     line('total     ', client.total)
   ])

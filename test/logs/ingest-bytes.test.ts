@@ -1,0 +1,149 @@
+// The per-client ingest bytes limit: counted bytes of log entries per minute,
+// beside the entries limit and taken in the same step. A request over it gets
+// 429 and takes nothing, one that could never fit 413; entries and bytes are
+// taken and given back together; the provider's override applies at once;
+// with Redis, instances share one budget.
+import { setTimeout } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+import { sql } from 'kysely'
+import t, { type Test } from 'tap'
+import { setClientLimits } from '../../src/clients/settings.ts'
+import { INGEST_WINDOW_MS, MemoryIngestBudget, RedisIngestBudget, type IngestBudget } from '../../src/logs/ingest-budget.ts'
+import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs, testRedis } from '../helper.ts'
+import { clearOfMinuteEnd } from './clock-minute.ts'
+
+// entry() stores "production", "SUCCESS" and the default level "info": 21 bytes.
+const BASE = 21
+/** An entry that counts for exactly `bytes`. */
+const sized = (bytes: number): Record<string, unknown> => entry({ message: 'x'.repeat(bytes - BASE) })
+const SMALL = { MAX_BODY_BYTES: '4096', INGEST_BYTES_LIMIT: '4096', RATE_LIMIT_MAX: '100000' }
+
+void t.test('a client over its bytes per minute gets 429 and stores nothing; the refusal takes nothing; another client passes', async (t) => {
+  await clearOfMinuteEnd()
+  const { app } = await buildTestApp(t, SMALL)
+  const acme = await issueKey(app, 'acme')
+  const globex = await issueKey(app, 'globex')
+
+  t.equal((await postLogs(app, acme.apiKey, [sized(1000), sized(1000), sized(1000)])).statusCode, 201)
+  const over = await postLogs(app, acme.apiKey, [sized(1000), sized(1000)])
+  const body = expectError(t, over, 429, 'ingest_bytes_rate_limited')
+  const retryAfter = Number(over.headers['retry-after'])
+  t.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After is within the minute (${retryAfter})`)
+  t.same(body.details, { limit_bytes: 4096, used_bytes: 3000, bytes: 2000, retry_after_seconds: retryAfter })
+  t.match(body.message, /4 KiB of log entries per minute/)
+  t.equal(await countLogs(app, acme.clientId), 3, 'the refused entries were not stored')
+
+  t.equal((await postLogs(app, acme.apiKey, sized(1096))).statusCode, 201, 'exactly the limit fits: the refusal took nothing')
+  expectError(t, await postLogs(app, acme.apiKey, entry()), 429, 'ingest_bytes_rate_limited')
+  t.equal((await postLogs(app, globex.apiKey, [sized(1500), sized(1500)])).statusCode, 201, 'globex has a minute of its own')
+
+  await app.usage.flush()
+  const usage = await app.db.selectFrom('usage_daily').select(['rate_limited', 'rejected_requests', 'logs_accepted'])
+    .where('client_id', '=', acme.clientId).executeTakeFirstOrThrow()
+  t.same(usage, { rate_limited: 2, rejected_requests: 2, logs_accepted: 4 }, 'refusals for bytes count as rate-limited, as for entries')
+})
+
+void t.test('entries and bytes are taken together: a refusal for either takes neither; a request that can never fit is 413', async (t) => {
+  await clearOfMinuteEnd()
+  const { app } = await buildTestApp(t, { RATE_LIMIT_MAX: '100000' })
+  const acme = await issueKey(app, 'acme')
+  const globex = await issueKey(app, 'globex')
+  for (const client of [acme, globex]) {
+    await setClientLimits(app.db, client.clientId, { ingestRateLimit: 5, ingestBytesLimit: 4096 }, { actor: 'cli:test' })
+  }
+
+  // Refused for its bytes, it must not have taken its entry.
+  t.equal((await postLogs(app, acme.apiKey, [entry(), entry(), entry(), entry()])).statusCode, 201, '4 entries, 84 bytes')
+  expectError(t, await postLogs(app, acme.apiKey, sized(4096 - 4 * BASE + 1)), 429, 'ingest_bytes_rate_limited')
+  t.equal((await postLogs(app, acme.apiKey, entry())).statusCode, 201, 'the fifth entry still fits')
+
+  // Refused for its entries, it must not have taken its bytes.
+  t.equal((await postLogs(app, globex.apiKey, [entry(), entry(), entry()])).statusCode, 201, '3 entries, 63 bytes')
+  expectError(t, await postLogs(app, globex.apiKey, [sized(1000), sized(1000), sized(1000)]), 429, 'ingest_rate_limited')
+  t.equal((await postLogs(app, globex.apiKey, [sized(2000), sized(4096 - 3 * BASE - 2000)])).statusCode, 201,
+    'the rest of the bytes still fit')
+
+  const never = expectError(t, await postLogs(app, acme.apiKey, sized(4097)), 413, 'batch_over_ingest_bytes_limit')
+  t.same(never.details, { limit_bytes: 4096, bytes: 4097 })
+  t.equal(await countLogs(app), 10, 'nothing refused was stored')
+})
+
+void t.test('a failed write gives back its entries and its bytes, and stores no bytes', async (t) => {
+  await clearOfMinuteEnd()
+  const { app } = await buildTestApp(t, { RATE_LIMIT_MAX: '100000' })
+  const acme = await issueKey(app, 'acme')
+  await setClientLimits(app.db, acme.clientId, { ingestRateLimit: 2, ingestBytesLimit: 4096 }, { actor: 'cli:test' })
+  // The database refuses this one entry as if it were going away: the request is answered 503 after the budget was taken.
+  await sql`CREATE FUNCTION refuse_doomed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'going away' USING ERRCODE = '57P03'; END $$`.execute(app.db)
+  await sql`CREATE TRIGGER refuse_doomed BEFORE INSERT ON logs FOR EACH ROW WHEN (NEW.event_id = 'doomed')
+    EXECUTE FUNCTION refuse_doomed()`.execute(app.db)
+
+  expectError(t, await postLogs(app, acme.apiKey, [{ ...sized(2000), event_id: 'doomed' }, sized(2000)]), 503, 'database_unavailable')
+  t.equal((await postLogs(app, acme.apiKey, [sized(2000), sized(2096)])).statusCode, 201, 'both limits are whole again')
+  const stored = await app.db.selectFrom('logs').select((eb) => eb.fn.sum<number>('size_bytes').as('bytes')).executeTakeFirstOrThrow()
+  const counted = await app.db.selectFrom('client_storage').select((eb) => eb.fn.sum<number>('stored_bytes').as('bytes')).executeTakeFirstOrThrow()
+  t.same([Number(stored.bytes), Number(counted.bytes)], [4096, 4096], 'only the written request counts as stored')
+})
+
+void t.test('the provider\'s byte limit and storage quota reach a running instance at once', async (t) => {
+  await clearOfMinuteEnd()
+  const { app } = await buildTestApp(t, { RATE_LIMIT_MAX: '100000' })
+  const acme = await issueKey(app, 'acme')
+  t.equal((await postLogs(app, acme.apiKey, sized(5000))).statusCode, 201, 'the service\'s default first (the key is now cached)')
+  await setClientLimits(app.db, acme.clientId, { ingestBytesLimit: 4096, storageQuotaBytes: 5000 }, { actor: 'cli:test' })
+  let status = 0
+  for (let i = 0; i < 50 && status !== 413; i++) {
+    await setTimeout(20)
+    status = (await postLogs(app, acme.apiKey, sized(5000))).statusCode
+  }
+  t.equal(status, 413, 'the lower byte limit reached the cached key through the change notification')
+  expectError(t, await postLogs(app, acme.apiKey, entry()), 403, 'storage_quota_exceeded')
+  const audit = await app.db.selectFrom('audit_events').select('details').where('event', '=', 'client.updated').executeTakeFirstOrThrow()
+  t.same(audit.details, { ingest_bytes_limit: { from: null, to: 4096 }, storage_quota_bytes: { from: null, to: 5000 } }, 'the change is audited')
+})
+
+/** Each budget, whatever keeps it: both counters checked and taken in one step. */
+async function takesTogether (t: Test, budget: IngestBudget, client: string, nowMs?: number): Promise<void> {
+  const limits = { entries: 5, bytes: 100 }
+  t.match(await budget.take(client, { entries: 3, bytes: 10 }, limits, nowMs), { ok: true })
+  t.match(await budget.take(client, { entries: 3, bytes: 50 }, limits, nowMs), { ok: false, over: 'entries', used: { entries: 3, bytes: 10 } })
+  const rest = await budget.take(client, { entries: 1, bytes: 90 }, limits, nowMs)
+  t.match(rest, { ok: true }, 'refused for entries, it took no bytes')
+  t.match(await budget.take(client, { entries: 1, bytes: 1 }, limits, nowMs), { ok: false, over: 'bytes', used: { entries: 4, bytes: 100 } })
+  if (rest.ok) await rest.refund()
+  t.match(await budget.take(client, { entries: 2, bytes: 90 }, limits, nowMs), { ok: true },
+    'refused for bytes, it took no entry; and the refund gave back both')
+  t.match(await budget.take(client, { entries: 0, bytes: 1 }, limits, nowMs), { ok: false, over: 'bytes', used: { entries: 5, bytes: 100 } })
+}
+
+void t.test('in memory, entries and bytes are checked, taken and refunded together', async (t) => {
+  await takesTogether(t, new MemoryIngestBudget(), 'acme', 1000 * INGEST_WINDOW_MS + 1000)
+})
+
+const redis = testRedis(t, 'the shared ingest bytes budget is not tested')
+
+void t.test('with Redis, two instances share one bytes budget, taken with the entries in one step', { skip: redis.skip }, async (t) => {
+  await clearOfMinuteEnd()
+  const a = await buildTestApp(t, { ...SMALL, REDIS_URL: redis.url })
+  const b = await buildTestApp(t, { ...SMALL, REDIS_URL: redis.url, DATABASE_URL: a.databaseUrl })
+  const acme = await issueKey(a.app, 'acme')
+  t.equal((await postLogs(a.app, acme.apiKey, [sized(1000), sized(1000), sized(1000)])).statusCode, 201)
+  expectError(t, await postLogs(b.app, acme.apiKey, [sized(1000), sized(1000)]), 429, 'ingest_bytes_rate_limited')
+  t.equal((await postLogs(b.app, acme.apiKey, sized(1096))).statusCode, 201, 'the other instance sees what the first took')
+  expectError(t, await postLogs(a.app, acme.apiKey, entry()), 429, 'ingest_bytes_rate_limited')
+
+  const direct = new Redis(redis.url)
+  t.teardown(() => { direct.disconnect() })
+  const budget = new RedisIngestBudget(direct, () => {})
+  const id = `bytes-${Date.now()}-${Math.random()}`
+  await takesTogether(t, budget, id)
+  const key = budget.keyOf(id, Math.floor(Date.now() / INGEST_WINDOW_MS))
+  t.same(await direct.hgetall(key), { entries: '5', bytes: '100' }, 'one hash holds both counters')
+  t.ok(await direct.pttl(key) > 0, 'and it expires')
+
+  const elsewhere = new RedisIngestBudget(direct, () => {}, 'another-deployment:')
+  t.match(await elsewhere.take(id, { entries: 5, bytes: 100 }, { entries: 5, bytes: 100 }), { ok: true },
+    'a deployment with another prefix counts apart')
+  t.ok(elsewhere.keyOf(id, 0).startsWith('another-deployment:'))
+})
