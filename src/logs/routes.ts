@@ -123,7 +123,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
   }, async (request) => {
     const { query, client } = request
     const after = query.cursor === undefined ? undefined : cursors.decode(query.cursor, client.id, query.order)
-    const { rows, more } = await logsOf(fastify.db, client).list({
+    const filters = {
       from: timeFilter(query.from, 'from'),
       to: timeFilter(query.to, 'to'),
       status: query.status?.toUpperCase(),
@@ -134,8 +134,10 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       q: query.q,
       order: query.order,
       limit: query.limit,
+      maxBytes: fastify.config.MAX_PAGE_BYTES,
       after
-    })
+    }
+    const { rows, more } = await fastify.queries.run(request, async (db) => await logsOf(db, client).list(filters))
     const last = rows.at(-1)
     return {
       data: rows.map(present),
@@ -155,7 +157,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
   }, async (request) => {
     const { id } = request.params
     // A malformed id cannot exist: the same 404, without asking the database.
-    const log = UUID.test(id) ? await logsOf(fastify.db, request.client).get(id) : undefined
+    const log = UUID.test(id) ? await fastify.queries.run(request, async (db) => await logsOf(db, request.client).get(id)) : undefined
     if (log === undefined) throw Errors.notFound('Log')
     return present(log)
   })
