@@ -1,12 +1,15 @@
-// Pages bounded in bytes: a listing whose rows carry large messages and
-// attributes ends before MAX_PAGE_BYTES (a page of one row may pass it), with
-// a next_cursor that continues exactly where it stopped, in both orders; the
-// audit trail's pages are bounded the same way by their details.
+// Every listing is bounded: a page of logs whose rows carry large messages
+// and attributes ends before MAX_PAGE_BYTES (a page of one row may pass it),
+// with a next_cursor that continues exactly where it stopped, in both orders;
+// the audit trail's pages are bounded the same way by their details; and the
+// key listing, which had no bound at all, is paged.
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import t, { type Test } from 'tap'
-import { appendAuditEvents } from '../../src/audit/store.ts'
-import { buildTestApp, callApi, entry, issueKey, postLogs } from '../helper.ts'
+import { appendAuditEvents } from '../src/audit/store.ts'
+import type { KeyListBody } from '../src/keys/schemas.ts'
+import { createKey } from '../src/keys/store.ts'
+import { buildTestApp, callApi, entry, expectError, issueKey, postLogs } from './helper.ts'
 
 const MAX_PAGE_BYTES = 100_000
 const BIG = 60_000
@@ -116,4 +119,40 @@ void t.test('the audit trail\'s pages are bounded by the bytes of their details'
   t.same(pages.flatMap((page) => page.data.map((event) => event.id)), expected, 'every event once, newest first')
   t.ok(pages.length > 1, `cut into ${pages.length} pages`)
   checkCuts(t, pages.map((page) => ({ ids: page.data.map((event) => event.id), more: page.next_cursor !== null })), expected, bytes, 1000)
+})
+
+void t.test('keys come a page at a time, oldest first, each once, and a cursor names one of the caller\'s keys', async (t) => {
+  const { app } = await shared
+  const admin = await issueKey(app, 'many keys', { scopes: ['keys:manage'] })
+  // In one transaction: the keys share created_at, and their ids decide the order.
+  await app.db.transaction().execute(async (trx) => {
+    for (let i = 0; i < 104; i++) await createKey(trx, { clientId: admin.clientId, scopes: ['logs:write'], name: `k${i}` })
+  })
+  const other = await issueKey(app, 'other', { scopes: ['keys:manage'] })
+  const expected = (await app.db.selectFrom('api_keys').select('id').where('client_id', '=', admin.clientId)
+    .orderBy('created_at').orderBy('id').execute()).map((key) => key.id)
+
+  const first = await callApi(app, admin.apiKey, 'GET', '/api/v1/keys')
+  t.equal(first.statusCode, 200)
+  const firstPage = first.json<KeyListBody>()
+  t.equal(firstPage.data.length, 100, '100 keys by default')
+  t.not(firstPage.next_cursor, null)
+  const rest = (await callApi(app, admin.apiKey, 'GET', `/api/v1/keys?cursor=${firstPage.next_cursor!}`)).json<KeyListBody>()
+  t.same([...firstPage.data, ...rest.data].map((key) => key.id), expected, 'the second page holds the rest')
+  t.equal(rest.next_cursor, null, 'and is the last')
+
+  const walked: string[] = []
+  let cursor: string | null = null
+  for (let page = 0; page < 30; page++) {
+    const res = await callApi(app, admin.apiKey, 'GET', `/api/v1/keys?limit=7${cursor === null ? '' : `&cursor=${cursor}`}`)
+    const body = res.json<KeyListBody>()
+    walked.push(...body.data.map((key) => key.id))
+    cursor = body.next_cursor
+    if (cursor === null) break
+  }
+  t.same(walked, expected, 'pages of 7 hold every key once, in order')
+
+  expectError(t, await callApi(app, admin.apiKey, 'GET', `/api/v1/keys?cursor=${other.keyId}`), 400, 'invalid_cursor')
+  expectError(t, await callApi(app, admin.apiKey, 'GET', '/api/v1/keys?cursor=not-a-key'), 400, 'invalid_request')
+  expectError(t, await callApi(app, admin.apiKey, 'GET', '/api/v1/keys?limit=1001'), 400, 'invalid_request')
 })
