@@ -10,6 +10,7 @@ import { auditPageOf } from './page.ts'
 import { presentAuditEvent } from './present.ts'
 import { PageLimit } from '../logs/schemas.ts'
 import { timeFilter } from '../logs/time.ts'
+import { queryLimitsDescription } from '../queries/runner.ts'
 
 export const AuditEventView = Type.Object({
   id: Type.String({ description: 'Increasing with time.' }),
@@ -40,6 +41,8 @@ const auditRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['keys'],
       summary: 'The caller\'s audit trail: key events and authentication failures, newest first',
+      description: `A page ends at limit events, or earlier, before the event that would take its details past ` +
+        `${fastify.config.MAX_PAGE_BYTES} bytes: follow next_cursor until it is null. ${queryLimitsDescription(fastify.config)}`,
       querystring: AuditQuery,
       response: {
         200: Type.Object({ data: Type.Array(AuditEventView), next_cursor: Type.Union([Type.String(), Type.Null()]) }),

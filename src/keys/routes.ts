@@ -14,6 +14,7 @@ import { createKeyWithAudit, KeyNotFoundError, revokeKey, rotateKey, RotationRef
 import { presentKey } from './present.ts'
 import { DEFAULT_SCOPES, type Scope } from './scopes.ts'
 import { keysPageOf } from './page.ts'
+import { queryLimitsDescription } from '../queries/runner.ts'
 import { findKey, type KeyInfo } from './store.ts'
 import {
   CreatedKey, CreateKeyBody, KeyIdParams, KeyList, KeyListQuery, KeyView, NoQuery, RevokedKey, RevokeQuery, RotatedKey, RotateKeyBody,
@@ -120,6 +121,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['keys'],
       summary: 'List the caller\'s keys (never the keys themselves), oldest first, a page at a time',
+      description: `limit keys a page (default 100): follow next_cursor until it is null. ${queryLimitsDescription(fastify.config)}`,
       querystring: KeyListQuery,
       response: { 200: KeyList, ...errorResponses(...AUTHENTICATED_ERRORS) }
     }

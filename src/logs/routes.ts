@@ -14,6 +14,7 @@ import { present } from './present.ts'
 import { timeFilter } from './time.ts'
 import { BatchResult, IngestBody, IngestQuery, ListQuery, LogByIdQuery, LogIdParams, LogPage, StoredLog, type RejectionBody } from './schemas.ts'
 import { logsOf } from './tenant-logs.ts'
+import { queryLimitsDescription } from '../queries/runner.ts'
 import { MemoryIngestBudget, RedisIngestBudget, type IngestBudget } from './ingest-budget.ts'
 import type { AuthenticatedClient } from '../keys/resolver.ts'
 import { checkEntry, type NormalizedEntry } from './validate.ts'
@@ -117,6 +118,9 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['logs'],
       summary: 'List the caller\'s logs, newest first, with keyset pagination',
+      description: `A page ends at limit rows, or earlier, before the row that would take its text fields and attributes ` +
+        `past ${fastify.config.MAX_PAGE_BYTES} bytes (a row larger than that is a page of its own): a page may hold fewer ` +
+        `than limit rows and still have a next_cursor; follow next_cursor until it is null. ${queryLimitsDescription(fastify.config)}`,
       querystring: ListQuery,
       response: { 200: LogPage, ...errorResponses(...AUTHENTICATED_ERRORS) }
     }
@@ -150,6 +154,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['logs'],
       summary: 'One log by id (404 when it does not exist or belongs to another client)',
+      description: queryLimitsDescription(fastify.config),
       params: LogIdParams,
       querystring: LogByIdQuery,
       response: { 200: StoredLog, ...errorResponses(...AUTHENTICATED_ERRORS, 404) }

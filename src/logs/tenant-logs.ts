@@ -34,14 +34,20 @@ export interface ListFilters {
   q?: string
   order: 'asc' | 'desc'
   limit: number
-  /** The page ends before the row that would take its messages and attributes past this many bytes (one row at least). */
+  /** The page ends before the row that would take its text fields and attributes past this many bytes (one row at least). */
   maxBytes: number
   after?: CursorPosition
 }
 
-// What a row weighs in a page: its message and its attributes as JSON text,
-// the two fields that can be large (64 KiB each); every other field is short.
-const ROW_BYTES = sql<number>`coalesce(octet_length(message), 0) + coalesce(octet_length(attributes::text), 0)`
+// What a row weighs in a page: the bytes of its text fields as stored, and of
+// its attributes as JSON text; the message and the attributes above all,
+// which may take 64 KiB each. Field names and the fixed-size fields (id,
+// times, level, duration) add a few hundred bytes a row, not counted.
+const TEXT_COLUMNS = ['event_id', 'environment', 'status', 'message', 'workflow_id', 'workflow_name', 'run_id', 'step', 'trace_id'] as const
+const ROW_BYTES = sql.join([
+  ...TEXT_COLUMNS.map((column) => sql`coalesce(octet_length(${sql.ref(column)}), 0)`),
+  sql`coalesce(octet_length(attributes::text), 0)`
+], sql` + `)
 
 export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
   const scoped = (on: Kysely<Database> = db) => on.selectFrom('logs').where('client_id', '=', client.id)

@@ -4,6 +4,7 @@
 // are answers that say what happened and what to do.
 import type { FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
+import type { Config } from '../config.ts'
 import { Errors } from '../errors.ts'
 import { ReadPoolBusyError, WorkAbortedError, type PoolUse, type ReadPool } from '../db/read-pool.ts'
 import type { Database } from '../db/schema.ts'
@@ -11,6 +12,13 @@ import { ClientSlots } from './client-slots.ts'
 
 // SQLSTATE query_canceled: the statement timeout, or a cancel request.
 const QUERY_CANCELED = '57014'
+
+/** What every query route's OpenAPI description says of the limits it runs under. */
+export function queryLimitsDescription (config: Config): string {
+  return `A query route: at most ${config.QUERY_CONCURRENCY_PER_CLIENT} queries of one client run at once (one more is ` +
+    `429 too_many_queries, Retry-After 1), each statement at most ${config.QUERY_TIMEOUT_MS} ms (then 503 query_timeout: ` +
+    'narrow the query); 503 queries_busy when every query connection stays taken.'
+}
 
 export interface QueryRunnerOptions {
   perClient: number

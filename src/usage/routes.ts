@@ -7,6 +7,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { HttpError } from '../errors.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { mergeUsage, totalOf, usageDays } from './store.ts'
+import { queryLimitsDescription } from '../queries/runner.ts'
 import { DEFAULT_DAYS, FIRST_DAY, MAX_DAYS, usageWindow, type WindowProblem } from './window.ts'
 
 
@@ -56,6 +57,7 @@ const usageRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['keys'],
       summary: 'Requests and logs per UTC day for the caller\'s client',
+      description: queryLimitsDescription(fastify.config),
       querystring: UsageQuery,
       response: { 200: UsageReport, ...errorResponses(...AUTHENTICATED_ERRORS) }
     }
