@@ -40,21 +40,21 @@ async function holdLock (t: Test, databaseUrl: string, table: string, boundMs = 
   return { release }
 }
 
-/** Statements of the test database that wait for a lock on the table, other than the test's own. */
+/** Statements that wait for a lock on the table (the test's), whatever their text. */
 async function waitingOn (databaseUrl: string, table: string): Promise<number> {
   const observer = new pg.Client({ connectionString: databaseUrl })
   await observer.connect()
   try {
     const { rows } = await observer.query<{ n: number }>(
-      `select count(*)::int as n from pg_stat_activity
-       where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query like $1`, [`%from "${table}"%`])
+      `select count(*)::int as n from pg_locks
+       where not granted and relation = $1::regclass and database = (select oid from pg_database where datname = current_database())`, [table])
     return rows[0]?.n ?? 0
   } finally {
     await observer.end()
   }
 }
 
-/** Polls until the count of statements on the table is `count`, for at most `boundMs`; answers the last count seen. */
+/** Polls until `count` statements wait on the table's lock, for at most `boundMs`; answers the last count seen. */
 async function untilStatements (databaseUrl: string, table: string, count: number, boundMs = 5000): Promise<number> {
   const end = Date.now() + boundMs
   let seen = await waitingOn(databaseUrl, table)
