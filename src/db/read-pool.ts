@@ -56,7 +56,8 @@ function backendPid (client: pg.PoolClient): number | undefined {
 }
 
 export class ReadPool {
-  readonly db: Kysely<Database>
+  /** Reached through run() only, so that no statement runs here unwatched. */
+  readonly #db: Kysely<Database>
   readonly #pool: pg.Pool
   readonly #options: ReadPoolOptions
   /** The signal of the request the current async context works for. */
@@ -66,7 +67,7 @@ export class ReadPool {
     this.#options = options
     this.#pool = createPool(connectionString, options)
     const pool: PostgresPool = { connect: async () => await this.#connect(), end: async () => { await this.#pool.end() } }
-    this.db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    this.#db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   }
 
   /**
@@ -74,7 +75,7 @@ export class ReadPool {
    * it has running is cancelled on the server, and it cannot start another.
    */
   async run<T> (signal: AbortSignal, work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
-    return await this.#request.run(signal, async () => await work(this.db))
+    return await this.#request.run(signal, async () => await work(this.#db))
   }
 
   use (): PoolUse {
@@ -82,7 +83,7 @@ export class ReadPool {
   }
 
   async close (): Promise<void> {
-    await this.db.destroy()
+    await this.#db.destroy()
   }
 
   async #connect (): Promise<pg.PoolClient> {
@@ -96,7 +97,7 @@ export class ReadPool {
       throw error
     }
     if (signal === undefined) return client
-    // Aborted while it waited for the connection: no statement starts for nobody.
+    // Aborted while it waited for the connection: no statement starts for a request that is gone.
     if (signal.aborted) {
       client.release()
       throw new WorkAbortedError()
