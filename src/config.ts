@@ -36,6 +36,29 @@ export const ConfigSchema = Type.Object({
     default: 5000,
     description: 'How long a request waits for a database connection before answering 503.'
   }),
+  DB_READ_POOL_MAX: Type.Integer({
+    minimum: 2,
+    maximum: 1000,
+    default: 5,
+    description: 'Connections in the separate pool that serves the query routes, so that reads never take the connections ' +
+      'of ingest, authentication and the usage and audit writes.'
+  }),
+  QUERY_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    default: 10000,
+    description: 'Longest a statement of a query route may run (PostgreSQL statement_timeout); beyond it the answer is 503 query_timeout.'
+  }),
+  QUERY_CONCURRENCY_PER_CLIENT: Type.Integer({
+    minimum: 1,
+    default: 2,
+    description: 'Queries one client may have running at once on an instance, below DB_READ_POOL_MAX; one more is answered 429 too_many_queries.'
+  }),
+  MAX_PAGE_BYTES: Type.Integer({
+    minimum: 1024,
+    default: 4 * 1024 * 1024,
+    description: 'Largest page of a listing, counted on its messages and attributes (audit: details); a page that reaches it ' +
+      'ends early with a next_cursor.'
+  }),
   RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, default: 5, description: 'Retry-After sent with 503 answers.' }),
   KEY_CACHE_TTL_SECONDS: Type.Integer({
     minimum: 0,

@@ -122,6 +122,21 @@ export const Errors = {
     `The request body exceeds the limit of ${limit} bytes (${formatBytes(limit)}), counted after decompression.`,
     { details: { limit_bytes: limit } }),
   invalidCursor: (why: string) => new HttpError(400, 'invalid_cursor', `The cursor is not valid: ${why}.`),
+  tooManyQueries: (limit: number) => new HttpError(429, 'too_many_queries',
+    `This client may run ${limit} ${limit === 1 ? 'query' : 'queries'} at once, and that many are running: ` +
+    'wait for an answer before sending the next query. Retry in 1 s.',
+    { headers: { 'retry-after': '1' }, details: { limit, retry_after_seconds: 1 } }),
+  queryTimeout: (timeoutMs: number, retryAfterSeconds: number) => new HttpError(503, 'query_timeout',
+    `The query ran for ${timeoutMs} ms, the longest allowed, and was stopped. Narrow it (a shorter time range ` +
+    `with from and to, more filters, a more specific q) before retrying; retry in ${retryAfterSeconds} s at the earliest.`,
+    { headers: { 'retry-after': String(retryAfterSeconds) }, details: { timeout_ms: timeoutMs, retry_after_seconds: retryAfterSeconds } }),
+  queriesBusy: (retryAfterSeconds: number) => new HttpError(503, 'queries_busy',
+    'Every database connection for queries is taken by other queries; this one did not start. ' +
+    `Retry in ${retryAfterSeconds} s.`,
+    { headers: { 'retry-after': String(retryAfterSeconds) }, details: { retry_after_seconds: retryAfterSeconds } }),
+  // Nobody reads this answer; it names, in the service's log and the client's usage, what happened to the request.
+  clientClosedRequest: () => new HttpError(499, 'client_closed_request',
+    'The client closed the connection before the answer; its query was cancelled.'),
   databaseUnavailable: (retryAfterSeconds: number) => new HttpError(503, 'database_unavailable',
     'The database is unreachable; nothing was stored. Retry later.',
     { headers: { 'retry-after': String(retryAfterSeconds) } })

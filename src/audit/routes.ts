@@ -5,10 +5,12 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
-import { AUDIT_EVENTS, listAuditEvents } from './store.ts'
+import { AUDIT_EVENTS } from './store.ts'
+import { auditPageOf } from './page.ts'
 import { presentAuditEvent } from './present.ts'
 import { PageLimit } from '../logs/schemas.ts'
 import { timeFilter } from '../logs/time.ts'
+import { queryLimitsDescription } from '../queries/runner.ts'
 
 export const AuditEventView = Type.Object({
   id: Type.String({ description: 'Increasing with time.' }),
@@ -39,6 +41,8 @@ const auditRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['keys'],
       summary: 'The caller\'s audit trail: key events and authentication failures, newest first',
+      description: `A page ends at limit events, or earlier, before the event that would take its details past ` +
+        `${fastify.config.MAX_PAGE_BYTES} bytes: follow next_cursor until it is null. ${queryLimitsDescription(fastify.config)}`,
       querystring: AuditQuery,
       response: {
         200: Type.Object({ data: Type.Array(AuditEventView), next_cursor: Type.Union([Type.String(), Type.Null()]) }),
@@ -47,17 +51,17 @@ const auditRoutes: FastifyPluginAsync = async (app) => {
     }
   }, async (request) => {
     const { limit, cursor, event, since } = request.query
-    const rows = await listAuditEvents(fastify.db, {
-      clientId: request.client.id,
-      limit: limit + 1,
+    const query = {
+      limit,
       event,
       since: timeFilter(since, 'since'),
-      beforeId: cursor === undefined ? undefined : Number(cursor)
-    })
-    const page = rows.slice(0, limit)
+      beforeId: cursor === undefined ? undefined : Number(cursor),
+      maxBytes: fastify.config.MAX_PAGE_BYTES
+    }
+    const { rows, more } = await fastify.queries.run(request, async (db) => await auditPageOf(db, request.client.id, query))
     return {
-      data: page.map(presentAuditEvent),
-      next_cursor: rows.length > limit ? String(page.at(-1)!.id) : null
+      data: rows.map(presentAuditEvent),
+      next_cursor: more ? String(rows.at(-1)!.id) : null
     }
   })
 }

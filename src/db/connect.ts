@@ -14,14 +14,20 @@ export interface ConnectOptions {
   poolMax?: number
   connectTimeoutMs?: number
   onPoolError?: (err: Error) => void
+  /** Server-side limit on each statement's run time (PostgreSQL statement_timeout); none when absent. */
+  statementTimeoutMs?: number
+  /** How the pool's connections are named in pg_stat_activity. */
+  applicationName?: string
 }
 
-export function connect (connectionString: string, options: ConnectOptions = {}): Kysely<Database> {
+/** A pg pool whose lost connections are reported rather than crash the process. */
+export function createPool (connectionString: string, options: ConnectOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max: options.poolMax ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
-    application_name: 'central-logger'
+    application_name: options.applicationName ?? 'central-logger',
+    ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs })
   })
   // A connection lost while idle in the pool, or while a request holds it
   // (database restart, failover), must not crash the process: the query in
@@ -29,5 +35,9 @@ export function connect (connectionString: string, options: ConnectOptions = {})
   const onError = options.onPoolError ?? (() => {})
   pool.on('error', onError)
   pool.on('connect', (client) => { client.on('error', onError) })
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return pool
+}
+
+export function connect (connectionString: string, options: ConnectOptions = {}): Kysely<Database> {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(connectionString, options) }) })
 }

@@ -13,9 +13,11 @@ import { InvalidCidrError, isAddressAllowed, isRangeWithin, normalizeAllowlist }
 import { createKeyWithAudit, KeyNotFoundError, revokeKey, rotateKey, RotationRefusedError, updateKey } from './lifecycle.ts'
 import { presentKey } from './present.ts'
 import { DEFAULT_SCOPES, type Scope } from './scopes.ts'
-import { findKey, listClientsWithKeys, type KeyInfo } from './store.ts'
+import { keysPageOf } from './page.ts'
+import { queryLimitsDescription } from '../queries/runner.ts'
+import { findKey, type KeyInfo } from './store.ts'
 import {
-  CreatedKey, CreateKeyBody, KeyIdParams, KeyList, KeyView, NoQuery, RevokedKey, RevokeQuery, RotatedKey, RotateKeyBody,
+  CreatedKey, CreateKeyBody, KeyIdParams, KeyList, KeyListQuery, KeyView, NoQuery, RevokedKey, RevokeQuery, RotatedKey, RotateKeyBody,
   UpdateKeyBody, UpdateKeyQuery
 } from './schemas.ts'
 
@@ -118,13 +120,17 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     config: { scope: 'keys:manage' },
     schema: {
       tags: ['keys'],
-      summary: 'List the caller\'s keys (never the keys themselves)',
-      querystring: NoQuery,
+      summary: 'List the caller\'s keys (never the keys themselves), oldest first, a page at a time',
+      description: `limit keys a page (default 100): follow next_cursor until it is null. ${queryLimitsDescription(fastify.config)}`,
+      querystring: KeyListQuery,
       response: { 200: KeyList, ...errorResponses(...AUTHENTICATED_ERRORS) }
     }
   }, async (request) => {
-    const [client] = await listClientsWithKeys(fastify.db, { clientId: request.client.id })
-    return { data: (client?.keys ?? []).map((key) => view(request, key)) }
+    const { limit, cursor } = request.query
+    const page = await fastify.queries.run(request, async (db) => await keysPageOf(db, request.client.id, { after: cursor, limit }))
+    if (page === undefined) throw Errors.invalidCursor('it names none of this client\'s keys')
+    const last = page.keys.at(-1)
+    return { data: page.keys.map((key) => view(request, key)), next_cursor: page.more && last !== undefined ? last.id : null }
   })
 
   fastify.get('/api/v1/keys/:id', {

@@ -1,5 +1,6 @@
 // The self-service key routes' schemas: validation, types and OpenAPI.
 import { Type, type Static } from '@sinclair/typebox'
+import { PageLimit } from '../logs/schemas.ts'
 import { MAX_CIDRS } from './allowlist.ts'
 import { DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS } from './lifecycle.ts'
 import { SCOPES } from './scopes.ts'
@@ -45,7 +46,15 @@ export const KeyView = Type.Object({
 
 const KeyRef = Type.Ref('KeyView')
 
-export const KeyList = Type.Object({ data: Type.Array(KeyRef) })
+export const KeyList = Type.Object({
+  data: Type.Array(KeyRef),
+  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page.' })
+})
+
+export const KeyListQuery = Type.Object({
+  limit: PageLimit,
+  cursor: Type.Optional(Type.String({ format: 'uuid', description: 'next_cursor of the previous page.' }))
+}, { additionalProperties: false })
 
 export const KeyIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) })
 
@@ -113,7 +122,7 @@ export type CreateKeyBodyType = Static<typeof CreateKeyBody>
 
 /** The answers' bodies as clients receive them. */
 export type KeyViewBody = Static<typeof KeyView>
-export interface KeyListBody { data: KeyViewBody[] }
+export interface KeyListBody { data: KeyViewBody[], next_cursor: string | null }
 export interface CreatedKeyBody { api_key: string, key: KeyViewBody }
 export interface RotatedKeyBody { api_key: string, key: KeyViewBody, previous: KeyViewBody }
 export interface RevokedKeyBody { key: KeyViewBody, revoked: boolean }

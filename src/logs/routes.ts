@@ -14,6 +14,7 @@ import { present } from './present.ts'
 import { timeFilter } from './time.ts'
 import { BatchResult, IngestBody, IngestQuery, ListQuery, LogByIdQuery, LogIdParams, LogPage, StoredLog, type RejectionBody } from './schemas.ts'
 import { logsOf } from './tenant-logs.ts'
+import { queryLimitsDescription } from '../queries/runner.ts'
 import { MemoryIngestBudget, RedisIngestBudget, type IngestBudget, type IngestVolume } from './ingest-budget.ts'
 import { storedBytesOf } from './stored-bytes.ts'
 import type { AuthenticatedClient } from '../keys/resolver.ts'
@@ -144,13 +145,16 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['logs'],
       summary: 'List the caller\'s logs, newest first, with keyset pagination',
+      description: `A page ends at limit rows, or earlier, before the row that would take its text fields and attributes ` +
+        `past ${fastify.config.MAX_PAGE_BYTES} bytes (a row larger than that is a page of its own): a page may hold fewer ` +
+        `than limit rows and still have a next_cursor; follow next_cursor until it is null. ${queryLimitsDescription(fastify.config)}`,
       querystring: ListQuery,
       response: { 200: LogPage, ...errorResponses(...AUTHENTICATED_ERRORS) }
     }
   }, async (request) => {
     const { query, client } = request
     const after = query.cursor === undefined ? undefined : cursors.decode(query.cursor, client.id, query.order)
-    const { rows, more } = await logsOf(fastify.db, client).list({
+    const filters = {
       from: timeFilter(query.from, 'from'),
       to: timeFilter(query.to, 'to'),
       status: query.status?.toUpperCase(),
@@ -161,8 +165,10 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       q: query.q,
       order: query.order,
       limit: query.limit,
+      maxBytes: fastify.config.MAX_PAGE_BYTES,
       after
-    })
+    }
+    const { rows, more } = await fastify.queries.run(request, async (db) => await logsOf(db, client).list(filters))
     const last = rows.at(-1)
     return {
       data: rows.map(present),
@@ -175,6 +181,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['logs'],
       summary: 'One log by id (404 when it does not exist or belongs to another client)',
+      description: queryLimitsDescription(fastify.config),
       params: LogIdParams,
       querystring: LogByIdQuery,
       response: { 200: StoredLog, ...errorResponses(...AUTHENTICATED_ERRORS, 404) }
@@ -182,7 +189,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
   }, async (request) => {
     const { id } = request.params
     // A malformed id cannot exist: the same 404, without asking the database.
-    const log = UUID.test(id) ? await logsOf(fastify.db, request.client).get(id) : undefined
+    const log = UUID.test(id) ? await fastify.queries.run(request, async (db) => await logsOf(db, request.client).get(id)) : undefined
     if (log === undefined) throw Errors.notFound('Log')
     return present(log)
   })

@@ -116,7 +116,9 @@ export type ListQueryInput = Static<typeof ListQuery>
 
 export const LogPage = Type.Object({
   data: Type.Array(StoredLog),
-  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page.' })
+  next_cursor: Type.Union([Type.String(), Type.Null()], {
+    description: 'Pass as cursor for the next page; null on the last page. A page cut short by its size in bytes has fewer than limit rows and a next_cursor.'
+  })
 })
 
 export type LogPageBody = Static<typeof LogPage>

@@ -35,8 +35,20 @@ export interface ListFilters {
   q?: string
   order: 'asc' | 'desc'
   limit: number
+  /** The page ends before the row that would take its text fields and attributes past this many bytes (one row at least). */
+  maxBytes: number
   after?: CursorPosition
 }
+
+// What a row weighs in a page: the bytes of its text fields as stored, and of
+// its attributes as JSON text; the message and the attributes above all,
+// which may take 64 KiB each. Field names and the fixed-size fields (id,
+// times, level, duration) add a few hundred bytes a row, not counted.
+const TEXT_COLUMNS = ['event_id', 'environment', 'status', 'message', 'workflow_id', 'workflow_name', 'run_id', 'step', 'trace_id'] as const
+const ROW_BYTES = sql.join([
+  ...TEXT_COLUMNS.map((column) => sql`coalesce(octet_length(${sql.ref(column)}), 0)`),
+  sql`coalesce(octet_length(attributes::text), 0)`
+], sql` + `)
 
 export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
   const scoped = (on: Kysely<Database> = db) => on.selectFrom('logs').where('client_id', '=', client.id)
@@ -110,9 +122,14 @@ export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
       return await scoped().select(PUBLIC_COLUMNS).where('id', '=', id).executeTakeFirst()
     },
 
-    /** A page in (executed_at, id) order, and whether more rows follow it. */
+    /**
+     * A page in (executed_at, id) order, and whether more rows follow it. The
+     * page ends at `limit` rows, or before the row that would take it past
+     * `maxBytes`: the database sums the rows' sizes in page order and sends
+     * only the page, never the rows after the cut.
+     */
     async list (filters: ListFilters): Promise<{ rows: PublicLog[], more: boolean }> {
-      let query = scoped().select(PUBLIC_COLUMNS)
+      let query = scoped()
       if (filters.from !== undefined) query = query.where('executed_at', '>=', filters.from)
       if (filters.to !== undefined) query = query.where('executed_at', '<', filters.to)
       if (filters.status !== undefined) query = query.where('status', '=', filters.status)
@@ -129,13 +146,21 @@ export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
           eb.tuple(after.executedAt, after.id)
         ))
       }
-      const rows = await query
-        .orderBy('executed_at', filters.order)
-        .orderBy('id', filters.order)
-        .limit(filters.limit + 1)
+      const order = filters.order
+      // The page order, as a window: `order` is one of two words, checked by the route's schema and the type.
+      const inPageOrder = sql.raw(`over (order by executed_at ${order}, id ${order} rows between unbounded preceding and current row)`)
+      const candidates = query.select(PUBLIC_COLUMNS).select([
+        sql<number>`row_number() ${inPageOrder}`.as('position'),
+        sql<number>`sum(${ROW_BYTES}) ${inPageOrder}`.as('bytes_so_far'),
+        // Whether a row follows this one, even past the limit: the page's last row says whether there is a next page.
+        sql<boolean>`lead(true, 1, false) ${inPageOrder}`.as('followed')
+      ]).orderBy('executed_at', order).orderBy('id', order).limit(filters.limit)
+      const page = await db.selectFrom(candidates.as('candidate')).select([...PUBLIC_COLUMNS, 'followed'])
+        .where((eb) => eb.or([eb('position', '=', 1), eb('bytes_so_far', '<=', filters.maxBytes)]))
+        .orderBy('executed_at', order).orderBy('id', order)
         .execute()
-      const more = rows.length > filters.limit
-      return { rows: more ? rows.slice(0, filters.limit) : rows, more }
+      const rows = page.map(({ followed: _followed, ...log }) => log)
+      return { rows, more: page.at(-1)?.followed === true }
     }
   }
 }

@@ -8,6 +8,7 @@ import { HttpError } from '../errors.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { mergeUsage, totalOf, usageDays } from './store.ts'
 import { storedBytesOf } from '../logs/stored-bytes.ts'
+import { queryLimitsDescription } from '../queries/runner.ts'
 import { DEFAULT_DAYS, FIRST_DAY, MAX_DAYS, usageWindow, type WindowProblem } from './window.ts'
 
 
@@ -66,13 +67,14 @@ const usageRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['keys'],
       summary: 'Requests and logs per UTC day for the caller\'s client, and the bytes it stores',
+      description: queryLimitsDescription(fastify.config),
       querystring: UsageQuery,
       response: { 200: UsageReport, ...errorResponses(...AUTHENTICATED_ERRORS) }
     }
   }, async (request) => {
     const { from, to } = dayRange(request.query.from, request.query.to)
     const clientId = request.client.id
-    const stored = await usageDays(fastify.db, { clientId, from, to })
+    const stored = await fastify.queries.run(request, async (db) => await usageDays(db, { clientId, from, to }))
     const days = mergeUsage(stored, clientId, fastify.usage.pending(clientId), from, to)
     const quota = request.client.storageQuotaBytes ?? fastify.config.STORAGE_QUOTA_BYTES
     // The response schema leaves client_id out of each day.

@@ -92,8 +92,9 @@ export function listKeysCases (target: Target, world: World, prng: Prng): Hostil
     cases.push(spoil(target, world.admin.apiKey, `content-encoding ${encoding}`, { headers: { ...keyHeaders(world.admin.apiKey), 'content-encoding': encoding } }))
   }
   for (const method of ['PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const) cases.push(spoil(target, world.admin.apiKey, `${method} on the list`, { method }))
-  // The list takes no parameters at all: not even a page size.
-  cases.push(spoil(target, world.admin.apiKey, 'unknown parameter limit', { url: `${target.path}?limit=-1` }))
+  // The list takes a page size and a cursor, and nothing else.
+  cases.push(spoil(target, world.admin.apiKey, 'page size below 1', { url: `${target.path}?limit=-1` }))
+  cases.push(spoil(target, world.admin.apiKey, 'cursor of another client', { url: `${target.path}?cursor=${world.other.keyId}` }))
   cases.push(...unknownParamCases(target, world.admin.apiKey, prng), ...malformedQueryCases(target, world.admin.apiKey, 'limit'))
   return cases
 }

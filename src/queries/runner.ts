@@ -1,0 +1,76 @@
+// Runs the query routes' database work fairly: on the read pool, at most
+// QUERY_CONCURRENCY_PER_CLIENT at once per client, each statement within
+// QUERY_TIMEOUT_MS, and cancelled when the client goes away. Its failures
+// are answers that say what happened and what to do.
+import type { FastifyRequest } from 'fastify'
+import type { Kysely } from 'kysely'
+import type { Config } from '../config.ts'
+import { Errors } from '../errors.ts'
+import { ReadPoolBusyError, WorkAbortedError, type PoolUse, type ReadPool } from '../db/read-pool.ts'
+import type { Database } from '../db/schema.ts'
+import { ClientSlots } from './client-slots.ts'
+
+// SQLSTATE query_canceled: the statement timeout, or a cancel request.
+const QUERY_CANCELED = '57014'
+
+/** What every query route's OpenAPI description says of the limits it runs under. */
+export function queryLimitsDescription (config: Config): string {
+  return `A query route: at most ${config.QUERY_CONCURRENCY_PER_CLIENT} queries of one client run at once (one more is ` +
+    `429 too_many_queries, Retry-After 1), each statement at most ${config.QUERY_TIMEOUT_MS} ms (then 503 query_timeout: ` +
+    'narrow the query); 503 queries_busy when every query connection stays taken.'
+}
+
+export interface QueryRunnerOptions {
+  perClient: number
+  timeoutMs: number
+  retryAfterSeconds: number
+}
+
+function sqlState (error: unknown): unknown {
+  return error instanceof Error ? (error as { code?: unknown }).code : undefined
+}
+
+export class QueryRunner {
+  readonly #pool: ReadPool
+  readonly #slots: ClientSlots
+  readonly #options: QueryRunnerOptions
+
+  constructor (pool: ReadPool, options: QueryRunnerOptions) {
+    this.#pool = pool
+    this.#slots = new ClientSlots(options.perClient)
+    this.#options = options
+  }
+
+  /** Runs the work of an authenticated request on the read pool; the only way to it. */
+  async run<T> (request: FastifyRequest, work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    const signal = request.signal
+    if (signal.aborted) throw Errors.clientClosedRequest()
+    // Refused at once rather than queued: a queued query would still hold
+    // its connection to the service, and the client learns to pace itself.
+    const release = this.#slots.take(request.client.id)
+    if (release === undefined) throw Errors.tooManyQueries(this.#slots.limit)
+    try {
+      return await this.#pool.run(signal, work)
+    } catch (error) {
+      throw this.#answer(error, signal)
+    } finally {
+      release()
+    }
+  }
+
+  /** Queries the client has running on this instance. */
+  running (clientId: string): number {
+    return this.#slots.running(clientId)
+  }
+
+  poolUse (): PoolUse {
+    return this.#pool.use()
+  }
+
+  #answer (error: unknown, signal: AbortSignal): unknown {
+    if (signal.aborted && (error instanceof WorkAbortedError || sqlState(error) === QUERY_CANCELED)) return Errors.clientClosedRequest()
+    if (sqlState(error) === QUERY_CANCELED) return Errors.queryTimeout(this.#options.timeoutMs, this.#options.retryAfterSeconds)
+    if (error instanceof ReadPoolBusyError) return Errors.queriesBusy(this.#options.retryAfterSeconds)
+    return error
+  }
+}
