@@ -2,6 +2,7 @@
 // QUERY_CONCURRENCY_PER_CLIENT at once per client, each statement within
 // QUERY_TIMEOUT_MS, and cancelled when the client goes away. Its failures
 // are answers that say what happened and what to do.
+import type { Socket } from 'node:net'
 import type { FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Config } from '../config.ts'
@@ -30,6 +31,22 @@ function sqlState (error: unknown): unknown {
   return error instanceof Error ? (error as { code?: unknown }).code : undefined
 }
 
+/**
+ * A signal that aborts when the request's connection closes while the work
+ * runs: its client went away. Not Fastify's request.signal, which also aborts
+ * once the request's body has been read (Node.js then emits 'close' on the
+ * request), so that any request whose body was consumed would look gone.
+ */
+function whenClientGoes (request: FastifyRequest): { signal: AbortSignal, stop: () => void } {
+  const controller = new AbortController()
+  const socket = request.raw.socket as Socket | null | undefined
+  if (socket == null) return { signal: controller.signal, stop: () => {} }
+  const abort = (): void => { controller.abort() }
+  if (socket.destroyed) abort()
+  else socket.once('close', abort)
+  return { signal: controller.signal, stop: () => { socket.removeListener('close', abort) } }
+}
+
 export class QueryRunner {
   readonly #pool: ReadPool
   readonly #slots: ClientSlots
@@ -43,18 +60,22 @@ export class QueryRunner {
 
   /** Runs the work of an authenticated request on the read pool; the only way to it. */
   async run<T> (request: FastifyRequest, work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
-    const signal = request.signal
-    if (signal.aborted) throw Errors.clientClosedRequest()
-    // Refused at once rather than queued: a queued query would still hold
-    // its connection to the service, and the client learns to pace itself.
-    const release = this.#slots.take(request.client.id)
-    if (release === undefined) throw Errors.tooManyQueries(this.#slots.limit)
+    const gone = whenClientGoes(request)
     try {
-      return await this.#pool.run(signal, work)
-    } catch (error) {
-      throw this.#answer(error, signal)
+      if (gone.signal.aborted) throw Errors.clientClosedRequest()
+      // Refused at once rather than queued: a queued query would still hold
+      // its connection to the service, and the client learns to pace itself.
+      const release = this.#slots.take(request.client.id)
+      if (release === undefined) throw Errors.tooManyQueries(this.#slots.limit)
+      try {
+        return await this.#pool.run(gone.signal, work)
+      } catch (error) {
+        throw this.#answer(error, gone.signal)
+      } finally {
+        release()
+      }
     } finally {
-      release()
+      gone.stop()
     }
   }
 

@@ -180,6 +180,21 @@ void t.test('a client that goes away has its statement cancelled on the server a
   t.equal((await listLogs(app, key)).statusCode, 200, 'the client\'s next query is answered')
 })
 
+void t.test('a request whose (empty) body was read is not taken for one whose client went away', async (t) => {
+  // Node.js emits 'close' on a request once its body has been read, which
+  // Fastify's request.signal takes for an abort: only the connection closing counts.
+  const { app, databaseUrl } = await shared
+  const key = await issueKey(app, 'staying')
+  if (!app.server.listening) await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const lock = await holdLock(t, databaseUrl, 'logs')
+  // A signature header makes the service read the body to hash it (the client does not sign, so it is then ignored).
+  const answer = fetch(`http://127.0.0.1:${port}/api/v1/logs`, { headers: { 'x-api-key': key.apiKey, 'x-api-signature': 'unused' } })
+  t.equal(await untilStatements(databaseUrl, 'logs', 1), 1, 'the query waits on the server')
+  await lock.release()
+  t.equal((await answer).status, 200, 'and is answered once it can run')
+})
+
 void t.test('a per-client cap that would let one client take the whole read pool stops the start', async (t) => {
   const { databaseUrl } = await shared
   await t.rejects(buildApp({ env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', DB_READ_POOL_MAX: '4', QUERY_CONCURRENCY_PER_CLIENT: '4' } }),
