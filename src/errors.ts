@@ -62,6 +62,15 @@ export const Errors = {
       ? 'The calling key is limited to an address allowlist, so a key it makes or changes must be limited within it too.'
       : `A key can only be allowed where the calling key is; outside its allowlist: ${outside.join(', ')}.`,
     { details: { outside } }),
+  keyBeyondScopes: (scopes: string[]) => new HttpError(403, 'scope_not_grantable',
+    'A key can only rotate, change or revoke keys whose every scope it holds itself; the target key has ' +
+    `${scopes.map((scope) => `"${scope}"`).join(', ')}, which the calling key lacks.`,
+    { details: { scopes } }),
+  keyBeyondAllowlist: (outside: string[] | null) => new HttpError(403, 'allowlist_not_grantable',
+    outside === null
+      ? 'The calling key is limited to an address allowlist, so it can only rotate, change or revoke keys limited within it; the target key accepts any address.'
+      : `The calling key can only rotate, change or revoke keys allowed within its own allowlist; the target key is also allowed from ${outside.join(', ')}.`,
+    { details: { outside } }),
   keyInGrace: () => new HttpError(403, 'key_in_grace',
     'This key has been rotated and is only in its grace period: use the key that replaced it to manage keys.'),
   ownKey: (action: string, flag: string) => new HttpError(409, 'own_key',

@@ -176,6 +176,9 @@ export function patchKeyCases (target: Target, world: World, prng: Prng): Hostil
     withKey(target, 'allowlist wider than a confined key', world.confined.apiKey, fence),
     withKey(target, 'no allowlist, from a confined key', world.confined.apiKey, '{"allowed_cidrs":null}'),
     withKey(target, 'a key in its grace', world.graced.apiKey, valid),
+    // The victim holds scopes the manager lacks, and is accepted from anywhere, where the confined key is not.
+    withKey(target, 'a key with scopes a manage-only key lacks', world.manager.apiKey, valid),
+    withKey(target, 'a key allowed from anywhere, from a confined key', world.confined.apiKey, valid),
     ...memberCases(target, world, PATCH_VALID, { name: BAD_NAMES, allowed_cidrs: BAD_ALLOWLISTS }, prng),
     ...unknownMemberCases(target, world, PATCH_VALID, ['scopes', 'expires_at', 'revoked_at', 'client_id', 'id', 'key_hash', 'Name', 'constructor']),
     ...shapeCases(target, world, PATCH_VALID, ['{}', 'null', '[]', '1', '"x"', 'true', '[{"name":"x"}]']),
@@ -200,6 +203,8 @@ export function revokeKeyCases (target: Target, world: World, prng: Prng): Hosti
     spoil(target, world.admin.apiKey, 'its own key, allow_self=false', { url: `${own}?allow_self=false`, statuses: [409] }),
     spoil(target, world.admin.apiKey, 'its own key, upper-case id', { url: keyPath(world.admin.keyId.toUpperCase()), statuses: [409] }),
     withKey(target, 'a key in its grace', world.graced.apiKey),
+    withKey(target, 'a key with scopes a manage-only key lacks', world.manager.apiKey),
+    withKey(target, 'a key allowed from anywhere, from a confined key', world.confined.apiKey),
     ...ALLOW_SELF_BADS.map((value) => spoil(target, world.admin.apiKey, `allow_self=${value}`, { url: `${target.path}?allow_self=${value}` })),
     ...repeatedParamCases(target, world.admin.apiKey, { allow_self: ['false', 'true'] }),
     ...unknownParamCases(target, world.admin.apiKey, prng),
