@@ -2,6 +2,7 @@
 // {statusCode, error, code, message, details?}, built from these factories so
 // that codes stay stable and greppable.
 import { STATUS_CODES } from 'node:http'
+import { UNPRINTABLE_RULE, type TextProblem } from './text/unprintable.ts'
 
 export class HttpError extends Error {
   readonly statusCode: number
@@ -76,6 +77,10 @@ export const Errors = {
   ownKey: (action: string, flag: string) => new HttpError(409, 'own_key',
     `This would ${action} the very key making the request. To do it anyway, repeat the request with ${flag}.`),
   conflict: (code: string, message: string, details?: unknown) => new HttpError(409, code, message, { details }),
+  invalidName: (field: string, found: TextProblem) => new HttpError(400, 'invalid_name',
+    `The ${field} ${found.problem}. A name is one line of printable text: ${UNPRINTABLE_RULE} are refused, ` +
+    'since they can disguise what a terminal shows.',
+    { details: { field, ...(found.character === undefined ? {} : { character: found.character, position: found.position }) } }),
   invalidAllowlist: (message: string) => new HttpError(400, 'invalid_allowlist', message),
   authThrottled: (retryAfterSeconds: number) => new HttpError(429, 'auth_throttled',
     `Too many failed authentications from this address; retry in ${retryAfterSeconds} s.`,

@@ -11,6 +11,7 @@ import { REQUEST_AJV_OPTIONS } from '../schemas/ajv.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { InvalidCidrError, isAddressAllowed, isRangeWithin, normalizeAllowlist } from './allowlist.ts'
 import { createKeyWithAudit, KeyNotFoundError, revokeKey, rotateKey, RotationRefusedError, updateKey, type KeyGuard } from './lifecycle.ts'
+import { keyNameProblem } from './names.ts'
 import { presentKey } from './present.ts'
 import { DEFAULT_SCOPES, type Scope } from './scopes.ts'
 import { findKey, listClientsWithKeys, type KeyInfo } from './store.ts'
@@ -112,6 +113,13 @@ function withinCallersReach (request: FastifyRequest): KeyGuard {
   }
 }
 
+/** A name as given in a body (absent or null: none), refused when it could disguise what a terminal shows. */
+function checkedName<T extends string | null | undefined> (name: T): T {
+  const found = typeof name === 'string' ? keyNameProblem(name) : undefined
+  if (found !== undefined) throw Errors.invalidName('name', found)
+  return name
+}
+
 /** The lifecycle's refusals as HTTP answers. */
 async function answering<T> (work: () => Promise<T>): Promise<T> {
   try {
@@ -183,13 +191,14 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     }
   }, async (request, reply) => {
     const body = request.body
+    const name = checkedName(body.name)
     refuseKeyInGrace(request)
     const scopes: Scope[] = body.scopes ?? DEFAULT_SCOPES
     refuseScopesBeyondCaller(request, scopes)
     const { apiKey, info } = await createKeyWithAudit(fastify.db, {
       clientId: request.client.id,
       scopes,
-      name: body.name ?? null,
+      name: name ?? null,
       expiresAt: notAfterCaller(request, body.expires_in_seconds === undefined ? null : new Date(Date.now() + body.expires_in_seconds * 1000)),
       allowedCidrs: allowlistWithinCaller(request, allowlistOf(body.allowed_cidrs), true) ?? null
     }, actorOf(request))
@@ -240,6 +249,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
       response: { 200: KeyView, ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409) }
     }
   }, async (request) => {
+    const name = checkedName(request.body.name)
     refuseKeyInGrace(request)
     const allowedCidrs = allowlistWithinCaller(request, allowlistOf(request.body.allowed_cidrs), false)
     const own = isOwnKey(request, request.params.id)
@@ -250,7 +260,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
       keyId: request.params.id,
       clientId: request.client.id,
       guard: withinCallersReach(request),
-      changes: { name: request.body.name, allowedCidrs }
+      changes: { name, allowedCidrs }
     }, actorOf(request)))
     forget(key.id)
     return view(request, key)

@@ -17,7 +17,11 @@ const MAX_GRACE = 30 * 86_400
 const long = (length: number): string => 'x'.repeat(length)
 const hundredAndOneRanges = Array.from({ length: 101 }, (_, i) => `10.0.${i >> 8}.${i & 255}/32`)
 
-const BAD_NAMES: readonly unknown[] = ['', long(129), long(5000), 0, true, [], {}, ['x'], raw('1e309'), ...Object.values(DEEP_VALUES)]
+const BAD_NAMES: readonly unknown[] = [
+  '', long(129), long(5000), 0, true, [], {}, ['x'], raw('1e309'), ...Object.values(DEEP_VALUES),
+  // Names that would rewrite the provider's terminal, or disguise themselves in it.
+  'ok\r\u001b[2K\u001b[31mFAKE\u001b]0;owned\u0007', 'csi\u009b2J', 'del\u007f', 'rlo\u202etxt.exe', 'line\u2028break', 'two\nlines'
+]
 const BAD_SCOPES: readonly unknown[] = [
   [], ['admin'], ['logs:write', 'logs:write'], 'logs:read', [1], [null], ['LOGS:READ'], ['logs:read '], {}, null, [''],
   ['logs:*'], ['*'], [['logs:read']], 0, true, ['logs:read', 'keys:manage', 'root'], ['logs:read\u0000']

@@ -698,6 +698,52 @@ void t.test('a key in its rotation grace manages nothing but its own revocation'
     'the replacement and the other key are untouched')
 })
 
+void t.test('a name that could disguise what a terminal shows is refused: 400 invalid_name, naming the character', async (t) => {
+  const { app } = await buildTestApp(t)
+  const admin = await manager(app, 'acme', { name: 'admin' })
+  const before = await keyCount(app)
+  // Erases the provider's line, prints a fake one in red and retitles the window.
+  const disguised = 'ok\r\u001b[2K\u001b[31mFAKE LINE\u2026\u001b]0;owned\u0007'
+  const created = expectError(t, await callApi(app, admin.apiKey, 'POST', '/api/v1/keys', { name: disguised }), 400, 'invalid_name')
+  t.same(created.details, { field: 'name', character: 'U+000D', position: 3 })
+  t.match(created.message, /U\+000D \(a control character\) at character 3/)
+  const refusedAs: Record<string, string> = {
+    '\u0000': 'control character',
+    '\t': 'control character',
+    '\n': 'control character',
+    '\u001b': 'control character',
+    '\u007f': 'control character',
+    '\u0085': 'control character',
+    '\u009b': 'control character',
+    '\u2028': 'line or paragraph separator',
+    '\u2029': 'line or paragraph separator',
+    '\u202a': 'bidirectional formatting character',
+    '\u202e': 'bidirectional formatting character',
+    '\u2066': 'bidirectional formatting character',
+    '\u2069': 'bidirectional formatting character'
+  }
+  for (const [char, kind] of Object.entries(refusedAs)) {
+    const code = `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`
+    for (const [method, url] of [['POST', '/api/v1/keys'], ['PATCH', `/api/v1/keys/${admin.keyId}`]] as const) {
+      const body = expectError(t, await callApi(app, admin.apiKey, method, url, { name: `ci${char}x` }), 400, 'invalid_name')
+      t.same(body.details, { field: 'name', character: code, position: 3 }, `${method}: ${code} named`)
+      t.match(body.message, kind)
+    }
+  }
+  const lone = expectError(t, await callApi(app, admin.apiKey, 'PATCH', `/api/v1/keys/${admin.keyId}`, { name: 'a\udc00' }), 400, 'invalid_name')
+  t.same(lone.details, { field: 'name' })
+  t.match(lone.message, /unpaired surrogate/)
+  t.equal(await keyCount(app), before, 'no key created')
+  t.equal((await getKey(app, admin.apiKey, admin.keyId)).name, 'admin', 'no key renamed')
+
+  for (const name of ['Société Générale — 東京 \u{1f511}', 'שלום עולם', 'tab-free, quote "ok" and \\ backslash']) {
+    const made = await callApi(app, admin.apiKey, 'POST', '/api/v1/keys', { name })
+    t.equal(made.statusCode, 201, `printable text of any script is a name: ${made.body.slice(0, 80)}`)
+    t.equal(made.json<CreatedKeyBody>().key.name, name)
+  }
+  t.equal((await callApi(app, admin.apiKey, 'PATCH', `/api/v1/keys/${admin.keyId}`, { name: null })).statusCode, 200, 'null clears it')
+})
+
 void t.test('a NUL in a name is bad input, not a server error', async (t) => {
   const { app } = await buildTestApp(t)
   const admin = await manager(app)

@@ -7,7 +7,7 @@ import { setClientLimits, type ClientLimits } from '../../clients/settings.ts'
 import { cliActor } from '../actor.ts'
 import { noClientNamed } from '../clients.ts'
 import { wholeNumberOption } from '../options.ts'
-import { UsageError, type CommandResult } from '../output.ts'
+import { shown, UsageError, type CommandResult } from '../output.ts'
 import { findClientByName } from '../../keys/store.ts'
 
 /** A limit on the command line: a whole number, or `default` for the service's. */
@@ -53,7 +53,7 @@ export async function limit (db: Kysely<Database>, options: LimitOptions): Promi
       effective_ingest_rate_limit: ingestRateLimit ?? defaults.ingestRateLimit,
       changed
     },
-    text: `${client.name} may make ${requests} and send ${entries}, across all its keys.` +
+    text: `${shown(client.name)} may make ${requests} and send ${entries}, across all its keys.` +
       (changed ? ' Every running instance applies it at once.' : '')
   }
 }
