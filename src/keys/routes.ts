@@ -97,12 +97,14 @@ function allowlistOf (ranges: string[] | null | undefined): string[] | null | un
 
 /**
  * The one rule for acting on an existing key (rotating, changing or revoking
- * it): a key reaches only keys it could have made itself, that is keys whose
+ * it): a key reaches only keys no stronger than itself, that is keys whose
  * every scope it holds and, when it is fenced in by an allowlist, keys fenced
  * within it. Otherwise a lesser key could shut the tenant's admin key out or
  * revoke its readers; and a rotation, which hands out a new key like the old
- * one, would give the caller a key it could never have been given. A key
- * always reaches itself. Checked on the locked row, inside the change.
+ * one, would give the caller a key it could never have been given. Lifetimes
+ * are not compared: an admin key that expires in 90 days must still be able
+ * to revoke a key that never does. A key always reaches itself. Checked on
+ * the locked row, inside the change.
  */
 function withinCallersReach (request: FastifyRequest): KeyGuard {
   return (target) => {
