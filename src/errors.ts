@@ -3,6 +3,7 @@
 // that codes stay stable and greppable.
 import { STATUS_CODES } from 'node:http'
 import { formatBytes } from './bytes.ts'
+import { UNPRINTABLE_RULE, type TextProblem } from './text/unprintable.ts'
 
 export class HttpError extends Error {
   readonly statusCode: number
@@ -63,11 +64,24 @@ export const Errors = {
       ? 'The calling key is limited to an address allowlist, so a key it makes or changes must be limited within it too.'
       : `A key can only be allowed where the calling key is; outside its allowlist: ${outside.join(', ')}.`,
     { details: { outside } }),
+  keyBeyondScopes: (scopes: string[]) => new HttpError(403, 'scope_not_grantable',
+    'A key can only rotate, change or revoke keys whose every scope it holds itself; the target key has ' +
+    `${scopes.map((scope) => `"${scope}"`).join(', ')}, which the calling key lacks.`,
+    { details: { scopes } }),
+  keyBeyondAllowlist: (outside: string[] | null) => new HttpError(403, 'allowlist_not_grantable',
+    outside === null
+      ? 'The calling key is limited to an address allowlist, so it can only rotate, change or revoke keys limited within it; the target key accepts any address.'
+      : `The calling key can only rotate, change or revoke keys allowed within its own allowlist; the target key is also allowed from ${outside.join(', ')}.`,
+    { details: { outside } }),
   keyInGrace: () => new HttpError(403, 'key_in_grace',
     'This key has been rotated and is only in its grace period: use the key that replaced it to manage keys.'),
   ownKey: (action: string, flag: string) => new HttpError(409, 'own_key',
     `This would ${action} the very key making the request. To do it anyway, repeat the request with ${flag}.`),
   conflict: (code: string, message: string, details?: unknown) => new HttpError(409, code, message, { details }),
+  invalidName: (field: string, found: TextProblem) => new HttpError(400, 'invalid_name',
+    `The ${field} ${found.problem}. A name is one line of printable text: ${UNPRINTABLE_RULE} are refused, ` +
+    'since they can disguise what a terminal shows.',
+    { details: { field, ...(found.character === undefined ? {} : { character: found.character, position: found.position }) } }),
   invalidAllowlist: (message: string) => new HttpError(400, 'invalid_allowlist', message),
   authThrottled: (retryAfterSeconds: number) => new HttpError(429, 'auth_throttled',
     `Too many failed authentications from this address; retry in ${retryAfterSeconds} s.`,

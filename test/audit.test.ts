@@ -9,6 +9,7 @@ import type { AuditEventBody, AuditPageBody } from '../src/audit/routes.ts'
 import { generateKey } from '../src/keys/format.ts'
 import type { CreatedKeyBody, RotatedKeyBody } from '../src/keys/schemas.ts'
 import type { Scope } from '../src/keys/scopes.ts'
+import { keys, parsed } from './cli/run.ts'
 import { buildTestApp, callApi, entry, expectError, issueKey, KEY_SHAPE, postLogs, type IssuedKey } from './helper.ts'
 
 const ALL_SCOPES: Scope[] = ['keys:manage', 'logs:write', 'logs:read']
@@ -147,6 +148,59 @@ void t.test('authentication failures of the client\'s keys appear once flushed; 
 
   await app.audit.flush()
   t.equal((await auditOf(t, app, admin)).length, seen.length, 'a second flush writes nothing again')
+})
+
+void t.test('a flood of made-up keys from many addresses hides none of a client\'s own refusals', async (t) => {
+  const { app, databaseUrl } = await buildTestApp(t, NO_TIMED_FLUSH)
+  const admin = await issueKey(app, 'acme', { scopes: ALL_SCOPES })
+  const fenced = await issueKey(app, 'acme', { scopes: ['logs:write'], allowedCidrs: ['10.0.0.0/8'] })
+  const refusedFrom: string[] = []
+  const refuse = async (address: string): Promise<void> => {
+    expectError(t, await callApi(app, fenced.apiKey, 'POST', '/api/v1/logs', entry(), { remoteAddress: address }), 403, 'address_not_allowed')
+    refusedFrom.push(address)
+  }
+  // Refused before any lookup (no checksum), each from an address of its own: one distinct row each.
+  const madeUp = async (index: number): Promise<void> => {
+    const res = await callApi(app, 'clk_madeup', 'POST', '/api/v1/logs', entry(), { remoteAddress: `198.18.${index >> 8}.${index & 255}` })
+    if (res.statusCode !== 401) throw new Error(`a made-up key answered ${res.statusCode}`)
+  }
+  // While 1,100 made-up keys come from as many addresses, the client's key is
+  // used 20 times from outside its allowlist: 4 early, 16 once the flood has
+  // passed the 1,000 distinct rows an interval keeps for failures nobody owns.
+  for (let i = 0; i < 1100; i++) {
+    await madeUp(i)
+    if (i % 100 === 50 && refusedFrom.length < 4) await refuse(`203.0.113.${refusedFrom.length + 1}`)
+  }
+  while (refusedFrom.length < 20) await refuse(`203.0.113.${refusedFrom.length + 1}`)
+  await app.audit.flush()
+
+  // What the rows count: a row its `count` (1 when absent), an overflow row its sum for the reason.
+  const refusals = (events: AuditEventBody[]): number => events.reduce((sum, event) => sum + (event.reason === 'too_many_distinct_failures'
+    ? Number((event.details?.reasons as Record<string, number> | undefined)?.address_not_allowed ?? 0)
+    : event.reason === 'address_not_allowed' ? Number(event.details?.count ?? 1) : 0), 0)
+  const trail = await auditOf(t, app, admin, '&event=auth.failed')
+  t.equal(refusals(trail), 20, 'all 20 refusals are in the client\'s trail')
+  t.same(trail.map((event) => event.address).sort(), [...refusedFrom].sort(), 'each with its address')
+  t.ok(trail.every((event) => event.key_id === fenced.keyId), 'and the key that was refused')
+  const cli = await keys(databaseUrl, ['audit', '--client', 'acme', '--event', 'auth.failed', '--json'])
+  t.equal(cli.code, 0, cli.stderr)
+  const provider = parsed<{ events: AuditEventBody[] }>(cli).events
+  t.equal(refusals(provider), 20, 'and in the provider\'s view of the client')
+  const usage = parsed<{ unattributed_auth_failures: Array<{ failures: number }> }>(await keys(databaseUrl, ['usage', '--json']))
+  t.same(usage.unattributed_auth_failures.map((day) => day.failures), [1100], 'every made-up key is counted, the overflow included')
+
+  // Past the cap of distinct rows a client has per interval, its refusals are
+  // summed into an overflow row of its own, which it sees too.
+  for (let i = 0; i < 130; i++) {
+    const res = await callApi(app, fenced.apiKey, 'POST', '/api/v1/logs', entry(), { remoteAddress: `203.0.114.${i}` })
+    t.equal(res.statusCode, 403)
+  }
+  await app.audit.flush()
+  const next = (await auditOf(t, app, admin, '&event=auth.failed')).slice(0, 101)
+  t.equal(refusals(next), 130, 'the counts add up: 100 rows and an overflow row of 30')
+  const overflow = next.find((event) => event.reason === 'too_many_distinct_failures')
+  t.match(overflow, { key_id: fenced.keyId, address: null, details: { count: 30, reasons: { address_not_allowed: 30 } } },
+    'the overflow row names the client\'s key and the reasons it sums')
 })
 
 void t.test('paging with next_cursor and limit, the event and since filters, and what the query refuses', async (t) => {

@@ -2,12 +2,13 @@
 // flood of distinct failures, and a database that refuses a write (they keep
 // what they hold, warn, and write it at the next flush, without counting
 // anything twice).
+import { randomUUID } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { sql, type Kysely } from 'kysely'
 import pino from 'pino'
 import t from 'tap'
 import type { Test } from 'tap'
-import { AuditRecorder } from '../src/audit/recorder.ts'
+import { AuditRecorder, MAX_ANONYMOUS_ROWS, MAX_CLIENT_ROWS, MAX_ROWS_PER_CLIENT } from '../src/audit/recorder.ts'
 import { connect } from '../src/db/connect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import type { Database } from '../src/db/schema.ts'
@@ -42,6 +43,8 @@ async function refuseInserts (db: Kysely<Database>, table: string): Promise<() =
   }
 }
 
+const KEY_ID = '5d1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b'
+const OTHER_KEY_ID = '6e2f3a4b-5c6d-4f7a-8b9c-0d1e2f3a4b5c'
 const failure = (address: string) => ({ event: 'auth.failed' as const, clientId: null, actor: 'service', address, reason: 'invalid_api_key' })
 
 void t.test('a flood of distinct failures is capped: the rest are summed into one row', async (t) => {
@@ -57,6 +60,102 @@ void t.test('a flood of distinct failures is capped: the rest are summed into on
   t.equal(overflow[0]?.details?.count, 500, 'the overflow row counts what was left out')
   const repeated = rows.find((row) => row.address === '10.0.0.0')
   t.equal(repeated?.details?.count, 2, 'a repeated failure is one row with its count')
+})
+
+const refusal = (clientId: string, address: string, keyId = KEY_ID) => ({
+  event: 'auth.failed' as const, clientId, keyId, keyPrefix: 'clk_AbCdEfGh', actor: 'service', address, reason: 'address_not_allowed'
+})
+
+interface Row { client_id: string | null, key_id: string | null, address: string | null, reason: string | null, details: Record<string, unknown> | null }
+
+async function rowsOf (db: Kysely<Database>): Promise<Row[]> {
+  return await db.selectFrom('audit_events').select(['client_id', 'key_id', 'address', 'reason', 'details']).orderBy('id').execute()
+}
+
+/** How many failures the rows count: a row its count (1 when absent), an overflow row its sum. */
+const counted = (rows: Row[]): number => rows.reduce((sum, row) => sum + Number(row.details?.count ?? 1), 0)
+
+void t.test('a client\'s failures have their own cap, and past it an overflow row of their own, never the anonymous one', async (t) => {
+  const { db, log } = await setUp(t)
+  const audit = new AuditRecorder(db, log, NEVER_MS)
+  const [victim, busy] = [randomUUID(), randomUUID()]
+  for (let i = 0; i < 1500; i++) audit.record(failure(`10.0.${i >> 8}.${i & 255}`))
+  for (let i = 0; i < 20; i++) audit.record(refusal(victim, `203.0.113.${i}`))
+  for (let i = 0; i < 150; i++) audit.record(refusal(busy, `198.51.100.${i}`, i % 2 === 0 ? KEY_ID : OTHER_KEY_ID))
+  await audit.close()
+
+  const rows = await rowsOf(db)
+  const anonymous = rows.filter((row) => row.client_id === null)
+  t.equal(anonymous.length, MAX_ANONYMOUS_ROWS + 1, 'failures nobody owns: 1,000 rows and their overflow row')
+  t.equal(counted(anonymous), 1500)
+  const victims = rows.filter((row) => row.client_id === victim)
+  t.equal(victims.length, 20, 'each of the client\'s 20 refusals is a row of its own')
+  t.same(victims.map((row) => row.address).sort(), Array.from({ length: 20 }, (_, i) => `203.0.113.${i}`).sort())
+  const busies = rows.filter((row) => row.client_id === busy)
+  t.equal(busies.length, MAX_ROWS_PER_CLIENT + 1, 'a client past its cap: 100 rows and an overflow row')
+  t.equal(counted(busies), 150, 'its counts add up')
+  const overflow = busies.find((row) => row.reason === 'too_many_distinct_failures')
+  t.match(overflow, { key_id: null, address: null, details: { count: 50, reasons: { address_not_allowed: 50 }, note: /this client's keys/ } },
+    'the overflow row carries the client, and sums the reasons; two keys, so it names neither')
+  t.equal(rows.length, anonymous.length + victims.length + busies.length, 'nothing else')
+})
+
+void t.test('over all clients at most 10,000 rows an interval: past it each client\'s failures go to its own overflow row', async (t) => {
+  const { db, log } = await setUp(t)
+  const audit = new AuditRecorder(db, log, NEVER_MS)
+  const clients = Array.from({ length: MAX_CLIENT_ROWS / MAX_ROWS_PER_CLIENT + 1 }, () => randomUUID())
+  for (const client of clients) {
+    for (let i = 0; i < MAX_ROWS_PER_CLIENT; i++) audit.record(refusal(client, `10.1.${i >> 8}.${i & 255}`))
+  }
+  await audit.close()
+  const rows = await rowsOf(db)
+  t.equal(rows.length, MAX_CLIENT_ROWS + 1, '10,000 rows, written in several statements, and one overflow row')
+  const last = rows.filter((row) => row.client_id === clients.at(-1))
+  t.same(last.map((row) => [row.reason, row.key_id, row.details?.count]), [['too_many_distinct_failures', KEY_ID, MAX_ROWS_PER_CLIENT]],
+    'the last client\'s failures are summed in its own row, naming the one key they all used')
+  t.equal(counted(rows), clients.length * MAX_ROWS_PER_CLIENT, 'every failure is counted once')
+})
+
+void t.test('a client\'s failures kept after a refused write stay within its cap, added to the next ones, never doubled', async (t) => {
+  const { db, log, warnings } = await setUp(t)
+  const audit = new AuditRecorder(db, log, NEVER_MS)
+  const client = randomUUID()
+  for (let i = 0; i < 120; i++) audit.record(refusal(client, `203.0.113.${i}`))
+  for (let i = 0; i < 5; i++) audit.record(failure('192.0.2.1'))
+  const allow = await refuseInserts(db, 'audit_events')
+  await audit.flush()
+  t.match(warnings(), ['could not write audit events; will retry'])
+  // Meanwhile: the same addresses again, and new ones, which find the client's rows taken.
+  for (let i = 0; i < 10; i++) audit.record(refusal(client, `203.0.113.${i}`))
+  for (let i = 0; i < 40; i++) audit.record(refusal(client, `198.51.100.${i}`))
+  await allow()
+  await audit.flush()
+  const rows = (await rowsOf(db)).filter((row) => row.client_id === client)
+  t.equal(rows.length, MAX_ROWS_PER_CLIENT + 1, 'still 100 rows and one overflow row')
+  t.equal(counted(rows), 170, 'every failure once')
+  t.match(rows.find((row) => row.address === '203.0.113.0')?.details, { count: 2 }, 'a kept row adds the failures like it that came meanwhile')
+  t.match(rows.find((row) => row.reason === 'too_many_distinct_failures'), { key_id: KEY_ID, details: { count: 60, reasons: { address_not_allowed: 60 } } })
+  t.equal(counted((await rowsOf(db)).filter((row) => row.client_id === null)), 5, 'the anonymous failures too')
+  await audit.flush()
+  t.equal((await rowsOf(db)).length, MAX_ROWS_PER_CLIENT + 2, 'an empty flush writes nothing')
+})
+
+void t.test('a batch written in several statements is written whole or not at all', async (t) => {
+  const { db, log, warnings } = await setUp(t)
+  const audit = new AuditRecorder(db, log, NEVER_MS)
+  for (let i = 0; i < 1200; i++) audit.record(failure(`10.2.${i >> 8}.${i & 255}`))
+  // The overflow row comes last, in the second statement: refuse it alone.
+  await sql`CREATE FUNCTION refuse_overflow() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF NEW.reason = 'too_many_distinct_failures' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$`.execute(db)
+  await sql`CREATE TRIGGER refuse_overflow BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_overflow()`.execute(db)
+  await audit.flush()
+  t.match(warnings(), ['could not write audit events; will retry'])
+  t.equal((await rowsOf(db)).length, 0, 'the first statement\'s rows were not kept either')
+  await sql`DROP TRIGGER refuse_overflow ON audit_events`.execute(db)
+  await audit.close()
+  const rows = await rowsOf(db)
+  t.equal(rows.length, MAX_ANONYMOUS_ROWS + 1, 'then written once')
+  t.equal(counted(rows), 1200)
 })
 
 void t.test('audit events survive a refused write and land at the next flush', async (t) => {

@@ -61,7 +61,8 @@ async function writeEverything (t: Test, app: FastifyInstance, writer: IssuedKey
 
 void t.test('requests and log counts, before and after a flush, each counted once', async (t) => {
   const { app } = await buildTestApp(t, NO_TIMED_FLUSH)
-  const admin = await issueKey(app, 'acme', { scopes: ['keys:manage'] })
+  // Every scope: a key revokes only keys whose scopes it holds.
+  const admin = await issueKey(app, 'acme', { scopes: ALL_SCOPES })
   const writer = await issueKey(app, 'acme', { scopes: ['logs:write'] })
   const revoked = await issueKey(app, 'acme')
   t.equal((await callApi(app, admin.apiKey, 'DELETE', `/api/v1/keys/${revoked.keyId}`)).statusCode, 200)

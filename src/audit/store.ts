@@ -2,7 +2,7 @@
 // never changed (the table itself refuses updates and deletes).
 import { sql } from 'kysely'
 import type { AuditEventRow } from '../db/schema.ts'
-import type { Db } from '../db/in-transaction.ts'
+import { inTransaction, type Db } from '../db/in-transaction.ts'
 
 export const AUDIT_EVENTS = [
   'key.created', 'key.rotated', 'key.revoked', 'key.updated', 'key.expired_in_use', 'auth.failed', 'client.updated',
@@ -40,9 +40,21 @@ function row (event: AuditEvent) {
   }
 }
 
+// A statement takes at most 65,535 parameters, and a row takes nine.
+const ROWS_PER_INSERT = 1000
+
+/** Appends the events, all or none: a caller that keeps them to try again never writes some twice. */
 export async function appendAuditEvents (db: Db, events: AuditEvent[]): Promise<void> {
   if (events.length === 0) return
-  await db.insertInto('audit_events').values(events.map(row)).execute()
+  if (events.length <= ROWS_PER_INSERT) {
+    await db.insertInto('audit_events').values(events.map(row)).execute()
+    return
+  }
+  await inTransaction(db, async (trx) => {
+    for (let start = 0; start < events.length; start += ROWS_PER_INSERT) {
+      await trx.insertInto('audit_events').values(events.slice(start, start + ROWS_PER_INSERT).map(row)).execute()
+    }
+  })
 }
 
 export interface AuditQuery {

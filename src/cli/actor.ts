@@ -3,7 +3,7 @@
 import { userInfo } from 'node:os'
 import { validate as isUuid } from 'uuid'
 import type { Actor } from '../audit/store.ts'
-import { UsageError } from './output.ts'
+import { shown, UsageError } from './output.ts'
 
 export function cliActor (): Actor {
   let user = 'unknown'
@@ -17,6 +17,6 @@ export function cliActor (): Actor {
 
 /** A key id as `list` prints it; anything else is a usage error, not a lookup. */
 export function keyIdArgument (text: string): string {
-  if (!isUuid(text)) throw new UsageError(`"${text}" is not a key id: key ids are UUIDs, as \`list\` shows them.`)
+  if (!isUuid(text)) throw new UsageError(`"${shown(text)}" is not a key id: key ids are UUIDs, as \`list\` shows them.`)
   return text.toLowerCase()
 }

@@ -2,10 +2,10 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
 import { findClientByName } from '../keys/store.ts'
-import { NotFoundError } from './output.ts'
+import { NotFoundError, shown } from './output.ts'
 
 export function noClientNamed (name: string): NotFoundError {
-  return new NotFoundError(`No client named "${name}".`)
+  return new NotFoundError(`No client named "${shown(name)}".`)
 }
 
 /** The id of the client with this name; none is a not-found error (exit 1). */

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util'
 import { loadConfig, type Config } from '../config.ts'
 import { openCliDatabase } from './database.ts'
-import { UsageError, type CommandResult } from './output.ts'
+import { jsonText, terminalText, UsageError, type CommandResult } from './output.ts'
 import { create } from './commands/create.ts'
 import { list } from './commands/list.ts'
 import { verifyClient, verifyKey } from './commands/verify.ts'
@@ -246,8 +246,8 @@ async function run (config: Config, command: string, args: string[], values: Val
 
 /** The message on stderr and, since --json promises one JSON document on stdout, as `{"error"}` there too. */
 function reportError (io: CliIo, message: string, json: boolean): void {
-  if (json) io.out(`${JSON.stringify({ error: message })}\n`)
-  io.err(`${message}\n`)
+  if (json) io.out(`${jsonText({ error: message })}\n`)
+  io.err(`${terminalText(message)}\n`)
 }
 
 /** Runs one command line; the exit status. */
@@ -269,7 +269,7 @@ export async function runKeysCli (argv: string[], io: CliIo): Promise<number> {
   try {
     const config = loadConfig(io.env)
     const result = await run(config, command, args, values, io)
-    io.out(values.json === true ? `${JSON.stringify(result.json, null, 2)}\n` : `${result.text}\n`)
+    io.out(values.json === true ? `${jsonText(result.json, 2)}\n` : `${terminalText(result.text)}\n`)
     return result.exitCode ?? 0
   } catch (error) {
     reportError(io, error instanceof Error ? error.message : String(error), values.json === true)

@@ -1,4 +1,6 @@
-// Option values other than durations: counts and calendar days.
+// Option values other than durations: counts, calendar days and names.
+import { keyNameProblem } from '../keys/names.ts'
+import { UNPRINTABLE_RULE } from '../text/unprintable.ts'
 import { UsageError } from './output.ts'
 
 /** A whole number from min to max, written in plain digits. */
@@ -17,4 +19,11 @@ export function dayOption (option: string, text: string): string {
   const valid = !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(day) && day >= '0001-01-01'
   if (!valid) throw new UsageError(`${option} "${text}" is not a calendar day written YYYY-MM-DD.`)
   return day
+}
+
+/** A key's name, by the rule the HTTP routes apply: 1 to 128 characters, one line of printable text. */
+export function keyNameOption (option: string, text: string): string {
+  const found = keyNameProblem(text)
+  if (found !== undefined) throw new UsageError(`${option} ${found.problem}. A key name is 1 to 128 characters of printable text: ${UNPRINTABLE_RULE} are refused.`)
+  return text
 }

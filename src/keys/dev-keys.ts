@@ -10,6 +10,7 @@ import type { Client, Database } from '../db/schema.ts'
 import { displayPrefix, hashKey } from './format.ts'
 import { DEFAULT_SCOPES, isScope, type Scope } from './scopes.ts'
 import type { KeyRecord } from './store.ts'
+import { unprintableProblem, UNPRINTABLE_RULE } from '../text/unprintable.ts'
 
 export class DevKeyError extends Error {
   override name = 'DevKeyError'
@@ -41,9 +42,17 @@ function optionalString (value: unknown, field: string, source: string): string 
 
 function client (idOrName: string | undefined, name: string | undefined, source: string): { clientId?: string, clientName?: string } {
   if (idOrName === undefined && name === undefined) throw new DevKeyError(`${source}: the key names no client (give an id or a name).`)
-  if (idOrName !== undefined && isUuid(idOrName)) return { clientId: idOrName.toLowerCase(), clientName: name }
+  if (idOrName !== undefined && isUuid(idOrName)) return { clientId: idOrName.toLowerCase(), clientName: checkedName(name, source) }
   // An id that is not a UUID names the client; a name beside it has nothing left to name.
-  return { clientName: idOrName ?? name }
+  return { clientName: checkedName(idOrName ?? name, source) }
+}
+
+/** A client's name is shown in the provider's listings: one line of printable text, as everywhere else. */
+function checkedName (name: string | undefined, source: string): string | undefined {
+  const found = name === undefined ? undefined : unprintableProblem(name)
+  // Said by position, not quoted: the message goes to the terminal that starts the service.
+  if (found !== undefined) throw new DevKeyError(`${source}: the client name ${found.problem}; ${UNPRINTABLE_RULE} are refused in names.`)
+  return name
 }
 
 function checkKey (apiKey: string, source: string): void {

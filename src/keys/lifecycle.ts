@@ -42,6 +42,13 @@ export const DEFAULT_GRACE_SECONDS = 86_400
 /** A grace is a hand-over, not a second lifetime: a month at most. */
 export const MAX_GRACE_SECONDS = 30 * 86_400
 
+/**
+ * Asked about the key, locked, before anything is changed: it throws to refuse
+ * (and nothing is written). The self-service routes pass one, so that who may
+ * act on a key is judged on the row as it is when the change is made.
+ */
+export type KeyGuard = (key: KeyInfo) => void
+
 /** An audit event about one key: the key's client, id and prefix, never the key. */
 function keyEvent (actor: Actor, event: AuditEventType, key: KeyInfo, details?: Record<string, unknown>): AuditEvent {
   return { ...actor, event, clientId: key.client_id, keyId: key.id, keyPrefix: key.prefix, details }
@@ -54,13 +61,21 @@ async function updateKeyRow (trx: Transaction<Database>, key: KeyInfo, set: Upda
     .returning(KEY_INFO_COLUMNS).executeTakeFirstOrThrow()
 }
 
-/** The key, locked for the rest of the transaction. */
-async function lockKey (trx: Transaction<Database>, keyId: string, clientId: string | undefined): Promise<KeyInfo> {
-  if (!isUuid(keyId)) throw new KeyNotFoundError(keyId)
-  let query = trx.selectFrom('api_keys').select(KEY_INFO_COLUMNS).where('id', '=', keyId).forUpdate()
-  if (clientId !== undefined) query = query.where('client_id', '=', clientId)
+/** Which key, as whose (with a client id, another client's key is as good as absent), and who may act on it. */
+export interface KeyTarget {
+  keyId: string
+  clientId?: string
+  guard?: KeyGuard
+}
+
+/** The key, locked for the rest of the transaction, once its guard has let it through. */
+async function lockKey (trx: Transaction<Database>, target: KeyTarget): Promise<KeyInfo> {
+  if (!isUuid(target.keyId)) throw new KeyNotFoundError(target.keyId)
+  let query = trx.selectFrom('api_keys').select(KEY_INFO_COLUMNS).where('id', '=', target.keyId).forUpdate()
+  if (target.clientId !== undefined) query = query.where('client_id', '=', target.clientId)
   const key = await query.executeTakeFirst()
-  if (key === undefined) throw new KeyNotFoundError(keyId)
+  if (key === undefined) throw new KeyNotFoundError(target.keyId)
+  target.guard?.(key)
   return key
 }
 
@@ -73,9 +88,7 @@ export async function createKeyWithAudit (db: Db, key: NewKey, actor: Actor): Pr
   })
 }
 
-export interface RotateOptions {
-  keyId: string
-  clientId?: string
+export interface RotateOptions extends KeyTarget {
   graceSeconds: number
   /** The new key's expiry; absent: the old key's lifetime again, counted from now (none if it had none). */
   expiresAt?: Date | null
@@ -93,7 +106,7 @@ export interface Rotation {
 export async function rotateKey (db: Kysely<Database>, options: RotateOptions, actor: Actor): Promise<Rotation> {
   const now = options.now ?? new Date()
   return await db.transaction().execute(async (trx) => {
-    const old = await lockKey(trx, options.keyId, options.clientId)
+    const old = await lockKey(trx, options)
     if (old.replaced_by !== null || old.rotated_at !== null) {
       throw new RotationRefusedError(old.id, 'already_rotated', statusOf(old, now), old.replaced_by)
     }
@@ -130,9 +143,9 @@ export interface Revocation {
   revoked: boolean
 }
 
-export async function revokeKey (db: Kysely<Database>, options: { keyId: string, clientId?: string, now?: Date }, actor: Actor): Promise<Revocation> {
+export async function revokeKey (db: Kysely<Database>, options: KeyTarget & { now?: Date }, actor: Actor): Promise<Revocation> {
   return await db.transaction().execute(async (trx) => {
-    const key = await lockKey(trx, options.keyId, options.clientId)
+    const key = await lockKey(trx, options)
     if (key.revoked_at !== null) return { key, revoked: false }
     const revoked = await updateKeyRow(trx, key, { revoked_at: options.now ?? new Date() })
     await appendAuditEvents(trx, [keyEvent(actor, 'key.revoked', key)])
@@ -146,9 +159,9 @@ export interface KeyChanges {
   allowedCidrs?: string[] | null
 }
 
-export async function updateKey (db: Kysely<Database>, options: { keyId: string, clientId?: string, changes: KeyChanges }, actor: Actor): Promise<KeyInfo> {
+export async function updateKey (db: Kysely<Database>, options: KeyTarget & { changes: KeyChanges }, actor: Actor): Promise<KeyInfo> {
   return await db.transaction().execute(async (trx) => {
-    const key = await lockKey(trx, options.keyId, options.clientId)
+    const key = await lockKey(trx, options)
     const { name, allowedCidrs } = options.changes
     const set = {
       ...(name === undefined ? {} : { name }),

@@ -10,7 +10,8 @@ import { Errors } from '../errors.ts'
 import { REQUEST_AJV_OPTIONS } from '../schemas/ajv.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { InvalidCidrError, isAddressAllowed, isRangeWithin, normalizeAllowlist } from './allowlist.ts'
-import { createKeyWithAudit, KeyNotFoundError, revokeKey, rotateKey, RotationRefusedError, updateKey } from './lifecycle.ts'
+import { createKeyWithAudit, KeyNotFoundError, revokeKey, rotateKey, RotationRefusedError, updateKey, type KeyGuard } from './lifecycle.ts'
+import { keyNameProblem } from './names.ts'
 import { presentKey } from './present.ts'
 import { DEFAULT_SCOPES, type Scope } from './scopes.ts'
 import { keysPageOf } from './page.ts'
@@ -38,9 +39,14 @@ function isOwnKey (request: FastifyRequest, keyId: string): boolean {
   return keyId.toLowerCase() === request.client.keyId.toLowerCase()
 }
 
-/** A key cannot hand out more than it holds: the scopes of the key to create, or to replace, that the caller lacks. */
+/** The scopes of these that the caller lacks. */
+function scopesBeyondCaller (request: FastifyRequest, scopes: readonly string[]): string[] {
+  return scopes.filter((scope) => !(request.client.scopes as readonly string[]).includes(scope))
+}
+
+/** A key cannot hand out more than it holds: the scopes of the key to create that the caller lacks. */
 function refuseScopesBeyondCaller (request: FastifyRequest, scopes: readonly string[]): void {
-  const beyond = scopes.filter((scope) => !(request.client.scopes as readonly string[]).includes(scope))
+  const beyond = scopesBeyondCaller(request, scopes)
   if (beyond.length > 0) throw Errors.scopesNotGrantable(beyond)
 }
 
@@ -66,13 +72,19 @@ function notAfterCaller (request: FastifyRequest, wanted: Date | null): Date | n
  * than the caller's is refused.
  */
 function allowlistWithinCaller (request: FastifyRequest, ranges: string[] | null | undefined, creating: boolean): string[] | null | undefined {
-  const own = request.client.allowedCidrs
-  if (own === null) return ranges
-  if (ranges === undefined) return creating ? own : undefined
-  if (ranges === null) throw Errors.allowlistNotGrantable(null)
-  const outside = ranges.filter((range) => !isRangeWithin(range, own))
-  if (outside.length > 0) throw Errors.allowlistNotGrantable(outside)
+  if (request.client.allowedCidrs === null) return ranges
+  if (ranges === undefined) return creating ? request.client.allowedCidrs : undefined
+  const outside = rangesBeyondCaller(request, ranges)
+  if (outside === null || outside.length > 0) throw Errors.allowlistNotGrantable(outside)
   return ranges
+}
+
+/** The ranges of an allowlist that reach outside the caller's own: null for no allowlist at all (any address) where the caller has one. */
+function rangesBeyondCaller (request: FastifyRequest, ranges: string[] | null): string[] | null {
+  const own = request.client.allowedCidrs
+  if (own === null) return []
+  if (ranges === null) return null
+  return ranges.filter((range) => !isRangeWithin(range, own))
 }
 
 function allowlistOf (ranges: string[] | null | undefined): string[] | null | undefined {
@@ -83,6 +95,33 @@ function allowlistOf (ranges: string[] | null | undefined): string[] | null | un
     if (error instanceof InvalidCidrError) throw Errors.invalidAllowlist(error.message)
     throw error
   }
+}
+
+/**
+ * The one rule for acting on an existing key (rotating, changing or revoking
+ * it): a key reaches only keys no stronger than itself, that is keys whose
+ * every scope it holds and, when it is fenced in by an allowlist, keys fenced
+ * within it. Otherwise a lesser key could shut the tenant's admin key out or
+ * revoke its readers; and a rotation, which hands out a new key like the old
+ * one, would give the caller a key it could never have been given. Lifetimes
+ * are not compared: an admin key that expires in 90 days must still be able
+ * to revoke a key that never does. A key always reaches itself. Checked on
+ * the locked row, inside the change.
+ */
+function withinCallersReach (request: FastifyRequest): KeyGuard {
+  return (target) => {
+    const lacking = scopesBeyondCaller(request, target.scopes)
+    if (lacking.length > 0) throw Errors.keyBeyondScopes(lacking)
+    const outside = rangesBeyondCaller(request, target.allowed_cidrs)
+    if (outside === null || outside.length > 0) throw Errors.keyBeyondAllowlist(outside)
+  }
+}
+
+/** A name as given in a body (absent or null: none), refused when it could disguise what a terminal shows. */
+function checkedName<T extends string | null | undefined> (name: T): T {
+  const found = typeof name === 'string' ? keyNameProblem(name) : undefined
+  if (found !== undefined) throw Errors.invalidName('name', found)
+  return name
 }
 
 /** The lifecycle's refusals as HTTP answers. */
@@ -160,13 +199,14 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     }
   }, async (request, reply) => {
     const body = request.body
+    const name = checkedName(body.name)
     refuseKeyInGrace(request)
     const scopes: Scope[] = body.scopes ?? DEFAULT_SCOPES
     refuseScopesBeyondCaller(request, scopes)
     const { apiKey, info } = await createKeyWithAudit(fastify.db, {
       clientId: request.client.id,
       scopes,
-      name: body.name ?? null,
+      name: name ?? null,
       expiresAt: notAfterCaller(request, body.expires_in_seconds === undefined ? null : new Date(Date.now() + body.expires_in_seconds * 1000)),
       allowedCidrs: allowlistWithinCaller(request, allowlistOf(body.allowed_cidrs), true) ?? null
     }, actorOf(request))
@@ -181,7 +221,8 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['keys'],
       summary: 'Replace a key with a new one; the old one keeps working for grace_seconds',
-      description: 'The new key keeps the old one\'s scopes, name and allowlist, so the calling key must hold every scope of the key it rotates (403 scope_not_grantable otherwise).',
+      description: 'The new key keeps the old one\'s scopes, name and allowlist, so the calling key must hold every scope of the key it ' +
+        'rotates (403 scope_not_grantable) and, if it has an allowlist, the key must be allowed only within it (403 allowlist_not_grantable).',
       params: KeyIdParams,
       querystring: NoQuery,
       body: RotateKeyBody,
@@ -191,18 +232,10 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     const body = request.body
     const expiresIn = body.expires_in_seconds
     refuseKeyInGrace(request)
-    // Rotation answers with the new key, which keeps the old one's scopes: a
-    // caller that could not create such a key must not get one this way.
-    // Scopes never change after creation, so checking before the rotation's
-    // own transaction is enough.
-    const target = await findKey(fastify.db, request.params.id, request.client.id)
-    if (target === undefined) throw Errors.notFound('Key')
-    refuseScopesBeyondCaller(request, target.scopes)
-    // The new key keeps the old one's allowlist, which must be one the caller could grant.
-    allowlistWithinCaller(request, target.allowed_cidrs, false)
     const rotation = await answering(async () => await rotateKey(fastify.db, {
       keyId: request.params.id,
       clientId: request.client.id,
+      guard: withinCallersReach(request),
       graceSeconds: body.grace_seconds,
       notAfter: notAfterCaller(request, null),
       ...(expiresIn === undefined ? {} : { expiresAt: expiresIn === null ? null : new Date(Date.now() + expiresIn * 1000) })
@@ -218,12 +251,15 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['keys'],
       summary: 'Rename a key or set its address allowlist',
+      description: 'The calling key must hold every scope of the key it changes (403 scope_not_grantable) and, if it has an ' +
+        'allowlist, the key must be allowed only within it (403 allowlist_not_grantable).',
       params: KeyIdParams,
       querystring: UpdateKeyQuery,
       body: UpdateKeyBody,
       response: { 200: KeyView, ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409) }
     }
   }, async (request) => {
+    const name = checkedName(request.body.name)
     refuseKeyInGrace(request)
     const allowedCidrs = allowlistWithinCaller(request, allowlistOf(request.body.allowed_cidrs), false)
     const own = isOwnKey(request, request.params.id)
@@ -233,7 +269,8 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     const key = await answering(async () => await updateKey(fastify.db, {
       keyId: request.params.id,
       clientId: request.client.id,
-      changes: { name: request.body.name, allowedCidrs }
+      guard: withinCallersReach(request),
+      changes: { name, allowedCidrs }
     }, actorOf(request)))
     forget(key.id)
     return view(request, key)
@@ -244,7 +281,9 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['keys'],
       summary: 'Revoke a key at once, on every instance',
-      description: 'Revoking the key making the request needs ?allow_self=true; otherwise the answer is 409.',
+      description: 'The calling key must hold every scope of the key it revokes (403 scope_not_grantable) and, if it has an ' +
+        'allowlist, the key must be allowed only within it (403 allowlist_not_grantable). Revoking the key making the ' +
+        'request needs ?allow_self=true; otherwise the answer is 409.',
       params: KeyIdParams,
       querystring: RevokeQuery,
       response: { 200: RevokedKey, ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409) }
@@ -254,7 +293,11 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     if (own && !request.query.allow_self) throw Errors.ownKey('revoke', '?allow_self=true')
     // A replaced key may still revoke itself (ending its grace early), nothing else.
     if (!own) refuseKeyInGrace(request)
-    const revocation = await answering(async () => await revokeKey(fastify.db, { keyId: request.params.id, clientId: request.client.id }, actorOf(request)))
+    const revocation = await answering(async () => await revokeKey(fastify.db, {
+      keyId: request.params.id,
+      clientId: request.client.id,
+      guard: withinCallersReach(request)
+    }, actorOf(request)))
     forget(revocation.key.id)
     return { key: view(request, revocation.key), revoked: revocation.revoked }
   })

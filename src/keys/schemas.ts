@@ -3,16 +3,20 @@ import { Type, type Static } from '@sinclair/typebox'
 import { PageLimit } from '../logs/schemas.ts'
 import { MAX_CIDRS } from './allowlist.ts'
 import { DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS } from './lifecycle.ts'
+import { KEY_NAME_MAX } from './names.ts'
 import { SCOPES } from './scopes.ts'
 
 const Time = Type.String({ format: 'date-time' })
 const NullableTime = Type.Union([Time, Type.Null()])
 const ScopeName = Type.Unsafe<typeof SCOPES[number]>({ type: 'string', enum: [...SCOPES] })
-// PostgreSQL text cannot hold NUL, nor an unpaired surrogate (it would be stored
-// as U+FFFD): refused as bad input rather than failing in the database or
-// changing on the way. Patterns run with the u flag, where a valid pair is one
-// code point above U+FFFF and only an unpaired surrogate falls in this range.
-const STORABLE_TEXT = '^[^\\u0000\\ud800-\\udfff]*$'
+// A name's characters are checked by the routes (src/keys/names.ts), which
+// answer 400 invalid_name naming the character, rather than a bare pattern.
+const Name = Type.String({
+  minLength: 1,
+  maxLength: KEY_NAME_MAX,
+  description: 'A label for people: one line of printable text (no control, line-separator or bidirectional formatting ' +
+    'characters: 400 invalid_name).'
+})
 const TEN_YEARS = 10 * 366 * 86_400
 
 const Allowlist = Type.Union([
@@ -63,7 +67,7 @@ export const KeyIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) })
 export const NoQuery = Type.Object({}, { additionalProperties: false })
 
 export const CreateKeyBody = Type.Object({
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: STORABLE_TEXT, description: 'A label for people.' })),
+  name: Type.Optional(Name),
   scopes: Type.Optional(Type.Array(ScopeName, {
     minItems: 1,
     uniqueItems: true,
@@ -107,7 +111,7 @@ export const RevokedKey = Type.Object({
 })
 
 export const UpdateKeyBody = Type.Object({
-  name: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 128, pattern: STORABLE_TEXT }), Type.Null()])),
+  name: Type.Optional(Type.Union([Name, Type.Null()])),
   allowed_cidrs: Type.Optional(Allowlist)
 }, { additionalProperties: false, minProperties: 1 })
 

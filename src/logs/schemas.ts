@@ -3,6 +3,8 @@ import { Type, type Static } from '@sinclair/typebox'
 
 export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const
 export const MESSAGE_MAX = 65536
+/** Characters in a status, counted as stored: after upper-casing, which can lengthen it (ﬃ becomes FFI). */
+export const STATUS_MAX = 32
 export const ATTRIBUTES_MAX_BYTES = 65536
 
 // A plain enum (not a union of literals) so a bad value gets one clear error.
@@ -12,7 +14,11 @@ const Short = (maxLength: number, description: string) => Type.String({ maxLengt
 export const LogEntry = Type.Object({
   environment: Type.String({ minLength: 1, maxLength: 64, description: 'Where the run happened, e.g. production.' }),
   executed_at: Type.String({ format: 'date-time', description: 'RFC 3339 time of the run; stored to the millisecond.' }),
-  status: Type.String({ minLength: 1, maxLength: 32, description: 'SUCCESS, FAILURE, RUNNING, SKIPPED...; stored upper-cased.' }),
+  status: Type.String({
+    minLength: 1,
+    maxLength: STATUS_MAX,
+    description: `SUCCESS, FAILURE, RUNNING, SKIPPED...; stored upper-cased, and at most ${STATUS_MAX} characters once upper-cased.`
+  }),
   event_id: Type.Optional(Type.String({
     minLength: 1,
     maxLength: 128,

@@ -6,7 +6,7 @@ import AjvModule, { type ErrorObject } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import { entrySize } from './entry-size.ts'
 import { pointInTime } from './time.ts'
-import { ATTRIBUTES_MAX_BYTES, LogEntry, MESSAGE_MAX, type LogEntryInput, type RejectionBody } from './schemas.ts'
+import { ATTRIBUTES_MAX_BYTES, LogEntry, MESSAGE_MAX, STATUS_MAX, type LogEntryInput, type RejectionBody } from './schemas.ts'
 
 // ajv and ajv-formats are CommonJS modules with a default export.
 const Ajv = AjvModule.default
@@ -74,6 +74,15 @@ export function checkEntry (raw: unknown, index: number): EntryCheck {
     return issue('too_long', `must not be longer than ${MESSAGE_MAX} bytes (UTF-8)`, 'message')
   }
 
+  // The schema counts the status as sent; what is stored is upper-cased, and
+  // upper-casing can lengthen it (ß becomes SS, ﬃ becomes FFI): the limit holds for what is stored.
+  const status = entry.status.toUpperCase()
+  const statusLength = [...status].length
+  if (statusLength > STATUS_MAX) {
+    return issue('too_long', `must not be longer than ${STATUS_MAX} characters once upper-cased, as it is stored ` +
+      `(upper-cased it is ${statusLength} characters)`, 'status')
+  }
+
   const executedAt = pointInTime(entry.executed_at)
   if (executedAt === undefined) {
     return issue('invalid_format', 'must be a real point in time (a leap second such as 23:59:60 cannot be stored)', 'executed_at')
@@ -102,7 +111,7 @@ export function checkEntry (raw: unknown, index: number): EntryCheck {
     event_id: entry.event_id ?? null,
     environment: entry.environment,
     executed_at: executedAt,
-    status: entry.status.toUpperCase(),
+    status,
     level: entry.level ?? 'info',
     message: entry.message ?? null,
     workflow_id: entry.workflow_id ?? null,

@@ -17,7 +17,11 @@ const MAX_GRACE = 30 * 86_400
 const long = (length: number): string => 'x'.repeat(length)
 const hundredAndOneRanges = Array.from({ length: 101 }, (_, i) => `10.0.${i >> 8}.${i & 255}/32`)
 
-const BAD_NAMES: readonly unknown[] = ['', long(129), long(5000), 0, true, [], {}, ['x'], raw('1e309'), ...Object.values(DEEP_VALUES)]
+const BAD_NAMES: readonly unknown[] = [
+  '', long(129), long(5000), 0, true, [], {}, ['x'], raw('1e309'), ...Object.values(DEEP_VALUES),
+  // Names that would rewrite the provider's terminal, or disguise themselves in it.
+  'ok\r\u001b[2K\u001b[31mFAKE\u001b]0;owned\u0007', 'csi\u009b2J', 'del\u007f', 'rlo\u202etxt.exe', 'line\u2028break', 'two\nlines'
+]
 const BAD_SCOPES: readonly unknown[] = [
   [], ['admin'], ['logs:write', 'logs:write'], 'logs:read', [1], [null], ['LOGS:READ'], ['logs:read '], {}, null, [''],
   ['logs:*'], ['*'], [['logs:read']], 0, true, ['logs:read', 'keys:manage', 'root'], ['logs:read\u0000']
@@ -177,6 +181,9 @@ export function patchKeyCases (target: Target, world: World, prng: Prng): Hostil
     withKey(target, 'allowlist wider than a confined key', world.confined.apiKey, fence),
     withKey(target, 'no allowlist, from a confined key', world.confined.apiKey, '{"allowed_cidrs":null}'),
     withKey(target, 'a key in its grace', world.graced.apiKey, valid),
+    // The victim holds scopes the manager lacks, and is accepted from anywhere, where the confined key is not.
+    withKey(target, 'a key with scopes a manage-only key lacks', world.manager.apiKey, valid),
+    withKey(target, 'a key allowed from anywhere, from a confined key', world.confined.apiKey, valid),
     ...memberCases(target, world, PATCH_VALID, { name: BAD_NAMES, allowed_cidrs: BAD_ALLOWLISTS }, prng),
     ...unknownMemberCases(target, world, PATCH_VALID, ['scopes', 'expires_at', 'revoked_at', 'client_id', 'id', 'key_hash', 'Name', 'constructor']),
     ...shapeCases(target, world, PATCH_VALID, ['{}', 'null', '[]', '1', '"x"', 'true', '[{"name":"x"}]']),
@@ -201,6 +208,8 @@ export function revokeKeyCases (target: Target, world: World, prng: Prng): Hosti
     spoil(target, world.admin.apiKey, 'its own key, allow_self=false', { url: `${own}?allow_self=false`, statuses: [409] }),
     spoil(target, world.admin.apiKey, 'its own key, upper-case id', { url: keyPath(world.admin.keyId.toUpperCase()), statuses: [409] }),
     withKey(target, 'a key in its grace', world.graced.apiKey),
+    withKey(target, 'a key with scopes a manage-only key lacks', world.manager.apiKey),
+    withKey(target, 'a key allowed from anywhere, from a confined key', world.confined.apiKey),
     ...ALLOW_SELF_BADS.map((value) => spoil(target, world.admin.apiKey, `allow_self=${value}`, { url: `${target.path}?allow_self=${value}` })),
     ...repeatedParamCases(target, world.admin.apiKey, { allow_self: ['false', 'true'] }),
     ...unknownParamCases(target, world.admin.apiKey, prng),

@@ -121,6 +121,26 @@ void t.test('API_KEY_<NAME> with too few or too many fields', async (t) => {
   refuses(t, { API_KEY_DEV: `${SECRET_KEY}:${CLIENT_ID}:Acme:se:cret` }, /^API_KEY_DEV must be key:id:name:secret/)
 })
 
+void t.test('a client name that could disguise what a terminal shows is refused, by position and never quoted', async (t) => {
+  const disguised = 'ok\r\u001b[2K\u001b[31mFAKE LINE\u001b]0;owned\u0007'
+  refuses(t, { API_KEYS: JSON.stringify({ [SECRET_KEY]: disguised }) },
+    /^API_KEYS \(entry 1\): the client name holds U\+000D \(a control character\) at character 3; control characters .* are refused in names\.$/)
+  refuses(t, { API_KEYS: JSON.stringify({ [SECRET_KEY]: { id: CLIENT_ID, name: 'acme\u009b31m' } }) },
+    /^API_KEYS \(entry 1\): the client name holds U\+009B \(a control character\) at character 5;/)
+  refuses(t, { API_KEYS: JSON.stringify({ [SECRET_KEY]: { name: 'admin\u202etxt.exe' } }) },
+    /the client name holds U\+202E \(a bidirectional formatting character\) at character 6;/)
+  refuses(t, { API_KEY_DEV: `${SECRET_KEY}::line\u2028break` }, /^API_KEY_DEV: the client name holds U\+2028 \(a line or paragraph separator\)/)
+  refuses(t, { API_KEY_DEV: `${SECRET_KEY}:tab\there` }, /^API_KEY_DEV: the client name holds U\+0009/)
+  try {
+    parseDevKeys({ API_KEYS: JSON.stringify({ [SECRET_KEY]: disguised }) })
+  } catch (error) {
+    const controls = [...(error as Error).message].filter((char) => char.codePointAt(0)! < 0x20 || (char.codePointAt(0)! >= 0x7f && char.codePointAt(0)! <= 0x9f))
+    t.same(controls, [], 'the message itself holds no control character')
+  }
+  t.same(parseDevKeys({ API_KEYS: JSON.stringify({ [SECRET_KEY]: 'Société Générale — 東京' }) }).map((key) => key.clientName),
+    ['Société Générale — 東京'], 'any printable text is a name')
+})
+
 void t.test('the same key configured twice is refused, naming the second place', async (t) => {
   refuses(t, { API_KEYS: JSON.stringify({ [SECRET_KEY]: 'acme' }), API_KEY_AGAIN: `${SECRET_KEY}:beta` },
     /^API_KEY_AGAIN: the same key is configured twice\.$/)

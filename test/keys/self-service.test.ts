@@ -632,6 +632,55 @@ void t.test('a key makes no key that outlives it or reaches where it cannot', as
     'only the key made unrestricted by the provider is unrestricted')
 })
 
+void t.test('PATCH and DELETE reach only keys whose every scope the caller holds, within its allowlist', async (t) => {
+  const { app } = await buildTestApp(t)
+  const office = { remoteAddress: '198.51.100.7' }
+  // A keys:manage-only key fenced into a /24, beside the tenant's admin key and a reader.
+  const lesser = await issueKey(app, 'acme', { scopes: ['keys:manage'], allowedCidrs: ['198.51.100.0/24'] })
+  const admin = await manager(app, 'acme', { name: 'admin' })
+  const reader = await issueKey(app, 'acme', { scopes: ['logs:read'], name: 'reader', allowedCidrs: ['198.51.100.0/25'] })
+  const auditBefore = await app.db.selectFrom('audit_events').select('id').execute()
+
+  // Shutting the admin key out to a /32 of the caller's own network.
+  const fence = expectError(t, await callApi(app, lesser.apiKey, 'PATCH', `/api/v1/keys/${admin.keyId}`,
+    { allowed_cidrs: ['198.51.100.9/32'] }, office), 403, 'scope_not_grantable')
+  t.same(fence.details, { scopes: ['logs:write', 'logs:read'] },
+    'names the target\'s scopes the caller lacks')
+  t.match(fence.message, /logs:write.*logs:read/)
+  expectError(t, await callApi(app, lesser.apiKey, 'PATCH', `/api/v1/keys/${admin.keyId}`, { name: 'renamed' }, office), 403, 'scope_not_grantable')
+  expectError(t, await callApi(app, lesser.apiKey, 'DELETE', `/api/v1/keys/${admin.keyId}`, undefined, office), 403, 'scope_not_grantable')
+  const revoking = expectError(t, await callApi(app, lesser.apiKey, 'DELETE', `/api/v1/keys/${reader.keyId}`, undefined, office),
+    403, 'scope_not_grantable')
+  t.same(revoking.details, { scopes: ['logs:read'] })
+  t.match(await getKey(app, admin.apiKey, admin.keyId), { name: 'admin', allowed_cidrs: null, status: 'active' }, 'the admin key is as it was')
+  t.match(await getKey(app, admin.apiKey, reader.keyId), { name: 'reader', status: 'active' }, 'so is the reader')
+  t.equal(await outcome(app, admin.apiKey), 'accepted', 'the admin key still works from anywhere')
+  t.equal(await outcome(app, reader.apiKey, '198.51.100.8'), 'accepted', 'the reader still works')
+  t.equal((await app.db.selectFrom('audit_events').select('id').execute()).length, auditBefore.length, 'nothing was changed, so nothing audited')
+
+  // A key fenced in, with every scope, still cannot reach a key that is allowed from elsewhere.
+  const fencedAdmin = await manager(app, 'acme', { allowedCidrs: ['198.51.100.0/24'] })
+  const open = await issueKey(app, 'acme', { name: 'open' })
+  const elsewhere = await issueKey(app, 'acme', { name: 'elsewhere', allowedCidrs: ['198.51.100.0/25', '203.0.113.0/24'] })
+  t.same(expectError(t, await callApi(app, fencedAdmin.apiKey, 'DELETE', `/api/v1/keys/${open.keyId}`, undefined, office),
+    403, 'allowlist_not_grantable').details, { outside: null }, 'a key accepted from any address is beyond it')
+  t.same(expectError(t, await callApi(app, fencedAdmin.apiKey, 'PATCH', `/api/v1/keys/${elsewhere.keyId}`, { allowed_cidrs: ['198.51.100.0/25'] }, office),
+    403, 'allowlist_not_grantable').details, { outside: ['203.0.113.0/24'] }, 'so is one also allowed outside the caller\'s network')
+  t.equal(await outcome(app, open.apiKey), 'accepted')
+  t.match(await getKey(app, admin.apiKey, elsewhere.keyId), { allowed_cidrs: ['198.51.100.0/25', '203.0.113.0/24'] })
+
+  // Within its reach, and on itself, the lesser key still acts.
+  const sibling = await issueKey(app, 'acme', { scopes: ['keys:manage'], allowedCidrs: ['198.51.100.128/25'] })
+  const renamed = await callApi(app, lesser.apiKey, 'PATCH', `/api/v1/keys/${sibling.keyId}`, { name: 'sibling' }, office)
+  t.equal(renamed.statusCode, 200, 'a key with no more scopes, fenced within, can be changed')
+  t.equal((await callApi(app, lesser.apiKey, 'DELETE', `/api/v1/keys/${sibling.keyId}`, undefined, office)).statusCode, 200, 'and revoked')
+  t.equal((await callApi(app, fencedAdmin.apiKey, 'DELETE', `/api/v1/keys/${reader.keyId}`, undefined, office)).statusCode, 200,
+    'a reader fenced within the caller\'s network is within reach of a fenced admin')
+  const self = await callApi(app, lesser.apiKey, 'DELETE', `/api/v1/keys/${lesser.keyId}?allow_self=true`, undefined, office)
+  t.equal(self.statusCode, 200, 'a key can always revoke itself: it holds its own scopes')
+  t.equal(self.json<RevokedKeyBody>().revoked, true)
+})
+
 void t.test('a key in its rotation grace manages nothing but its own revocation', async (t) => {
   const { app } = await buildTestApp(t)
   const admin = await manager(app)
@@ -647,6 +696,52 @@ void t.test('a key in its rotation grace manages nothing but its own revocation'
   t.equal(own.statusCode, 200, 'ending its own grace early is allowed')
   t.equal(await app.db.selectFrom('api_keys').select('id').where('revoked_at', 'is', null).execute().then((rows) => rows.length), 2,
     'the replacement and the other key are untouched')
+})
+
+void t.test('a name that could disguise what a terminal shows is refused: 400 invalid_name, naming the character', async (t) => {
+  const { app } = await buildTestApp(t)
+  const admin = await manager(app, 'acme', { name: 'admin' })
+  const before = await keyCount(app)
+  // Erases the provider's line, prints a fake one in red and retitles the window.
+  const disguised = 'ok\r\u001b[2K\u001b[31mFAKE LINE\u2026\u001b]0;owned\u0007'
+  const created = expectError(t, await callApi(app, admin.apiKey, 'POST', '/api/v1/keys', { name: disguised }), 400, 'invalid_name')
+  t.same(created.details, { field: 'name', character: 'U+000D', position: 3 })
+  t.match(created.message, /U\+000D \(a control character\) at character 3/)
+  const refusedAs: Record<string, string> = {
+    '\u0000': 'control character',
+    '\t': 'control character',
+    '\n': 'control character',
+    '\u001b': 'control character',
+    '\u007f': 'control character',
+    '\u0085': 'control character',
+    '\u009b': 'control character',
+    '\u2028': 'line or paragraph separator',
+    '\u2029': 'line or paragraph separator',
+    '\u202a': 'bidirectional formatting character',
+    '\u202e': 'bidirectional formatting character',
+    '\u2066': 'bidirectional formatting character',
+    '\u2069': 'bidirectional formatting character'
+  }
+  for (const [char, kind] of Object.entries(refusedAs)) {
+    const code = `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`
+    for (const [method, url] of [['POST', '/api/v1/keys'], ['PATCH', `/api/v1/keys/${admin.keyId}`]] as const) {
+      const body = expectError(t, await callApi(app, admin.apiKey, method, url, { name: `ci${char}x` }), 400, 'invalid_name')
+      t.same(body.details, { field: 'name', character: code, position: 3 }, `${method}: ${code} named`)
+      t.match(body.message, kind)
+    }
+  }
+  const lone = expectError(t, await callApi(app, admin.apiKey, 'PATCH', `/api/v1/keys/${admin.keyId}`, { name: 'a\udc00' }), 400, 'invalid_name')
+  t.same(lone.details, { field: 'name' })
+  t.match(lone.message, /unpaired surrogate/)
+  t.equal(await keyCount(app), before, 'no key created')
+  t.equal((await getKey(app, admin.apiKey, admin.keyId)).name, 'admin', 'no key renamed')
+
+  for (const name of ['Société Générale — 東京 \u{1f511}', 'שלום עולם', 'tab-free, quote "ok" and \\ backslash']) {
+    const made = await callApi(app, admin.apiKey, 'POST', '/api/v1/keys', { name })
+    t.equal(made.statusCode, 201, `printable text of any script is a name: ${made.body.slice(0, 80)}`)
+    t.equal(made.json<CreatedKeyBody>().key.name, name)
+  }
+  t.equal((await callApi(app, admin.apiKey, 'PATCH', `/api/v1/keys/${admin.keyId}`, { name: null })).statusCode, 200, 'null clears it')
 })
 
 void t.test('a NUL in a name is bad input, not a server error', async (t) => {

@@ -67,6 +67,20 @@ void t.test('a single object is stored and answered with the stored log', async 
   t.equal(row?.received_at.toISOString(), log.received_at)
 })
 
+void t.test('a status is limited as stored: 32 characters once upper-cased', async (t) => {
+  const { app } = await buildTestApp(t)
+  const key = await issueKey(app, 'acme')
+  // 16 characters sent, 32 stored: at the limit, and accepted.
+  const res = await postLogs(app, key.apiKey, entry({ status: '\u00df'.repeat(16) }))
+  t.equal(res.statusCode, 201)
+  t.equal(res.json<StoredLogBody>().status, 'S'.repeat(32))
+  // One more, and the stored text would pass the limit, though what was sent is far below it.
+  const body = expectError(t, await postLogs(app, key.apiKey, entry({ status: '\u00df'.repeat(17) })), 400, 'invalid_entries')
+  t.match(body.details, [{ index: 0, field: 'status', code: 'too_long', message: /once upper-cased.*34 characters/ }])
+  const stored = await app.db.selectFrom('logs').select('status').execute()
+  t.same(stored.map((row) => row.status.length), [32], 'nothing longer than 32 characters was stored')
+})
+
 void t.test('an entry with neither attributes nor unknown fields stores null attributes, an explicit level is kept', async (t) => {
   const { app } = await buildTestApp(t)
   const key = await issueKey(app, 'acme')
@@ -253,6 +267,8 @@ const RULES: Rule[] = [
   { name: 'event_id empty', entry: entry({ event_id: '' }), field: 'event_id', code: 'too_short' },
   { name: 'environment over 64', entry: entry({ environment: 'e'.repeat(65) }), field: 'environment', code: 'too_long' },
   { name: 'status over 32', entry: entry({ status: 'S'.repeat(33) }), field: 'status', code: 'too_long' },
+  // 32 characters as sent, 96 as stored: each ﬃ upper-cases to FFI.
+  { name: 'status over 32 once upper-cased', entry: entry({ status: '\ufb03'.repeat(32) }), field: 'status', code: 'too_long' },
   { name: 'event_id over 128', entry: entry({ event_id: 'e'.repeat(129) }), field: 'event_id', code: 'too_long' },
   { name: 'workflow_id over 256', entry: entry({ workflow_id: 'w'.repeat(257) }), field: 'workflow_id', code: 'too_long' },
   { name: 'workflow_name over 256', entry: entry({ workflow_name: 'w'.repeat(257) }), field: 'workflow_name', code: 'too_long' },

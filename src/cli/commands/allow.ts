@@ -5,7 +5,7 @@ import { InvalidCidrError, normalizeAllowlist } from '../../keys/allowlist.ts'
 import { updateKey } from '../../keys/lifecycle.ts'
 import { presentKey } from '../../keys/present.ts'
 import { cliActor, keyIdArgument } from '../actor.ts'
-import { UsageError, type CommandResult } from '../output.ts'
+import { shown, UsageError, type CommandResult } from '../output.ts'
 
 /** A comma- or space-separated list of ranges, normalized; a bad one is a usage error. */
 export function parseAllowlist (text: string): string[] {
@@ -25,7 +25,7 @@ export async function allow (db: Kysely<Database>, keyIdText: string, ranges: st
   return {
     json: { key: presentKey(key) },
     text: allowedCidrs === null
-      ? `Key ${key.id} (${key.prefix}…) accepts requests from any address.`
-      : `Key ${key.id} (${key.prefix}…) accepts requests only from ${allowedCidrs.join(', ')}.`
+      ? `Key ${key.id} (${shown(key.prefix)}…) accepts requests from any address.`
+      : `Key ${key.id} (${shown(key.prefix)}…) accepts requests only from ${allowedCidrs.join(', ')}.`
   }
 }

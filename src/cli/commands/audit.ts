@@ -6,7 +6,7 @@ import { presentAuditEvent } from '../../audit/present.ts'
 import { AUDIT_EVENTS, listAuditEvents, type AuditEventType } from '../../audit/store.ts'
 import { clientIdNamed, clientNames } from '../clients.ts'
 import { wholeNumberOption } from '../options.ts'
-import { UsageError, type CommandResult } from '../output.ts'
+import { shown, UsageError, type CommandResult } from '../output.ts'
 
 export interface AuditOptions {
   clientName?: string
@@ -27,11 +27,11 @@ export async function audit (db: Kysely<Database>, options: AuditOptions): Promi
     ? 'No audit events.'
     : events.map((event) => [
       event.occurred_at,
-      event.event.padEnd(18),
-      event.client_name ?? '-',
-      event.key_id ?? (event.key_prefix === null ? '-' : `${event.key_prefix}…`),
-      event.reason ?? '',
-      `by ${event.actor}${event.address === null ? '' : ` from ${event.address}`}`,
+      shown(event.event).padEnd(18),
+      shown(event.client_name ?? '-'),
+      event.key_id ?? (event.key_prefix === null ? '-' : `${shown(event.key_prefix)}…`),
+      shown(event.reason ?? ''),
+      `by ${shown(event.actor)}${event.address === null ? '' : ` from ${shown(event.address)}`}`,
       event.details === null ? '' : JSON.stringify(event.details)
     ].filter((part) => part !== '').join('  ')).join('\n')
   return { json: { events }, text }

@@ -9,6 +9,7 @@ import { cliActor } from '../actor.ts'
 import { parseAllowlist } from './allow.ts'
 import { DEFAULT_SCOPES, SCOPES, isScope, type Scope } from '../../keys/scopes.ts'
 import { durationOption } from '../duration.ts'
+import { keyNameOption } from '../options.ts'
 import { UsageError, when, type CommandResult } from '../output.ts'
 import { formatBytes } from '../../bytes.ts'
 import { DEFAULT_MAX_BODY_BYTES } from '../../config.ts'
@@ -55,6 +56,7 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
   const scopes = parseScopes(options.scopes)
   const expiresAt = options.expiresIn === undefined ? null : new Date(Date.now() + durationOption('--expires-in', options.expiresIn) * 1000)
 
+  const name = options.name === undefined ? null : keyNameOption('--name', options.name)
   const allowedCidrs = options.allow === undefined ? null : parseAllowlist(options.allow)
   const rateLimit = options.rateLimit === undefined ? undefined : limitOption('--rate-limit', options.rateLimit)
   const ingestRateLimit = options.ingestLimit === undefined ? undefined : limitOption('--ingest-limit', options.ingestLimit)
@@ -66,7 +68,7 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
   const { client, created, apiKey, info, signingSecret } = await db.transaction().execute(async (trx) => {
     const found = await findOrCreateClient(trx, options.clientName)
     await setClientLimits(trx, found.client.id, { rateLimit, ingestRateLimit, ingestBytesLimit, storageQuotaBytes }, cliActor())
-    const key = await createKeyWithAudit(trx, { clientId: found.client.id, scopes, name: options.name ?? null, expiresAt, allowedCidrs }, cliActor())
+    const key = await createKeyWithAudit(trx, { clientId: found.client.id, scopes, name, expiresAt, allowedCidrs }, cliActor())
     // A client that signs already keeps its secret: its other keys use it too.
     const signing = options.signing === true && found.client.signing_generation === null
       ? await issueSigningSecret(trx, found.client.id, options.signingKey, cliActor())

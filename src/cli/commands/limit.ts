@@ -12,7 +12,7 @@ import { cliActor } from '../actor.ts'
 import { byteSizeOption, withUnit } from '../byte-size.ts'
 import { noClientNamed } from '../clients.ts'
 import { wholeNumberOption } from '../options.ts'
-import { UsageError, type CommandResult } from '../output.ts'
+import { shown, UsageError, type CommandResult } from '../output.ts'
 import { findClientByName } from '../../keys/store.ts'
 
 /** A limit on the command line: a whole number, or `default` for the service's. */
@@ -112,7 +112,7 @@ export async function limit (db: Kysely<Database>, options: LimitOptions): Promi
       stored_bytes: stored,
       changed
     },
-    text: `${client.name} may make ${requests} and send ${entries}, ${bytes}, across all its keys. ` +
+    text: `${shown(client.name)} may make ${requests} and send ${entries}, ${bytes}, across all its keys. ` +
       `It stores ${stored} bytes of logs, with ${quota}.` +
       (changed ? ' Every running instance applies it at once.' : '')
   }

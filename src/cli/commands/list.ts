@@ -10,7 +10,7 @@ import { formatBytes } from '../../bytes.ts'
 import { endOf } from '../../keys/status.ts'
 import { noClientNamed } from '../clients.ts'
 import { durationOption } from '../duration.ts'
-import type { CommandResult } from '../output.ts'
+import { shown, type CommandResult } from '../output.ts'
 
 export interface ListOptions {
   clientName?: string
@@ -28,7 +28,7 @@ type ListedKey = Omit<KeyView, 'id' | 'prefix' | 'client_id'> & { key_id: string
 function lifetime (key: ListedKey): string {
   switch (key.status) {
     case 'grace': return `in rotation grace until ${key.ends_at ?? ''}`
-    case 'rotated': return `replaced by ${key.replaced_by ?? '?'}`
+    case 'rotated': return `replaced by ${shown(key.replaced_by ?? '?')}`
     case 'revoked': return `revoked ${key.revoked_at ?? ''}`
     default: return `expires ${key.expires_at ?? 'never'}`
   }
@@ -37,14 +37,14 @@ function lifetime (key: ListedKey): string {
 function keyLine (key: ListedKey): string {
   return [
     `  ${key.key_id}`,
-    `${key.key_prefix}…`,
+    `${shown(key.key_prefix)}…`,
     key.status.padEnd(7),
-    key.scopes.join(','),
-    ...(key.name === null ? [] : [`"${key.name}"`]),
+    shown(key.scopes.join(',')),
+    ...(key.name === null ? [] : [`"${shown(key.name)}"`]),
     `created ${key.created_at}`,
-    `last used ${key.last_used_at === null ? 'never' : key.last_used_at + (key.last_used_address === null ? '' : ` from ${key.last_used_address}`)}`,
+    `last used ${key.last_used_at === null ? 'never' : key.last_used_at + (key.last_used_address === null ? '' : ` from ${shown(key.last_used_address)}`)}`,
     lifetime(key),
-    ...(key.allowed_cidrs === null ? [] : [`allowed from ${key.allowed_cidrs.join(',')}`]),
+    ...(key.allowed_cidrs === null ? [] : [`allowed from ${shown(key.allowed_cidrs.join(','))}`]),
     ...(key.expiring_soon ? [`[stops within ${EXPIRING_SOON_DAYS} days]`] : [])
   ].join('  ')
 }
@@ -87,7 +87,7 @@ export async function list (db: Kysely<Database>, options: ListOptions = {}): Pr
   const lines: string[] = []
   for (const client of json) {
     const quota = client.storage_quota_bytes
-    lines.push(`${client.client_name}  (${client.client_id}, created ${client.created_at}, stores ${client.stored_bytes} bytes` +
+    lines.push(`${shown(client.client_name)}  (${client.client_id}, created ${client.created_at}, stores ${client.stored_bytes} bytes` +
       `${quota === null ? '' : quota === 0 ? ', no storage quota' : ` of a ${formatBytes(quota)} quota`}` +
       `${client.rate_limit === null ? '' : `, ${client.rate_limit} requests per window`}` +
       `${client.ingest_rate_limit === null ? '' : `, ${client.ingest_rate_limit} log entries per minute`}` +
@@ -98,7 +98,7 @@ export async function list (db: Kysely<Database>, options: ListOptions = {}): Pr
   }
   if (expiringSoon.length > 0) {
     lines.push('', `${expiringSoon.length} key(s) stop working within ${EXPIRING_SOON_DAYS} days:`,
-      ...expiringSoon.map((key) => `  ${key.client_name}  ${key.key_id}  ${key.key_prefix}…  at ${key.ends_at ?? ''}`))
+      ...expiringSoon.map((key) => `  ${shown(key.client_name)}  ${key.key_id}  ${shown(key.key_prefix)}…  at ${key.ends_at ?? ''}`))
   }
   const empty = createdBefore === undefined
     ? 'No clients yet: create one with `keys create <client_name>`.'

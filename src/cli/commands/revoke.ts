@@ -5,14 +5,14 @@ import type { Database } from '../../db/schema.ts'
 import { revokeKey } from '../../keys/lifecycle.ts'
 import { presentKey } from '../../keys/present.ts'
 import { cliActor, keyIdArgument } from '../actor.ts'
-import { when, type CommandResult } from '../output.ts'
+import { shown, when, type CommandResult } from '../output.ts'
 
 export async function revoke (db: Kysely<Database>, keyIdText: string): Promise<CommandResult> {
   const { key, revoked } = await revokeKey(db, { keyId: keyIdArgument(keyIdText) }, cliActor())
   return {
     json: { revoked, key: presentKey(key) },
     text: revoked
-      ? `Revoked key ${key.id} (${key.prefix}…): every running instance refuses it from now on.`
-      : `Key ${key.id} (${key.prefix}…) was already revoked, at ${when(key.revoked_at)}; nothing changed.`
+      ? `Revoked key ${key.id} (${shown(key.prefix)}…): every running instance refuses it from now on.`
+      : `Key ${key.id} (${shown(key.prefix)}…) was already revoked, at ${when(key.revoked_at)}; nothing changed.`
   }
 }

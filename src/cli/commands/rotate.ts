@@ -8,7 +8,7 @@ import { presentKey } from '../../keys/present.ts'
 import { endOf } from '../../keys/status.ts'
 import { cliActor, keyIdArgument } from '../actor.ts'
 import { durationOption } from '../duration.ts'
-import { UsageError, when, type CommandResult } from '../output.ts'
+import { shown, UsageError, when, type CommandResult } from '../output.ts'
 
 export interface RotateOptions {
   keyId: string
@@ -48,8 +48,8 @@ export async function rotate (db: Kysely<Database>, options: RotateOptions): Pro
       `Expires:    ${when(rotation.key.expires_at)}`,
       '',
       graceSeconds === 0
-        ? `Old key ${rotation.previous.id} (${rotation.previous.prefix}…) is refused from now on (no grace).`
-        : `Old key ${rotation.previous.id} (${rotation.previous.prefix}…) keeps working until ${when(oldEnd)}, then it is refused.`
+        ? `Old key ${rotation.previous.id} (${shown(rotation.previous.prefix)}…) is refused from now on (no grace).`
+        : `Old key ${rotation.previous.id} (${shown(rotation.previous.prefix)}…) keeps working until ${when(oldEnd)}, then it is refused.`
     ].join('\n')
   }
 }

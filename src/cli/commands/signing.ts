@@ -8,7 +8,7 @@ import { issueSigningSecret, stopSigning } from '../../clients/settings.ts'
 import { findClientByName } from '../../keys/store.ts'
 import { cliActor } from '../actor.ts'
 import { noClientNamed } from '../clients.ts'
-import { UsageError, type CommandResult } from '../output.ts'
+import { shown, UsageError, type CommandResult } from '../output.ts'
 
 const ACTIONS = ['on', 'rotate', 'off'] as const
 type Action = typeof ACTIONS[number]
@@ -19,22 +19,23 @@ export async function signing (db: Kysely<Database>, clientName: string, actionT
   if (!ACTIONS.includes(action)) throw new UsageError(`The action "${actionText}" is not one of ${ACTIONS.join(', ')}.`)
   const client = await findClientByName(db, clientName)
   if (client === undefined) throw noClientNamed(clientName)
+  const name = shown(client.name)
 
   if (action === 'off') {
     const stopped = await stopSigning(db, client.id, cliActor())
     return {
       json: { client_id: client.id, client_name: client.name, signs: false, changed: stopped },
       text: (stopped
-        ? `${client.name} no longer signs its requests; its signing secret stops working on every instance at once.`
-        : `${client.name} did not sign its requests; nothing changed.`) +
+        ? `${name} no longer signs its requests; its signing secret stops working on every instance at once.`
+        : `${name} did not sign its requests; nothing changed.`) +
         // With signatures required of every client, one without a secret is refused altogether.
-        (signingRequired ? ` API_SIGNING_REQUIRED is true: every request of ${client.name} is now refused (401 signing_not_set_up) until it is given a secret again.` : '')
+        (signingRequired ? ` API_SIGNING_REQUIRED is true: every request of ${name} is now refused (401 signing_not_set_up) until it is given a secret again.` : '')
     }
   }
   if (action === 'on' && client.signing_generation !== null) {
     return {
       json: { client_id: client.id, client_name: client.name, signs: true, changed: false, signing_secret: null },
-      text: `${client.name} signs its requests already; its secret was shown when it was issued. ` +
+      text: `${name} signs its requests already; its secret was shown when it was issued. ` +
         '`keys signing <client> rotate` issues a new one.',
       exitCode: 1
     }
@@ -43,7 +44,7 @@ export async function signing (db: Kysely<Database>, clientName: string, actionT
   return {
     json: { client_id: client.id, client_name: client.name, signs: true, changed: true, signing_secret: secret },
     text: [
-      `${client.name} must now sign every request with this secret (X-API-Timestamp, X-API-Nonce, X-API-Signature):`,
+      `${name} must now sign every request with this secret (X-API-Timestamp, X-API-Nonce, X-API-Signature):`,
       '',
       `  ${secret}`,
       '',

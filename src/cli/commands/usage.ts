@@ -12,7 +12,7 @@ import { unattributedFailures } from '../../audit/store.ts'
 import { storedBytesByClient } from '../../logs/stored-bytes.ts'
 import { clientIdNamed, clientNames } from '../clients.ts'
 import { dayOption, wholeNumberOption } from '../options.ts'
-import { UsageError, type CommandResult } from '../output.ts'
+import { shown, UsageError, type CommandResult } from '../output.ts'
 
 export interface UsageOptions {
   clientName?: string
@@ -59,7 +59,7 @@ export async function usage (db: Kysely<Database>, options: UsageOptions): Promi
     `${counts.logs_accepted} logs accepted, ${counts.logs_duplicates} duplicates, ${counts.logs_rejected} rejected, ` +
     `${counts.auth_failures} refused authentications`
   const lines = clients.flatMap((client) => [
-    `${client.client_name ?? client.client_id}  (${client.client_id}, stores ${client.stored_bytes} bytes of logs now)`,
+    `${shown(client.client_name ?? client.client_id)}  (${client.client_id}, stores ${client.stored_bytes} bytes of logs now)`,
     ...client.days.map((day) => line(day.day, day)),
     line('total     ', client.total)
   ])

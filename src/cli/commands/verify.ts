@@ -6,7 +6,7 @@ import { KeyResolver } from '../../keys/resolver.ts'
 import { listClientsWithKeys } from '../../keys/store.ts'
 import { refusalOf, statusOf } from '../../keys/status.ts'
 import { noClientNamed } from '../clients.ts'
-import { when, type CommandResult } from '../output.ts'
+import { shown, when, type CommandResult } from '../output.ts'
 
 const REASONS = {
   revoked: 'revoked',
@@ -15,7 +15,7 @@ const REASONS = {
 }
 
 function allowlistNote (allowedCidrs: string[] | null): string {
-  return allowedCidrs === null ? '' : `, only from ${allowedCidrs.join(', ')}`
+  return allowedCidrs === null ? '' : `, only from ${shown(allowedCidrs.join(', '))}`
 }
 
 export async function verifyKey (db: Kysely<Database>, apiKey: string): Promise<CommandResult> {
@@ -43,7 +43,7 @@ export async function verifyKey (db: Kysely<Database>, apiKey: string): Promise<
       /** Its requests must also be signed (API_SIGNING_REQUIRED aside, which the service alone knows). */
       signs: client.signs
     },
-    text: `accepted: key ${client.keyId} (${client.keyPrefix}…) of client ${client.name}, scopes ${client.scopes.join(' ')}` +
+    text: `accepted: key ${client.keyId} (${shown(client.keyPrefix)}…) of client ${shown(client.name)}, scopes ${shown(client.scopes.join(' '))}` +
       `${allowlistNote(client.allowedCidrs)}; works until ${when(client.keyEndsAt)}` +
       (client.signs ? '; its requests must be signed' : '')
   }
@@ -69,8 +69,8 @@ export async function verifyClient (db: Kysely<Database>, clientName: string): P
   return {
     json: { client_id: client.id, client_name: client.name, accepted_keys: accepted, keys },
     text: [
-      `${client.name}: ${accepted} of ${keys.length} key(s) accepted`,
-      ...keys.map((key) => `  ${key.key_id}  ${key.key_prefix}…  ` + (key.accepted
+      `${shown(client.name)}: ${accepted} of ${keys.length} key(s) accepted`,
+      ...keys.map((key) => `  ${key.key_id}  ${shown(key.key_prefix)}…  ` + (key.accepted
         ? `accepted${key.status === 'grace' ? ` until its rotation grace ends at ${key.grace_ends_at ?? ''}` : ''}${allowlistNote(key.allowed_cidrs)}`
         : `refused: ${REASONS[key.reason!]}`))
     ].join('\n'),
