@@ -27,7 +27,20 @@ export function connect (connectionString: string, options: ConnectOptions = {})
   // (database restart, failover), must not crash the process: the query in
   // flight fails on its own and the request answers 503.
   const onError = options.onPoolError ?? (() => {})
+  const open = new Set<pg.PoolClient>()
   pool.on('error', onError)
-  pool.on('connect', (client) => { client.on('error', onError) })
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  pool.on('connect', (client) => {
+    client.on('error', onError)
+    open.add(client)
+    client.once('end', () => { open.delete(client) })
+  })
+  // pg's pool.end() resolves once it has asked its connections to end, not
+  // once they have: closing waits for them, so that a server stopped right
+  // after (the embedded PostgreSQL at shutdown) does not cut them first.
+  const end = async (): Promise<void> => {
+    const ending = [...open].map(async (client) => { await new Promise((resolve) => client.once('end', resolve)) })
+    await pool.end()
+    await Promise.all(ending)
+  }
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: { connect: async () => await pool.connect(), end } }) })
 }

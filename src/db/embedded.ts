@@ -28,7 +28,7 @@ const USER = 'postgres'
 // The server listens on loopback only, so this password guards nothing that
 // the machine's own users could not read from DATA_DIR anyway.
 const PASSWORD = 'password'
-const DATABASE = 'central_logger'
+export const EMBEDDED_DATABASE = 'central_logger'
 
 export interface EmbeddedDatabase {
   url: string
@@ -109,8 +109,8 @@ async function createDatabaseIfMissing (port: number): Promise<void> {
   const client = new pg.Client({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres' })
   await client.connect()
   try {
-    const found = await client.query('select 1 from pg_database where datname = $1', [DATABASE])
-    if (found.rowCount === 0) await client.query(`create database ${client.escapeIdentifier(DATABASE)}`)
+    const found = await client.query('select 1 from pg_database where datname = $1', [EMBEDDED_DATABASE])
+    if (found.rowCount === 0) await client.query(`create database ${client.escapeIdentifier(EMBEDDED_DATABASE)}`)
   } finally {
     await client.end()
   }
@@ -151,7 +151,7 @@ async function assertReachableByPostgresUser (targets: string[]): Promise<void> 
 }
 
 function urlFor (port: number): string {
-  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`
+  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`
 }
 
 /**
