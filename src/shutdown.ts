@@ -63,7 +63,11 @@ export class Shutdown {
   }
 
   #request (reason: Reason): void {
-    if ('error' in reason) this.#exitCode = 1
+    if ('error' in reason) {
+      this.#exitCode = 1
+      // Before the app (and its logger) exists, nothing else would show it.
+      if (this.#app === undefined) console.error(reason.error)
+    }
     if (this.#reason !== undefined) {
       if ('error' in reason) this.#app?.log.error({ err: reason.error }, 'error while shutting down')
       else this.#app?.log.info({ signal: reason.signal }, 'already shutting down')

@@ -187,6 +187,9 @@ void t.test('a SQL_ASCII data directory of an earlier version is warned about at
   t.same(await search(key.apiKey), ['Échec de la tâche'], 'the key, its client and the log are all there, and ?q=échec finds Échec')
   const again = await app.inject({ method: 'GET', url: `/api/v1/logs/${posted.json<{ id: string }>().id}`, headers: { 'x-api-key': key.apiKey } })
   t.same(again.json(), posted.json(), 'the log is unchanged')
+  const shared = await openEmbeddedPostgres({ dataDir: dir, port: 0 })
+  await t.rejects(convertEmbeddedToUtf8(shared, dir, () => {}), /is in use by another process .*: stop it, then run this again/,
+    'with the service running, the conversion refuses to start')
   await app.close()
   app = undefined
 })

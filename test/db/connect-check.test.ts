@@ -1,6 +1,7 @@
 // A start that cannot reach its database says so in terms of DATABASE_URL:
 // which user, host, port and database (never the password) and what to check,
 // for the service and the CLI alike; a migration that fails is named.
+import { createServer, type AddressInfo } from 'node:net'
 import pg from 'pg'
 import t from 'tap'
 import { buildApp } from '../../src/app.ts'
@@ -12,7 +13,6 @@ const SECRET = 'pa55-w0rd'
 
 /** A port nothing listens on: one the operating system just handed out and took back. */
 async function closedPort (): Promise<number> {
-  const { createServer } = await import('node:net')
   const probe = createServer()
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
   const address = probe.address()
@@ -20,9 +20,9 @@ async function closedPort (): Promise<number> {
   return typeof address === 'object' && address !== null ? address.port : 1
 }
 
-async function startError (url: string): Promise<string> {
+async function startError (url: string, connectTimeoutMs = 2000): Promise<string> {
   try {
-    const app = await buildApp({ env: { DATABASE_URL: url, LOG_LEVEL: 'silent', DB_CONNECT_TIMEOUT_MS: '2000' } })
+    const app = await buildApp({ env: { DATABASE_URL: url, LOG_LEVEL: 'silent', DB_CONNECT_TIMEOUT_MS: String(connectTimeoutMs) } })
     await app.close()
     return 'started'
   } catch (error) {
@@ -59,6 +59,22 @@ void t.test('a database that does not exist, a user that does not exist: what to
   const noUser = await startError(stranger.toString())
   t.match(noUser, /central_logger_no_such_user@.*(28000|28P01)\)\. PostgreSQL refused the login: check the user and password in DATABASE_URL/)
   t.notMatch(noUser, SECRET)
+})
+
+void t.test('a host name that does not resolve, a server that never answers: what to check for each', async (t) => {
+  const unknownHost = await startError(`postgres://logger:${SECRET}@central-logger-no-such-host.invalid:5432/logs`)
+  t.match(unknownHost, /DATABASE_URL postgres:\/\/logger@central-logger-no-such-host\.invalid:5432\/logs: .*ENOTFOUND.*The host name does not resolve: check the host in DATABASE_URL\./)
+
+  // Accepts the connection and never says a word, as a dropped route or a wrong port can.
+  const silent = createServer(() => {})
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { silent.close() })
+  silent.on('connection', (socket) => { t.teardown(() => { socket.destroy() }) })
+  const port = (silent.address() as AddressInfo).port
+  const mute = await startError(`postgres://logger:${SECRET}@127.0.0.1:${port}/logs`, 200)
+  t.match(mute, `DATABASE_URL postgres://logger@127.0.0.1:${port}/logs: `)
+  t.match(mute, /No answer from PostgreSQL within DB_CONNECT_TIMEOUT_MS \(200 ms\), or the connection was cut/)
+  t.notMatch(mute, SECRET)
 })
 
 void t.test('a migration that fails is named', async (t) => {
