@@ -22,6 +22,7 @@ import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
 import { loadConfig, trustProxySetting, type TrustProxy } from './config.ts'
 import { parseDevKeys } from './keys/dev-keys.ts'
+import { serializeError } from './db/error-summary.ts'
 import { answerClientError, answerRouterError } from './plugins/client-errors.ts'
 import { REQUEST_AJV_OPTIONS } from './schemas/ajv.ts'
 import { ErrorResponse } from './schemas/errors.ts'
@@ -67,6 +68,8 @@ function createServer (options: BuildOptions, trustProxy: TrustProxy, plaintextK
       level: 'info',
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: {
+        // Database errors in one line with their code, not the driver's internals.
+        err: serializeError,
         req: (request: FastifyRequest) => ({
           method: request.method,
           url: redactUrl(request.url, plaintextKeys),

@@ -1,23 +1,22 @@
-// The entry point: build the app, listen, and on SIGTERM/SIGINT stop taking
-// requests, drain the ones in flight, close the database, exit 0.
-import closeWithGrace from 'close-with-grace'
+// The entry point: build the app, listen, and stop cleanly on SIGINT, SIGTERM
+// or SIGHUP (see shutdown.ts), a signal during the start included.
 import { buildApp } from './app.ts'
+import { Shutdown } from './shutdown.ts'
+
+const shutdown = new Shutdown()
 
 const app = await buildApp().catch((error: unknown) => {
   console.error(`central-logger did not start: ${error instanceof Error ? error.message : String(error)}`)
   process.exit(1)
 })
+shutdown.attach(app)
 
-closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
-  if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
-  else app.log.info({ signal }, 'shutting down')
-  await app.close()
-})
-
-try {
-  await app.listen({ host: app.config.HOST, port: app.config.PORT })
-} catch (error) {
-  app.log.error({ err: error }, 'could not listen')
-  await app.close()
-  process.exit(1)
+if (!shutdown.requested) {
+  try {
+    await app.listen({ host: app.config.HOST, port: app.config.PORT })
+  } catch (error) {
+    app.log.error({ err: error }, 'could not listen')
+    await app.close()
+    process.exit(1)
+  }
 }

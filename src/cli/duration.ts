@@ -11,7 +11,8 @@ export const MAX_DURATION_SECONDS = 36_500 * 86_400
 
 /** Seconds in a duration like `90d`, or undefined when the text is not one (or is zero). */
 export function parseDuration (text: string): number | undefined {
-  const match = /^(\d{1,9})([smhdw])$/.exec(text.trim())
+  // Any number of digits: MAX_DURATION_SECONDS, not the length, bounds it (36500d is 3153600000s).
+  const match = /^(\d+)([smhdw])$/.exec(text.trim())
   if (match === null) return undefined
   const seconds = Number(match[1]) * UNIT_SECONDS[match[2]!]!
   return seconds > 0 ? seconds : undefined

@@ -3,9 +3,9 @@ import { keyNameProblem } from '../keys/names.ts'
 import { UNPRINTABLE_RULE } from '../text/unprintable.ts'
 import { UsageError } from './output.ts'
 
-/** A whole number from min to max, written in plain digits. */
+/** A whole number from min to max, written in plain digits (as many as it takes: the bounds decide, not the length). */
 export function wholeNumberOption (option: string, text: string, min: number, max: number): number {
-  const value = /^\d{1,9}$/.test(text.trim()) ? Number(text) : Number.NaN
+  const value = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN
   if (!(value >= min && value <= max)) throw new UsageError(`${option} "${text}" must be a whole number from ${min} to ${max}.`)
   return value
 }

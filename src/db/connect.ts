@@ -20,6 +20,9 @@ export interface ConnectOptions {
   applicationName?: string
 }
 
+// Each pool's open connections, so that closing it can wait for them (endPool).
+const openConnections = new WeakMap<pg.Pool, Set<pg.PoolClient>>()
+
 /** A pg pool whose lost connections are reported rather than crash the process. */
 export function createPool (connectionString: string, options: ConnectOptions = {}): pg.Pool {
   const pool = new pg.Pool({
@@ -33,11 +36,31 @@ export function createPool (connectionString: string, options: ConnectOptions = 
   // (database restart, failover), must not crash the process: the query in
   // flight fails on its own and the request answers 503.
   const onError = options.onPoolError ?? (() => {})
+  const open = new Set<pg.PoolClient>()
   pool.on('error', onError)
-  pool.on('connect', (client) => { client.on('error', onError) })
+  pool.on('connect', (client) => {
+    client.on('error', onError)
+    open.add(client)
+    client.once('end', () => { open.delete(client) })
+  })
+  openConnections.set(pool, open)
   return pool
 }
 
+/**
+ * Closes the pool and waits for its connections to be closed. pg's
+ * pool.end() resolves once it has asked its connections to end, not once
+ * they have: a server stopped right after (the embedded PostgreSQL at
+ * shutdown) would cut them first.
+ */
+export async function endPool (pool: pg.Pool): Promise<void> {
+  const ending = [...openConnections.get(pool) ?? []].map(async (client) => { await new Promise((resolve) => client.once('end', resolve)) })
+  await pool.end()
+  await Promise.all(ending)
+}
+
 export function connect (connectionString: string, options: ConnectOptions = {}): Kysely<Database> {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(connectionString, options) }) })
+  const pool = createPool(connectionString, options)
+  const closing = { connect: async () => await pool.connect(), end: async () => { await endPool(pool) } }
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: closing }) })
 }

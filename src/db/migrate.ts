@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { FileMigrationProvider, Migrator, type Kysely, type MigrationResult } from 'kysely'
+import { errorSummary } from './error-summary.ts'
 
 // src/db -> db/migrations, and dist/src/db -> dist/db/migrations once compiled.
 const MIGRATIONS = fileURLToPath(new URL('../../db/migrations', import.meta.url))
@@ -16,7 +17,9 @@ export async function migrateToLatest<T> (db: Kysely<T>): Promise<MigrationResul
   if (error !== undefined) {
     const failed = results.find((result) => result.status === 'Error')
     const cause = error instanceof Error ? error : new Error(String(error))
-    throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${cause.message}`, { cause })
+    // Before any migration ran (taking the lock, reading which ran already) no migration is to blame.
+    const what = failed === undefined ? 'The migrations could not run' : `Migration ${failed.migrationName} failed`
+    throw new Error(`${what}: ${errorSummary(cause).message}`, { cause })
   }
   return results
 }

@@ -3,6 +3,7 @@
 // another process already running it), migrated to the latest schema.
 import type { Kysely } from 'kysely'
 import type { Config } from '../config.ts'
+import { assertConnects } from './connect-check.ts'
 import { connect } from './connect.ts'
 import { migrateToLatest } from './migrate.ts'
 import type { Database } from './schema.ts'
@@ -47,6 +48,7 @@ export async function openDatabase (config: Config, options: OpenOptions = {}): 
     await stop()
   }
   try {
+    await assertConnects(db, { url, embeddedDataDir: embedded === undefined ? undefined : config.DATA_DIR, connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS })
     const results = await migrateToLatest(db)
     return { db, url, applied: results.map((result) => result.migrationName), embedded, close }
   } catch (error) {

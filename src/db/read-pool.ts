@@ -7,7 +7,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { Kysely, PostgresDialect, type PostgresPool } from 'kysely'
 import type pg from 'pg'
-import { createPool, type ConnectOptions } from './connect.ts'
+import { createPool, endPool, type ConnectOptions } from './connect.ts'
 import type { Database } from './schema.ts'
 
 /** Every connection of the pool stayed taken for as long as a request may wait for one. */
@@ -66,7 +66,7 @@ export class ReadPool {
   constructor (connectionString: string, options: ReadPoolOptions) {
     this.#options = options
     this.#pool = createPool(connectionString, options)
-    const pool: PostgresPool = { connect: async () => await this.#connect(), end: async () => { await this.#pool.end() } }
+    const pool: PostgresPool = { connect: async () => await this.#connect(), end: async () => { await endPool(this.#pool) } }
     this.#db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   }
 

@@ -3,6 +3,7 @@
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import { sql } from 'kysely'
+import { caseFolding } from '../db/case-folding.ts'
 import { openDatabase } from '../db/open.ts'
 import type { Database } from '../db/schema.ts'
 
@@ -23,6 +24,14 @@ export default fp(async function database (fastify) {
     fastify.log.info({ dataDir: fastify.config.DATA_DIR, shared: !database.embedded.owned }, 'using the embedded PostgreSQL')
   }
   for (const migration of database.applied) fastify.log.info({ migration }, 'migration applied')
+  const { folds, encoding } = await caseFolding(database.db)
+  if (!folds) {
+    fastify.log.warn({ encoding }, database.embedded === undefined
+      ? 'the database does not fold case beyond ASCII, so ?q= finds "Échec" only as written: ' +
+        'see "UTF-8" under Operations in the README to move the data to a UTF-8 database'
+      : `the embedded database in ${fastify.config.DATA_DIR} is ${encoding} (made by an earlier version without LANG), so ?q= finds "Échec" only as written: ` +
+        'stop the service and run `npm run convert-utf8` (see "UTF-8" under Operations in the README)')
+  }
   fastify.decorate('db', database.db)
   fastify.decorate('databaseUrl', database.url)
   fastify.addHook('onClose', database.close)

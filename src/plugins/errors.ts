@@ -67,7 +67,7 @@ export default fp(async function errors (fastify) {
     let described = describe(error, request.routeOptions.bodyLimit)
     if (described.statusCode >= 500 && isDatabaseUnavailable(error)) {
       described = Errors.databaseUnavailable(retryAfter)
-      request.log.warn({ err: { message: error.message, code: error.code } }, 'database unavailable')
+      request.log.warn({ err: error }, 'database unavailable')
     } else if (described.statusCode >= 500) {
       request.log.error({ err: error }, 'request failed')
     } else {
