@@ -15,7 +15,7 @@ export class InvalidCidrError extends Error {
  * An IPv6 address, or an IPv4 one as a dotted quad: ipaddr.js also reads
  * legacy forms (10.1, 0x7f.1, 167772161) that no one means in an allowlist.
  */
-function isPlainAddress (address: string): boolean {
+export function isPlainAddress (address: string): boolean {
   return address.includes(':') ? ipaddr.IPv6.isValid(address) : ipaddr.IPv4.isValidFourPartDecimal(address)
 }
 

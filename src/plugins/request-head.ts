@@ -1,10 +1,12 @@
 // What every request must get right in its head before any route reads it:
-// an HTTP/1.1 Host header, and a query string whose percent-encoding decodes
-// to UTF-8. Checked once, for every route (and the not-found handler), in a
+// an HTTP/1.1 Host header, a query string whose percent-encoding decodes to
+// UTF-8, and (behind a trusted proxy) an X-Forwarded-For that names an address. Checked once, for every route (and the not-found handler), in a
 // root onRequest hook, so that the answer is the common JSON error shape.
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { HttpError } from '../errors.ts'
+import { isPlainAddress } from '../keys/allowlist.ts'
+import { trustProxySetting } from '../config.ts'
 
 // Node.js would answer a request without Host with an empty-bodied 400 of its
 // own (requireHostHeader); the server is created with that check off so that
@@ -46,9 +48,24 @@ function refuseMalformedQuery (request: FastifyRequest): void {
   }
 }
 
+/**
+ * Behind a trusted proxy the client's address is read from X-Forwarded-For,
+ * which proxies pass on as they find it: text that is no address would be
+ * the key of the failed-authentication throttle, checked against allowlists
+ * and stored as the address of a key's use and of audit events.
+ */
+function refuseForgedAddress (request: FastifyRequest): void {
+  if (!isPlainAddress(request.ip)) {
+    throw new HttpError(400, 'invalid_forwarded_for',
+      'X-Forwarded-For names something that is not an IP address where the client\'s address should be.')
+  }
+}
+
 export default fp(async function requestHead (fastify) {
+  const proxied = trustProxySetting(fastify.config.TRUST_PROXY) !== false
   fastify.addHook('onRequest', async (request) => {
     refuseMissingHost(request)
     refuseMalformedQuery(request)
+    if (proxied) refuseForgedAddress(request)
   })
-}, { name: 'request-head', dependencies: ['errors'] })
+}, { name: 'request-head', dependencies: ['env', 'errors'] })

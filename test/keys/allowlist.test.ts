@@ -159,7 +159,17 @@ void t.test('TRUST_PROXY=true: the client address is the first in X-Forwarded-Fo
   t.equal((await read(fixture, '127.0.0.1', '10.1.2.3')).statusCode, 200)
   t.equal((await read(fixture, '127.0.0.1', '10.1.2.3, 192.0.2.9')).statusCode, 200)
   outside(t, await read(fixture, '127.0.0.1', '192.0.2.1'), '192.0.2.1')
-  outside(t, await read(fixture, '127.0.0.1', '10.1'), '10.1')
+})
+
+void t.test('behind a trusted proxy, an X-Forwarded-For that names no address is refused', async (t) => {
+  const fixture = await withAllowlist(t, { TRUST_PROXY: 'true' })
+  // Legacy IPv4 forms, and text that reaches a terminal when an audit row is printed.
+  for (const forged of ['10.1', 'not-an-address', 'garbage\u009b2J, 10.1.2.3']) {
+    expectError(t, await read(fixture, '127.0.0.1', forged), 400, 'invalid_forwarded_for')
+  }
+  await fixture.app.audit.flush()
+  const addresses = await fixture.app.db.selectFrom('audit_events').select('address').execute()
+  t.ok(addresses.every((row) => row.address === null || /^[0-9a-f.:]+$/.test(row.address)), 'only addresses reach the audit trail')
 })
 
 void t.test('TRUST_PROXY as a proxy address: only that proxy is believed', async (t) => {
