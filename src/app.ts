@@ -4,6 +4,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { DestinationStream } from 'pino'
 import authPlugin, { authenticate, claimSignedNonce, countRequest, requireKey } from './plugins/auth.ts'
+import bodyBytes from './plugins/body-bytes.ts'
 import bodyParsers from './plugins/body-parsers.ts'
 import bodyDigest from './signing/body-digest.ts'
 import clientRateLimit from './plugins/rate-limit.ts'
@@ -106,6 +107,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     await app.register(redis)
     // Before the body parsers, which decompress: a signature covers the bytes as sent.
     await app.register(bodyDigest)
+    await app.register(bodyBytes)
     await app.register(bodyParsers)
     await app.register(docs)
     await app.register(authPlugin, { devKeys })

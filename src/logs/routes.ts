@@ -16,7 +16,7 @@ import { BatchResult, IngestBody, IngestQuery, ListQuery, LogByIdQuery, LogIdPar
 import { logsOf } from './tenant-logs.ts'
 import { MemoryIngestBudget, RedisIngestBudget, type IngestBudget } from './ingest-budget.ts'
 import type { AuthenticatedClient } from '../keys/resolver.ts'
-import { checkEntry, type NormalizedEntry } from './validate.ts'
+import { checkEntries } from './check-entries.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -44,7 +44,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
   }
 
   fastify.post('/api/v1/logs', {
-    config: { scope: 'logs:write' },
+    config: { scope: 'logs:write', logEntries: true },
     bodyLimit: fastify.config.MAX_BODY_BYTES,
     validatorCompiler: ({ schema, httpPart }) => httpPart === 'body' ? () => true : queryAjv.compile(schema),
     schema: {
@@ -64,15 +64,10 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     const single = !Array.isArray(body)
     const raw: unknown[] = single ? [body] : body
     if (raw.length === 0) throw Errors.emptyBatch()
-    if (raw.length > maxEntries) throw Errors.tooManyEntries(raw.length, maxEntries)
+    // The body parser stops at the first entry past the limit; this holds whatever parsed the body.
+    if (raw.length > maxEntries) throw Errors.tooManyEntries(maxEntries)
 
-    const valid: Array<{ index: number, entry: NormalizedEntry }> = []
-    const issues: RejectionBody[] = []
-    raw.forEach((item, index) => {
-      const check = checkEntry(item, index)
-      if (check.ok) valid.push({ index, entry: check.entry })
-      else issues.push(...check.issues)
-    })
+    const { valid, issues } = await checkEntries(raw)
     const partial = request.query.partial === true && !single
     if (issues.length > 0 && !partial) {
       fastify.usage.count(request.client.id, { logs_rejected: raw.length })

@@ -1,0 +1,165 @@
+// Reads a JSON or NDJSON body as it arrives, a piece at a time, giving the
+// event loop back between pieces: its bytes are held to the route's limit and
+// to the in-flight caps, scanned for their entries (src/body/entry-scanner.ts),
+// and only then parsed, one entry at a time. Whatever the body holds (millions
+// of lines or array elements, an object of a million keys, nesting a million
+// deep), no step takes longer than one bounded entry.
+import { isUtf8 } from 'node:buffer'
+import type { Readable } from 'node:stream'
+import { errorCodes } from 'fastify'
+import secureJson from 'secure-json-parse'
+import { Errors, HttpError } from '../errors.ts'
+import { RefusedEntry, UnparsableLine } from '../logs/validate.ts'
+import { EntryScanner, type EntrySpan, type ScanLimits, type ScanMode } from './entry-scanner.ts'
+import type { BodyHold } from './in-flight.ts'
+import { Pacer } from './pace.ts'
+
+/** Bytes scanned between two looks at the clock: a fraction of a millisecond of work. */
+const PIECE_BYTES = 64 * 1024
+
+// Same protection as Fastify's JSON parser: __proto__ and constructor.prototype are refused.
+const POISON_CHECKS = { protoAction: 'error', constructorAction: 'error' } as const
+
+export interface ReadOptions extends ScanLimits {
+  mode: ScanMode
+  /** The route's body limit, counted after decompression. */
+  bodyLimit: number
+  /** Content-Length as sent (NaN without one): compared with the bytes that came over the wire. */
+  contentLength: number
+  hold: BodyHold | null
+}
+
+/** The request's payload; a decompressing one says how many bytes came over the wire. */
+export type Payload = Readable & { receivedEncodedLength?: number }
+
+/** The body, parsed: for `entries` and `ndjson`, entries too big to read are RefusedEntry, bad NDJSON lines UnparsableLine. */
+export async function readBody (payload: Payload, options: ReadOptions): Promise<unknown> {
+  if (options.contentLength > options.bodyLimit) throw Errors.bodyTooLarge(options.bodyLimit)
+  const pacer = new Pacer()
+  const scanner = new EntryScanner(options.mode, options)
+  const chunks: Buffer[] = []
+  let received = 0
+  await eachChunk(payload, async (chunk) => {
+    received += chunk.length
+    if (received > options.bodyLimit || (payload.receivedEncodedLength ?? 0) > options.bodyLimit) {
+      throw Errors.bodyTooLarge(options.bodyLimit)
+    }
+    options.hold?.take(chunk.length)
+    chunks.push(chunk)
+    for (let at = 0; at < chunk.length; at += PIECE_BYTES) {
+      scanner.feed(at === 0 && chunk.length <= PIECE_BYTES ? chunk : chunk.subarray(at, at + PIECE_BYTES))
+      await pacer.pace()
+    }
+  })
+  if (!Number.isNaN(options.contentLength) && (payload.receivedEncodedLength ?? received) !== options.contentLength) {
+    throw new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH()
+  }
+  scanner.finish()
+  const body = chunks.length === 1 ? Buffer.from(chunks[0]!) : Buffer.concat(chunks, received)
+  if (options.mode === 'ndjson') return await parseLines(body, scanner.spans, options, pacer)
+  if (body.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY()
+  if (!isUtf8(body)) throw new HttpError(400, 'invalid_encoding', 'The body is not valid UTF-8, which JSON must be.')
+  if (options.mode === 'whole') return parseJson(body.toString('utf8'))
+  if (!scanner.isArray) {
+    const [only] = scanner.spans
+    if (only === undefined) throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY()
+    return refusal(only, options) ?? parseJson(body.toString('utf8'))
+  }
+  const entries: unknown[] = []
+  for (const span of scanner.spans) {
+    entries.push(refusal(span, options) ?? parseJson(body.toString('utf8', span.start, span.end)))
+    await pacer.pace()
+  }
+  return entries
+}
+
+/**
+ * Calls `onChunk` for each chunk of the stream, one at a time (the stream is
+ * paused meanwhile). A failure stops the reading: the rest of the body is
+ * left unread, and the answer will close the connection.
+ */
+async function eachChunk (stream: Readable, onChunk: (chunk: Buffer) => Promise<void>): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let work = Promise.resolve()
+    let settled = false
+    const settle = (error?: unknown): void => {
+      if (settled) return
+      settled = true
+      stream.off('data', onData)
+      stream.off('end', onEnd)
+      stream.off('error', onError)
+      if (error === undefined) {
+        resolve()
+        return
+      }
+      stream.pause()
+      // An error the stream raises later (the client going away) has no one left to tell.
+      stream.on('error', () => {})
+      reject(error)
+    }
+    function onData (chunk: Buffer | string): void {
+      stream.pause()
+      work = work.then(async () => {
+        if (settled) return
+        await onChunk(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+        if (!settled) stream.resume()
+      })
+      work.catch(settle)
+    }
+    function onEnd (): void {
+      work.then(() => { settle() }, settle)
+    }
+    function onError (error: Error & { statusCode?: number }): void {
+      // The stream's own failures (a cut body, a client gone, bytes that do not inflate) are the client's.
+      if (!(typeof error.statusCode === 'number' && error.statusCode >= 400)) error.statusCode = 400
+      settle(error)
+    }
+    stream.on('data', onData)
+    stream.on('end', onEnd)
+    stream.on('error', onError)
+    stream.resume()
+  })
+}
+
+/** Each non-blank line: a line that is not UTF-8 or not JSON becomes an UnparsableLine, reported by its index like any bad entry. */
+async function parseLines (body: Buffer, spans: EntrySpan[], limits: ScanLimits, pacer: Pacer): Promise<unknown[]> {
+  const entries: unknown[] = []
+  for (const span of spans) {
+    const line = span.line ?? 0
+    const refused = refusal(span, limits)
+    const bytes = body.subarray(span.start, span.end)
+    if (refused !== undefined) {
+      entries.push(refused)
+    } else if (!isUtf8(bytes)) {
+      entries.push(new UnparsableLine(line, 'it is not valid UTF-8'))
+    } else {
+      try {
+        entries.push(secureJson.parse(bytes.toString('utf8').trim(), undefined, POISON_CHECKS))
+      } catch (error) {
+        entries.push(new UnparsableLine(line, error instanceof Error ? error.message : String(error)))
+      }
+    }
+    await pacer.pace()
+  }
+  return entries
+}
+
+function parseJson (text: string): unknown {
+  try {
+    return secureJson.parse(text, undefined, POISON_CHECKS)
+  } catch {
+    throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY()
+  }
+}
+
+/** The entry refused without being parsed, when the scan found it too big to be valid. */
+function refusal (span: EntrySpan, limits: ScanLimits): RefusedEntry | undefined {
+  if (span.refusal === 'fields') {
+    return new RefusedEntry('too_many_fields',
+      `holds more than ${limits.maxFields} fields and array items (counted at every depth), the most an entry may hold`)
+  }
+  if (span.refusal === 'bytes') {
+    return new RefusedEntry('too_large', `takes ${span.end - span.start} bytes of JSON; an entry may take at most ${limits.maxEntryBytes}`)
+  }
+  return undefined
+}
