@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { DestinationStream } from 'pino'
 import authPlugin, { authenticate, claimSignedNonce, countRequest, requireKey } from './plugins/auth.ts'
 import bodyBytes from './plugins/body-bytes.ts'
+import connectionLimits from './plugins/connection-limits.ts'
 import bodyParsers from './plugins/body-parsers.ts'
 import bodyDigest from './signing/body-digest.ts'
 import clientRateLimit from './plugins/rate-limit.ts'
@@ -21,6 +22,7 @@ import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
 import { loadConfig, trustProxySetting, type TrustProxy } from './config.ts'
 import { parseDevKeys } from './keys/dev-keys.ts'
+import { requestTimeouts } from './net/request-timeouts.ts'
 import { answerClientError, answerRouterError } from './plugins/client-errors.ts'
 import { REQUEST_AJV_OPTIONS } from './schemas/ajv.ts'
 import { ErrorResponse } from './schemas/errors.ts'
@@ -59,9 +61,11 @@ export function redactUrl (url: string, plaintextKeys: readonly string[] = []): 
   return redacted === decoded ? url : redacted
 }
 
-function createServer (options: BuildOptions, trustProxy: TrustProxy, plaintextKeys: readonly string[]): FastifyInstance {
+function createServer (options: BuildOptions, trustProxy: TrustProxy, plaintextKeys: readonly string[], requestTimeoutMs: number): FastifyInstance {
   return Fastify({
     trustProxy,
+    // The whole request, body included, must arrive within this; Fastify's default is never.
+    requestTimeout: requestTimeoutMs,
     logger: {
       level: 'info',
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
@@ -82,19 +86,20 @@ function createServer (options: BuildOptions, trustProxy: TrustProxy, plaintextK
     clientErrorHandler: answerClientError,
     frameworkErrors: answerRouterError,
     // A request without Host is refused by the request-head plugin, in the JSON error shape, rather than by Node.js with an empty body.
-    http: { requireHostHeader: false }
+    http: { requireHostHeader: false, ...requestTimeouts(requestTimeoutMs) }
   })
 }
 
 export async function buildApp (options: BuildOptions = {}): Promise<FastifyInstance> {
   // Fastify needs trustProxy when it is built, before the env plugin runs; a
   // bad configuration stops the start here with the same message.
-  const trustProxy = trustProxySetting(loadConfig(options.env).TRUST_PROXY)
+  const config = loadConfig(options.env)
+  const trustProxy = trustProxySetting(config.TRUST_PROXY)
   // Development keys need not look like keys, so the request log is told them to mask them.
   const devKeys = parseDevKeys(options.env ?? process.env)
   let app: FastifyInstance
   try {
-    app = createServer(options, trustProxy, devKeys.map((key) => key.apiKey))
+    app = createServer(options, trustProxy, devKeys.map((key) => key.apiKey), config.REQUEST_TIMEOUT_MS)
   } catch (error) {
     throw new Error(`TRUST_PROXY is not valid: ${(error as Error).message}`)
   }
@@ -102,6 +107,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
   try {
     await app.register(env, options.env === undefined ? {} : { env: options.env })
     await app.register(errors)
+    await app.register(connectionLimits)
     await app.register(requestHead)
     await app.register(database)
     await app.register(redis)

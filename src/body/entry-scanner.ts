@@ -102,6 +102,11 @@ export class EntryScanner {
   private feedLines (bytes: Buffer): void {
     let at = 0
     while (at < bytes.length) {
+      // Between entries, blank bytes and blank lines go by in one tight loop: a flood of them costs little.
+      if (!this.significant) {
+        at = this.skipBlankLines(bytes, at)
+        if (at === bytes.length) return
+      }
       const newline = bytes.indexOf(NEWLINE, at)
       const end = newline === -1 ? bytes.length : newline
       if (this.fields <= this.limits.maxFields) this.scanValue(bytes, at, end)
@@ -109,6 +114,20 @@ export class EntryScanner {
       this.endLine(this.offset + newline)
       at = newline + 1
     }
+  }
+
+  private skipBlankLines (bytes: Buffer, from: number): number {
+    let at = from
+    for (; at < bytes.length; at++) {
+      const byte = bytes[at]!
+      if (byte === NEWLINE) {
+        this.line++
+        this.entryStart = this.offset + at + 1
+      } else if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d && byte !== 0x0b && byte !== 0x0c) {
+        break
+      }
+    }
+    return at
   }
 
   private endLine (end: number): void {
@@ -179,36 +198,47 @@ export class EntryScanner {
   private scanElements (bytes: Buffer, from: number): number {
     let at = from
     if (this.inString) at = this.skipString(bytes, at, bytes.length)
-    for (; at < bytes.length; at++) {
-      const byte = bytes[at]!
-      if (isSpace(byte)) continue
-      if (byte === COMMA && this.depth === 1) {
-        // An empty element ([1,,2]) is kept, for JSON.parse to refuse.
+    // Kept in locals while the loop runs, which the JIT keeps in registers.
+    let depth = this.depth
+    let fields = this.fields
+    try {
+      for (; at < bytes.length; at++) {
+        const byte = bytes[at]!
+        if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) continue
+        if (depth === 1 && (byte === COMMA || byte === CLOSE_BRACKET)) {
+          this.fields = fields
+          // An empty element ([1,,2] or [1,]) is kept, for JSON.parse to refuse.
+          if (this.significant || byte === COMMA || this.entries > 0) {
+            if (!this.significant) this.beginEntry()
+            this.endEntry(this.offset + at)
+          }
+          if (byte === CLOSE_BRACKET) {
+            this.phase = 'after'
+            return at + 1
+          }
+          this.resetEntry(this.offset + at + 1)
+          fields = 0
+          continue
+        }
         if (!this.significant) this.beginEntry()
-        this.endEntry(this.offset + at)
-        this.resetEntry(this.offset + at + 1)
-        continue
+        if (byte === QUOTE) {
+          at = this.skipString(bytes, at + 1, bytes.length) - 1
+        } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+          depth++
+          fields++
+        } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+          // A closing brace at depth 1 can close nothing: the body is not JSON.
+          if (depth === 1) throw invalidJson()
+          depth--
+        } else if (byte === COMMA) {
+          fields++
+        }
       }
-      if (byte === CLOSE_BRACKET && this.depth === 1) {
-        if (this.significant || this.entries > 0) this.endEntry(this.offset + at)
-        this.phase = 'after'
-        return at + 1
-      }
-      if (!this.significant) this.beginEntry()
-      if (byte === QUOTE) {
-        at = this.skipString(bytes, at + 1, bytes.length) - 1
-      } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
-        this.depth++
-        this.fields++
-      } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
-        // A closing brace at depth 1 can close nothing: the body is not JSON.
-        if (this.depth === 1) throw invalidJson()
-        this.depth--
-      } else if (byte === COMMA) {
-        this.fields++
-      }
+      return at
+    } finally {
+      this.depth = depth
+      this.fields = fields
     }
-    return at
   }
 
   /** From inside a string: the index after its closing quote, or `to` when it goes on past it. */

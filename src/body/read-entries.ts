@@ -15,7 +15,7 @@ import type { BodyHold } from './in-flight.ts'
 import { Pacer } from './pace.ts'
 
 /** Bytes scanned between two looks at the clock: a fraction of a millisecond of work. */
-const PIECE_BYTES = 64 * 1024
+const PIECE_BYTES = 16 * 1024
 
 // Same protection as Fastify's JSON parser: __proto__ and constructor.prototype are refused.
 const POISON_CHECKS = { protoAction: 'error', constructorAction: 'error' } as const
@@ -29,10 +29,21 @@ export interface ReadOptions extends ScanLimits {
   hold: BodyHold | null
 }
 
+let parsed = 0
+
+/** How many JSON texts (entries, lines, whole bodies) JSON.parse has been given since the process started: what tests count. */
+export function jsonTextsParsed (): number {
+  return parsed
+}
+
 /** The request's payload; a decompressing one says how many bytes came over the wire. */
 export type Payload = Readable & { receivedEncodedLength?: number }
 
-/** The body, parsed: for `entries` and `ndjson`, entries too big to read are RefusedEntry, bad NDJSON lines UnparsableLine. */
+/**
+ * The body: for `whole`, the parsed value; for `entries` and `ndjson`, its
+ * entries found but not yet parsed (ReceivedEntries), for the route to parse
+ * and check one at a time.
+ */
 export async function readBody (payload: Payload, options: ReadOptions): Promise<unknown> {
   if (options.contentLength > options.bodyLimit) throw Errors.bodyTooLarge(options.bodyLimit)
   const pacer = new Pacer()
@@ -56,21 +67,60 @@ export async function readBody (payload: Payload, options: ReadOptions): Promise
   }
   scanner.finish()
   const body = chunks.length === 1 ? Buffer.from(chunks[0]!) : Buffer.concat(chunks, received)
-  if (options.mode === 'ndjson') return await parseLines(body, scanner.spans, options, pacer)
+  if (options.mode === 'ndjson') return new ReceivedEntries(body, scanner.spans, { single: false, ndjson: true, limits: options })
   if (body.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY()
   if (!isUtf8(body)) throw new HttpError(400, 'invalid_encoding', 'The body is not valid UTF-8, which JSON must be.')
   if (options.mode === 'whole') return parseJson(body.toString('utf8'))
-  if (!scanner.isArray) {
-    const [only] = scanner.spans
-    if (only === undefined) throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY()
-    return refusal(only, options) ?? parseJson(body.toString('utf8'))
+  if (!scanner.isArray && scanner.spans.length === 0) throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY()
+  return new ReceivedEntries(body, scanner.spans, { single: !scanner.isArray, ndjson: false, limits: options })
+}
+
+/**
+ * The entries of a body, found by the scanner and parsed only when asked for,
+ * one at a time, so that a route checks each as it is parsed and keeps only
+ * what it needs of it: a thousand parsed entries are never all alive at once.
+ */
+export class ReceivedEntries {
+  /** Whether the body was one entry rather than an array or NDJSON. */
+  readonly single: boolean
+  private readonly body: Buffer
+  private readonly spans: EntrySpan[]
+  private readonly ndjson: boolean
+  private readonly limits: ScanLimits
+
+  constructor (body: Buffer, spans: EntrySpan[], options: { single: boolean, ndjson: boolean, limits: ScanLimits }) {
+    this.body = body
+    this.spans = spans
+    this.single = options.single
+    this.ndjson = options.ndjson
+    this.limits = options.limits
   }
-  const entries: unknown[] = []
-  for (const span of scanner.spans) {
-    entries.push(refusal(span, options) ?? parseJson(body.toString('utf8', span.start, span.end)))
-    await pacer.pace()
+
+  get length (): number {
+    return this.spans.length
   }
-  return entries
+
+  /**
+   * Entry `index`, parsed: one too big to read is a RefusedEntry, an NDJSON line
+   * that is not JSON an UnparsableLine; a JSON element that is not JSON makes
+   * the whole body invalid, as it would be for JSON.parse of all of it.
+   */
+  entry (index: number): unknown {
+    const span = this.spans[index]
+    if (span === undefined) throw new RangeError(`no entry ${index}`)
+    const refused = refusal(span, this.limits)
+    if (refused !== undefined) return refused
+    if (!this.ndjson) return parseJson(this.body.toString('utf8', span.start, span.end))
+    const bytes = this.body.subarray(span.start, span.end)
+    const line = span.line ?? 0
+    if (!isUtf8(bytes)) return new UnparsableLine(line, 'it is not valid UTF-8')
+    parsed++
+    try {
+      return secureJson.parse(bytes.toString('utf8').trim(), undefined, POISON_CHECKS)
+    } catch (error) {
+      return new UnparsableLine(line, error instanceof Error ? error.message : String(error))
+    }
+  }
 }
 
 /**
@@ -121,30 +171,8 @@ async function eachChunk (stream: Readable, onChunk: (chunk: Buffer) => Promise<
   })
 }
 
-/** Each non-blank line: a line that is not UTF-8 or not JSON becomes an UnparsableLine, reported by its index like any bad entry. */
-async function parseLines (body: Buffer, spans: EntrySpan[], limits: ScanLimits, pacer: Pacer): Promise<unknown[]> {
-  const entries: unknown[] = []
-  for (const span of spans) {
-    const line = span.line ?? 0
-    const refused = refusal(span, limits)
-    const bytes = body.subarray(span.start, span.end)
-    if (refused !== undefined) {
-      entries.push(refused)
-    } else if (!isUtf8(bytes)) {
-      entries.push(new UnparsableLine(line, 'it is not valid UTF-8'))
-    } else {
-      try {
-        entries.push(secureJson.parse(bytes.toString('utf8').trim(), undefined, POISON_CHECKS))
-      } catch (error) {
-        entries.push(new UnparsableLine(line, error instanceof Error ? error.message : String(error)))
-      }
-    }
-    await pacer.pace()
-  }
-  return entries
-}
-
 function parseJson (text: string): unknown {
+  parsed++
   try {
     return secureJson.parse(text, undefined, POISON_CHECKS)
   } catch {

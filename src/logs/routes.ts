@@ -16,7 +16,7 @@ import { BatchResult, IngestBody, IngestQuery, ListQuery, LogByIdQuery, LogIdPar
 import { logsOf } from './tenant-logs.ts'
 import { MemoryIngestBudget, RedisIngestBudget, type IngestBudget } from './ingest-budget.ts'
 import type { AuthenticatedClient } from '../keys/resolver.ts'
-import { checkEntries } from './check-entries.ts'
+import { checkEntries, entrySource } from './check-entries.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -60,9 +60,8 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const body: unknown = request.body
-    const single = !Array.isArray(body)
-    const raw: unknown[] = single ? [body] : body
+    const raw = entrySource(request.body)
+    const single = raw.single
     if (raw.length === 0) throw Errors.emptyBatch()
     // The body parser stops at the first entry past the limit; this holds whatever parsed the body.
     if (raw.length > maxEntries) throw Errors.tooManyEntries(maxEntries)
@@ -97,7 +96,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       return present(result.log)
     }
 
-    const ids: Array<string | null> = raw.map(() => null)
+    const ids: Array<string | null> = Array.from({ length: raw.length }, () => null)
     valid.forEach(({ index }, position) => { ids[index] = stored[position]!.id })
     return {
       accepted: stored.length - duplicates,
