@@ -50,17 +50,23 @@ export async function readBody (payload: Payload, options: ReadOptions): Promise
   const scanner = new EntryScanner(options.mode, options)
   const chunks: Buffer[] = []
   let received = 0
-  await eachChunk(payload, async (chunk) => {
+  /** Scans a chunk bigger than a piece a piece at a time, giving the event loop back between pieces when due. */
+  async function feedPieces (chunk: Buffer): Promise<void> {
+    for (let at = 0; at < chunk.length; at += PIECE_BYTES) {
+      scanner.feed(chunk.subarray(at, at + PIECE_BYTES))
+      if (pacer.due()) await pacer.yield()
+    }
+  }
+  await eachChunk(payload, (chunk) => {
     received += chunk.length
     if (received > options.bodyLimit || (payload.receivedEncodedLength ?? 0) > options.bodyLimit) {
       throw Errors.bodyTooLarge(options.bodyLimit)
     }
     options.hold?.take(chunk.length)
     chunks.push(chunk)
-    for (let at = 0; at < chunk.length; at += PIECE_BYTES) {
-      scanner.feed(at === 0 && chunk.length <= PIECE_BYTES ? chunk : chunk.subarray(at, at + PIECE_BYTES))
-      await pacer.pace()
-    }
+    if (chunk.length > PIECE_BYTES) return feedPieces(chunk)
+    scanner.feed(chunk)
+    return pacer.due() ? pacer.yield() : undefined
   })
   if (!Number.isNaN(options.contentLength) && (payload.receivedEncodedLength ?? received) !== options.contentLength) {
     throw new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH()
@@ -100,6 +106,17 @@ export class ReceivedEntries {
     return this.spans.length
   }
 
+  /** Every entry, parsed, for a route that takes the body as a whole (NDJSON on a route that is not ingest). */
+  async all (): Promise<unknown[]> {
+    const pacer = new Pacer()
+    const entries: unknown[] = []
+    for (let index = 0; index < this.length; index++) {
+      entries.push(this.entry(index))
+      if (pacer.due()) await pacer.yield()
+    }
+    return entries
+  }
+
   /**
    * Entry `index`, parsed: one too big to read is a RefusedEntry, an NDJSON line
    * that is not JSON an UnparsableLine; a JSON element that is not JSON makes
@@ -124,13 +141,14 @@ export class ReceivedEntries {
 }
 
 /**
- * Calls `onChunk` for each chunk of the stream, one at a time (the stream is
- * paused meanwhile). A failure stops the reading: the rest of the body is
- * left unread, and the answer will close the connection.
+ * Calls `onChunk` for each chunk of the stream, one at a time: while the
+ * promise it may return is pending, the stream is paused. A failure stops the
+ * reading: the rest of the body is left unread, and the answer will close the
+ * connection.
  */
-async function eachChunk (stream: Readable, onChunk: (chunk: Buffer) => Promise<void>): Promise<void> {
+async function eachChunk (stream: Readable, onChunk: (chunk: Buffer) => Promise<void> | undefined): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    let work = Promise.resolve()
+    let pending: Promise<void> | undefined
     let settled = false
     const settle = (error?: unknown): void => {
       if (settled) return
@@ -148,16 +166,23 @@ async function eachChunk (stream: Readable, onChunk: (chunk: Buffer) => Promise<
       reject(error)
     }
     function onData (chunk: Buffer | string): void {
+      if (settled) return
+      try {
+        pending = onChunk(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+      } catch (error) {
+        settle(error)
+        return
+      }
+      if (pending === undefined) return
       stream.pause()
-      work = work.then(async () => {
-        if (settled) return
-        await onChunk(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+      pending.then(() => {
+        pending = undefined
         if (!settled) stream.resume()
-      })
-      work.catch(settle)
+      }, settle)
     }
     function onEnd (): void {
-      work.then(() => { settle() }, settle)
+      if (pending === undefined) settle()
+      else pending.then(() => { settle() }, settle)
     }
     function onError (error: Error & { statusCode?: number }): void {
       // The stream's own failures (a cut body, a client gone, bytes that do not inflate) are the client's.

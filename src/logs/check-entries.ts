@@ -34,7 +34,7 @@ export async function checkEntries (entries: EntrySource): Promise<CheckedEntrie
     const check = checkEntry(entries.entry(index), index)
     if (check.ok) checked.valid.push({ index, entry: check.entry })
     else checked.issues.push(...check.issues)
-    await pacer.pace()
+    if (pacer.due()) await pacer.yield()
   }
   return checked
 }

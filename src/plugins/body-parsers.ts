@@ -10,7 +10,7 @@ import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zli
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { BodyHold } from '../body/in-flight.ts'
-import { readBody, type Payload } from '../body/read-entries.ts'
+import { readBody, ReceivedEntries, type Payload } from '../body/read-entries.ts'
 import type { ScanMode } from '../body/entry-scanner.ts'
 import { Errors, HttpError } from '../errors.ts'
 import { ENTRY_MAX_BYTES } from '../logs/schemas.ts'
@@ -50,7 +50,7 @@ export default fp(async function bodyParsers (fastify) {
     const entries = request.routeOptions.config.logEntries === true
     const mode: ScanMode = ndjson ? 'ndjson' : entries ? 'entries' : 'whole'
     try {
-      return await readBody(payload, {
+      const body = await readBody(payload, {
         mode,
         maxEntries: MAX_BATCH_ENTRIES,
         maxFields: MAX_ENTRY_FIELDS,
@@ -60,6 +60,8 @@ export default fp(async function bodyParsers (fastify) {
         // Set by the preParsing hook below, which runs before any parser.
         hold: request.bodyHold
       })
+      // Only the ingest route takes its entries one at a time; any other gets them parsed, as an array.
+      return body instanceof ReceivedEntries && !entries ? await body.all() : body
     } catch (error) {
       // A body refused part way is read no further; a decompressor still inflating what arrives stops too.
       if (payload !== request.raw) payload.destroy()
