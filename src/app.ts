@@ -4,6 +4,8 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { DestinationStream } from 'pino'
 import authPlugin, { authenticate, claimSignedNonce, countRequest, identify } from './plugins/auth.ts'
+import bodyBytes from './plugins/body-bytes.ts'
+import connectionLimits from './plugins/connection-limits.ts'
 import bodyParsers from './plugins/body-parsers.ts'
 import bodyDigest from './signing/body-digest.ts'
 import clientRateLimit from './plugins/rate-limit.ts'
@@ -23,6 +25,7 @@ import usageRoutes from './usage/routes.ts'
 import { loadConfig, trustProxySetting, type TrustProxy } from './config.ts'
 import { parseDevKeys } from './keys/dev-keys.ts'
 import { serializeError } from './db/error-summary.ts'
+import { requestTimeouts } from './net/request-timeouts.ts'
 import { answerClientError, answerRouterError } from './plugins/client-errors.ts'
 import { REQUEST_AJV_OPTIONS } from './schemas/ajv.ts'
 import { ErrorResponse } from './schemas/errors.ts'
@@ -61,9 +64,11 @@ export function redactUrl (url: string, plaintextKeys: readonly string[] = []): 
   return redacted === decoded ? url : redacted
 }
 
-function createServer (options: BuildOptions, trustProxy: TrustProxy, plaintextKeys: readonly string[]): FastifyInstance {
+function createServer (options: BuildOptions, trustProxy: TrustProxy, plaintextKeys: readonly string[], requestTimeoutMs: number): FastifyInstance {
   return Fastify({
     trustProxy,
+    // The whole request, body included, must arrive within this; Fastify's default is never.
+    requestTimeout: requestTimeoutMs,
     logger: {
       level: 'info',
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
@@ -86,19 +91,20 @@ function createServer (options: BuildOptions, trustProxy: TrustProxy, plaintextK
     clientErrorHandler: answerClientError,
     frameworkErrors: answerRouterError,
     // A request without Host is refused by the request-head plugin, in the JSON error shape, rather than by Node.js with an empty body.
-    http: { requireHostHeader: false }
+    http: { requireHostHeader: false, ...requestTimeouts(requestTimeoutMs) }
   })
 }
 
 export async function buildApp (options: BuildOptions = {}): Promise<FastifyInstance> {
   // Fastify needs trustProxy when it is built, before the env plugin runs; a
   // bad configuration stops the start here with the same message.
-  const trustProxy = trustProxySetting(loadConfig(options.env).TRUST_PROXY)
+  const config = loadConfig(options.env)
+  const trustProxy = trustProxySetting(config.TRUST_PROXY)
   // Development keys need not look like keys, so the request log is told them to mask them.
   const devKeys = parseDevKeys(options.env ?? process.env)
   let app: FastifyInstance
   try {
-    app = createServer(options, trustProxy, devKeys.map((key) => key.apiKey))
+    app = createServer(options, trustProxy, devKeys.map((key) => key.apiKey), config.REQUEST_TIMEOUT_MS)
   } catch (error) {
     throw new Error(`TRUST_PROXY is not valid: ${(error as Error).message}`)
   }
@@ -106,6 +112,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
   try {
     await app.register(env, options.env === undefined ? {} : { env: options.env })
     await app.register(errors)
+    await app.register(connectionLimits)
     await app.register(requestHead)
     await app.register(database)
     // The query routes' own pool, so that reads never take the connections writes and authentication need.
@@ -115,6 +122,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     await app.register(expectContinue)
     // Before the body parsers, which decompress: a signature covers the bytes as sent.
     await app.register(bodyDigest)
+    await app.register(bodyBytes)
     await app.register(bodyParsers)
     await app.register(docs)
     await app.register(authPlugin, { devKeys })

@@ -147,6 +147,33 @@ export const ConfigSchema = Type.Object({
     description: 'Largest request body, counted after decompression.'
   }),
   MAX_BATCH_ENTRIES: Type.Integer({ minimum: 1, default: 1000, description: 'Most log entries in one request.' }),
+  MAX_ENTRY_FIELDS: Type.Integer({
+    minimum: 16,
+    default: 1000,
+    description: 'Most fields and array items one log entry (or any other JSON body) may hold, counted at every depth; ' +
+      'a bigger one is refused before it is parsed.'
+  }),
+  REQUEST_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    default: 30_000,
+    description: 'How long a request may take to arrive, headers and body; a slower one is answered 408 and its connection closed.'
+  }),
+  MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 4096, description: 'Connections the service holds open at once, in all.' }),
+  MAX_CONNECTIONS_PER_ADDRESS: Type.Integer({
+    minimum: 1,
+    default: 256,
+    description: 'Connections one address (an IPv6 /64) may hold open at once; not applied to trusted proxies (TRUST_PROXY).'
+  }),
+  MAX_INFLIGHT_BODY_BYTES: Type.Integer({
+    minimum: 1024,
+    default: 512 * 1024 * 1024,
+    description: 'Bytes of request bodies (after decompression) received and not yet answered, in all; beyond, 503.'
+  }),
+  MAX_INFLIGHT_BODY_BYTES_PER_ADDRESS: Type.Integer({
+    minimum: 1024,
+    default: 64 * 1024 * 1024,
+    description: 'The same, for the requests of one client address (an IPv6 /64; behind a trusted proxy, the forwarded address).'
+  }),
   PUBLIC_URL: Type.String({
     default: 'http://127.0.0.1:3000',
     description: 'The address clients reach the service at, used in the CLI\'s hand-over message.'

@@ -111,8 +111,12 @@ export const Errors = {
   invalidEntries: (details: unknown) => new HttpError(400, 'invalid_entries',
     'One or more log entries are invalid; nothing was stored.', { details }),
   emptyBatch: () => new HttpError(400, 'empty_batch', 'The request holds no log entries.'),
-  tooManyEntries: (count: number, limit: number) => new HttpError(413, 'too_many_entries',
-    `A request may hold at most ${limit} log entries; this one holds ${count}.`, { details: { limit, count } }),
+  tooManyEntries: (limit: number) => new HttpError(413, 'too_many_entries',
+    `A request may hold at most ${limit} log entries; this one holds more (counting stopped there, nothing was read past it).`,
+    { details: { limit } }),
+  tooManyFields: (limit: number) => new HttpError(413, 'too_many_fields',
+    `A JSON body may hold at most ${limit} fields and array items, counted at every depth; this one holds more.`,
+    { details: { limit } }),
   ingestRateLimited: (entries: number, limit: number, used: number, retryAfterSeconds: number) => new HttpError(429, 'ingest_rate_limited',
     `This client may send ${limit} log entries per minute; ${used} are sent this minute, and these ${entries} would go over. ` +
     `Nothing was stored; retry in ${retryAfterSeconds} s.`,
@@ -151,6 +155,15 @@ export const Errors = {
   // Nobody reads this answer; it names, in the service's log and the client's usage, what happened to the request.
   clientClosedRequest: () => new HttpError(499, 'client_closed_request',
     'The client closed the connection before the answer; its query was cancelled.'),
+  tooManyBodyBytes: (scope: 'address' | 'service', limit: number, retryAfterSeconds: number) => new HttpError(503, 'too_many_body_bytes',
+    `${scope === 'address' ? 'Requests from this address hold' : 'Requests hold'} ${limit} bytes (${formatBytes(limit)}) of bodies ` +
+    `still being received or handled, the most ${scope === 'address' ? 'one address' : 'the service'} may; nothing was stored. ` +
+    `Retry in ${retryAfterSeconds} s.`,
+    { headers: { 'retry-after': String(retryAfterSeconds) }, details: { scope, limit_bytes: limit, retry_after_seconds: retryAfterSeconds } }),
+  tooManyConnections: (scope: 'address' | 'service', limit: number, retryAfterSeconds: number) => new HttpError(503, 'too_many_connections',
+    `${scope === 'address' ? 'This address has' : 'The service has'} ${limit} connections open, the most ` +
+    `${scope === 'address' ? 'one address' : 'it'} may; this one is closed. Retry in ${retryAfterSeconds} s, or reuse a connection.`,
+    { headers: { 'retry-after': String(retryAfterSeconds) }, details: { scope, limit, retry_after_seconds: retryAfterSeconds } }),
   databaseUnavailable: (retryAfterSeconds: number) => new HttpError(503, 'database_unavailable',
     'The database is unreachable; nothing was stored. Retry later.',
     { headers: { 'retry-after': String(retryAfterSeconds) } })

@@ -18,7 +18,7 @@ import { queryLimitsDescription } from '../queries/runner.ts'
 import { MemoryIngestBudget, RedisIngestBudget, type IngestBudget, type IngestVolume } from './ingest-budget.ts'
 import { storedBytesOf } from './stored-bytes.ts'
 import type { AuthenticatedClient } from '../keys/resolver.ts'
-import { checkEntry, type NormalizedEntry } from './validate.ts'
+import { checkEntries, entrySource } from './check-entries.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -67,7 +67,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
   }
 
   fastify.post('/api/v1/logs', {
-    config: { scope: 'logs:write' },
+    config: { scope: 'logs:write', logEntries: true },
     bodyLimit: fastify.config.MAX_BODY_BYTES,
     validatorCompiler: ({ schema, httpPart }) => httpPart === 'body' ? () => true : queryAjv.compile(schema),
     schema: {
@@ -87,19 +87,13 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const body: unknown = request.body
-    const single = !Array.isArray(body)
-    const raw: unknown[] = single ? [body] : body
+    const raw = entrySource(request.body)
+    const single = raw.single
     if (raw.length === 0) throw Errors.emptyBatch()
-    if (raw.length > maxEntries) throw Errors.tooManyEntries(raw.length, maxEntries)
+    // The body parser stops at the first entry past the limit; this holds whatever parsed the body.
+    if (raw.length > maxEntries) throw Errors.tooManyEntries(maxEntries)
 
-    const valid: Array<{ index: number, entry: NormalizedEntry }> = []
-    const issues: RejectionBody[] = []
-    raw.forEach((item, index) => {
-      const check = checkEntry(item, index)
-      if (check.ok) valid.push({ index, entry: check.entry })
-      else issues.push(...check.issues)
-    })
+    const { valid, issues } = await checkEntries(raw)
     const partial = request.query.partial === true && !single
     if (issues.length > 0 && !partial) {
       fastify.usage.count(request.client.id, { logs_rejected: raw.length })
@@ -130,7 +124,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       return present(result.log)
     }
 
-    const ids: Array<string | null> = raw.map(() => null)
+    const ids: Array<string | null> = Array.from({ length: raw.length }, () => null)
     valid.forEach(({ index }, position) => { ids[index] = stored[position]!.id })
     return {
       accepted: stored.length - duplicates,

@@ -6,6 +6,13 @@ export const MESSAGE_MAX = 65536
 /** Characters in a status, counted as stored: after upper-casing, which can lengthen it (ﬃ becomes FFI). */
 export const STATUS_MAX = 32
 export const ATTRIBUTES_MAX_BYTES = 65536
+/**
+ * The most JSON text one entry may take. A valid entry needs far less (its
+ * message and attributes, every character escaped as \uXXXX, take about
+ * 800 KiB), so this refuses only entries that are invalid or padded, and
+ * bounds what parsing one entry costs.
+ */
+export const ENTRY_MAX_BYTES = 1024 * 1024
 
 // A plain enum (not a union of literals) so a bad value gets one clear error.
 const Level = Type.Unsafe<typeof LEVELS[number]>({ type: 'string', enum: [...LEVELS] })

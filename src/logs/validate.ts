@@ -50,6 +50,17 @@ export class UnparsableLine {
   }
 }
 
+/** Marks an entry refused before it was parsed (too many fields, too many bytes), with the issue to report at its index. */
+export class RefusedEntry {
+  readonly code: string
+  readonly message: string
+
+  constructor (code: string, message: string) {
+    this.code = code
+    this.message = message
+  }
+}
+
 export type EntryCheck =
   | { ok: true, entry: NormalizedEntry }
   | { ok: false, issues: RejectionBody[] }
@@ -59,6 +70,7 @@ export function checkEntry (raw: unknown, index: number): EntryCheck {
     ({ ok: false, issues: [field === undefined ? { index, code, message } : { index, field, code, message }] })
 
   if (raw instanceof UnparsableLine) return issue('invalid_json', `line ${raw.line} is not valid JSON: ${raw.reason}`)
+  if (raw instanceof RefusedEntry) return issue(raw.code, raw.message)
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return issue('invalid_type', 'a log entry must be a JSON object')
   }

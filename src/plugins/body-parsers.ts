@@ -1,16 +1,34 @@
 // Request bodies: gzip/deflate decompression (the size limit then applies to
 // the decompressed bytes, which defeats zip bombs, and to the compressed bytes
 // as they arrive, which defeats input that inflates to nothing), JSON and
-// NDJSON read as strict UTF-8 (bytes that are not would otherwise turn
-// silently into U+FFFD and be stored so).
-import { isUtf8 } from 'node:buffer'
+// NDJSON read as they arrive, a piece at a time, held to the in-flight caps,
+// scanned for their entries before any is parsed (src/body/read-entries.ts),
+// and read as strict UTF-8 (bytes that are not would otherwise turn silently
+// into U+FFFD and be stored so).
 import type { Readable } from 'node:stream'
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib'
-import { errorCodes, type FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import secureJson from 'secure-json-parse'
+import type { BodyHold } from '../body/in-flight.ts'
+import { readBody, ReceivedEntries, type Payload } from '../body/read-entries.ts'
+import type { ScanMode } from '../body/entry-scanner.ts'
 import { Errors, HttpError } from '../errors.ts'
-import { UnparsableLine } from '../logs/validate.ts'
+import { ENTRY_MAX_BYTES } from '../logs/schemas.ts'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The body bytes this request holds against the in-flight caps. */
+    bodyHold: BodyHold | null
+  }
+  interface FastifyContextConfig {
+    /**
+     * The body is log entries: a JSON array is read element by element, at
+     * most MAX_BATCH_ENTRIES of them, each held to MAX_ENTRY_FIELDS. Any other
+     * route's JSON body is one value, held to MAX_ENTRY_FIELDS as a whole.
+     */
+    logEntries?: boolean
+  }
+}
 
 function decompressorFor (encoding: string): Gunzip | Inflate | undefined {
   if (encoding === 'gzip' || encoding === 'x-gzip') return createGunzip()
@@ -24,58 +42,35 @@ function stopReading (payload: Readable, decompressor: Gunzip | Inflate): void {
   payload.pause()
 }
 
-const POISON_CHECKS = { protoAction: 'error', constructorAction: 'error' } as const
-
-/** The lines of a body, split on the newline byte, which never occurs inside a UTF-8 multi-byte character. */
-function linesOf (body: Buffer): Buffer[] {
-  const lines: Buffer[] = []
-  let start = 0
-  for (let end = body.indexOf(0x0a); end !== -1; end = body.indexOf(0x0a, start)) {
-    lines.push(body.subarray(start, end))
-    start = end + 1
-  }
-  lines.push(body.subarray(start))
-  return lines
-}
-
-/**
- * Parses NDJSON; a line that is not JSON, or not UTF-8, becomes an
- * UnparsableLine so it is reported by its index like any other bad entry.
- */
-export function parseNdjson (body: Buffer): unknown[] {
-  const entries: unknown[] = []
-  const lines = linesOf(body)
-  for (let i = 0; i < lines.length; i++) {
-    const bytes = lines[i]!
-    if (!isUtf8(bytes)) {
-      entries.push(new UnparsableLine(i + 1, 'it is not valid UTF-8'))
-      continue
-    }
-    const line = bytes.toString('utf8').trim()
-    if (line === '') continue
-    try {
-      // Same protection as Fastify's JSON parser: __proto__ and constructor.prototype are refused.
-      entries.push(secureJson.parse(line, undefined, POISON_CHECKS))
-    } catch (error) {
-      entries.push(new UnparsableLine(i + 1, error instanceof Error ? error.message : String(error)))
-    }
-  }
-  return entries
-}
-
-/** Fastify's own JSON parsing (same errors, same prototype-poisoning checks), refusing bytes that are not UTF-8. */
-function parseJson (body: Buffer): unknown {
-  if (body.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY()
-  if (!isUtf8(body)) throw new HttpError(400, 'invalid_encoding', 'The body is not valid UTF-8, which JSON must be.')
-  try {
-    return secureJson.parse(body.toString('utf8'), undefined, POISON_CHECKS)
-  } catch {
-    throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY()
-  }
-}
-
 export default fp(async function bodyParsers (fastify) {
-  fastify.addHook('preParsing', async (request, _reply, payload) => {
+  const { MAX_BATCH_ENTRIES, MAX_ENTRY_FIELDS } = fastify.config
+  fastify.decorateRequest('bodyHold', null)
+
+  async function read (request: FastifyRequest, payload: Payload, ndjson: boolean): Promise<unknown> {
+    const entries = request.routeOptions.config.logEntries === true
+    const mode: ScanMode = ndjson ? 'ndjson' : entries ? 'entries' : 'whole'
+    try {
+      const body = await readBody(payload, {
+        mode,
+        maxEntries: MAX_BATCH_ENTRIES,
+        maxFields: MAX_ENTRY_FIELDS,
+        maxEntryBytes: ENTRY_MAX_BYTES,
+        bodyLimit: request.routeOptions.bodyLimit,
+        contentLength: Number(request.headers['content-length']),
+        // Set by the preParsing hook below, which runs before any parser.
+        hold: request.bodyHold
+      })
+      // Only the ingest route takes its entries one at a time; any other gets them parsed, as an array.
+      return body instanceof ReceivedEntries && !entries ? await body.all() : body
+    } catch (error) {
+      // A body refused part way is read no further; a decompressor still inflating what arrives stops too.
+      if (payload !== request.raw) payload.destroy()
+      throw error
+    }
+  }
+
+  fastify.addHook('preParsing', async (request, reply, payload) => {
+    request.bodyHold = fastify.bodyBytes.holdFor(request.ip, reply.raw)
     const encoding = request.headers['content-encoding']?.trim().toLowerCase()
     if (encoding === undefined || encoding === '' || encoding === 'identity') return payload
     const decompressor = decompressorFor(encoding)
@@ -83,7 +78,7 @@ export default fp(async function bodyParsers (fastify) {
       throw new HttpError(415, 'unsupported_content_encoding',
         `Unsupported Content-Encoding "${encoding}": send gzip, deflate or an uncompressed body.`)
     }
-    // Fastify compares Content-Length with the bytes received on the wire, which it reads here.
+    // Content-Length is compared with the bytes received on the wire (src/body/read-entries.ts), counted here.
     const counted = decompressor as typeof decompressor & { receivedEncodedLength: number }
     counted.receivedEncodedLength = 0
     const limit = request.routeOptions.bodyLimit
@@ -111,6 +106,6 @@ export default fp(async function bodyParsers (fastify) {
   fastify.removeContentTypeParser('text/plain')
 
   fastify.removeContentTypeParser('application/json')
-  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, async (_request: FastifyRequest, body: Buffer) => parseJson(body))
-  fastify.addContentTypeParser('application/x-ndjson', { parseAs: 'buffer' }, async (_request: FastifyRequest, body: Buffer) => parseNdjson(body))
-}, { name: 'body-parsers' })
+  fastify.addContentTypeParser('application/json', async (request: FastifyRequest, payload: Payload) => await read(request, payload, false))
+  fastify.addContentTypeParser('application/x-ndjson', async (request: FastifyRequest, payload: Payload) => await read(request, payload, true))
+}, { name: 'body-parsers', dependencies: ['env', 'body-bytes'] })

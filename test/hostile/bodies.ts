@@ -4,6 +4,7 @@
 import { Readable } from 'node:stream'
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib'
 import type { HostileCase } from './check.ts'
+import { floodCases } from './exhaustion-cases.ts'
 import { members, nestedArrays, nestedObjects, raw, toJson } from './json.ts'
 import type { Prng } from './prng.ts'
 import { keyHeaders, spoil, type Target } from './target.ts'
@@ -123,7 +124,7 @@ export function compressionCases (target: Target, apiKey: string, valid: string,
 }
 
 /** Everything around and inside a JSON body that is wrong, with the valid body of the target as the starting point. */
-export function envelopeCases (target: Target, apiKey: string, valid: string, prng: Prng, bombBytes: number): HostileCase[] {
+export function envelopeCases (target: Target, apiKey: string, valid: string, prng: Prng, bombBytes: number, bodyLimit = bombBytes / 4): HostileCase[] {
   const cases: HostileCase[] = []
   for (const type of FOREIGN_CONTENT_TYPES) {
     cases.push(spoil(target, apiKey, `content-type ${JSON.stringify(type)}`, { headers: keyHeaders(apiKey, type) }))
@@ -140,6 +141,7 @@ export function envelopeCases (target: Target, apiKey: string, valid: string, pr
   }))
   cases.push(spoil(target, apiKey, 'UTF-16 body', { payload: Buffer.from(`\ufeff${valid}`, 'utf16le') }))
   cases.push(...compressionCases(target, apiKey, valid, prng, bombBytes))
+  cases.push(...floodCases(target, apiKey, bodyLimit, bombBytes))
   cases.push(...lyingLengthCases(target, apiKey, valid))
   return cases
 }

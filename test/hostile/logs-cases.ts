@@ -5,6 +5,7 @@ import { deflateSync, gzipSync } from 'node:zlib'
 import { authCases } from './auth-cases.ts'
 import { DEEP_VALUES, envelopeCases, INVALID_UTF8, poisoned } from './bodies.ts'
 import type { HostileCase } from './check.ts'
+import { entryFloodCases } from './exhaustion-cases.ts'
 import { members, raw, toJson } from './json.ts'
 import type { Prng } from './prng.ts'
 import { hostileIds, malformedQueryCases, query, repeatedParamCases, unknownParamCases } from './query.ts'
@@ -227,6 +228,7 @@ export function ingestCases (target: Target, world: World, prng: Prng): HostileC
     ...ndjsonCases(target, world, prng),
     ...ingestQueryCases(target, world, prng),
     ...envelopeCases(target, world.admin.apiKey, JSON.stringify(VALID_ENTRY), prng, 4 * MAX_BODY_BYTES),
+    ...entryFloodCases(target, world.admin.apiKey, { bodyBytes: MAX_BODY_BYTES, entries: MAX_BATCH_ENTRIES }, JSON.stringify(VALID_ENTRY)),
     ...authCases(target, world, prng)
   ]
 }

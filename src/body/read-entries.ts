@@ -1,0 +1,218 @@
+// Reads a JSON or NDJSON body as it arrives, a piece at a time, giving the
+// event loop back between pieces: its bytes are held to the route's limit and
+// to the in-flight caps, scanned for their entries (src/body/entry-scanner.ts),
+// and only then parsed, one entry at a time. Whatever the body holds (millions
+// of lines or array elements, an object of a million keys, nesting a million
+// deep), no step takes longer than one bounded entry.
+import { isUtf8 } from 'node:buffer'
+import type { Readable } from 'node:stream'
+import { errorCodes } from 'fastify'
+import secureJson from 'secure-json-parse'
+import { Errors, HttpError } from '../errors.ts'
+import { RefusedEntry, UnparsableLine } from '../logs/validate.ts'
+import { EntryScanner, type EntrySpan, type ScanLimits, type ScanMode } from './entry-scanner.ts'
+import type { BodyHold } from './in-flight.ts'
+import { Pacer } from './pace.ts'
+
+/** Bytes scanned between two looks at the clock: a fraction of a millisecond of work. */
+const PIECE_BYTES = 16 * 1024
+
+// Same protection as Fastify's JSON parser: __proto__ and constructor.prototype are refused.
+const POISON_CHECKS = { protoAction: 'error', constructorAction: 'error' } as const
+
+export interface ReadOptions extends ScanLimits {
+  mode: ScanMode
+  /** The route's body limit, counted after decompression. */
+  bodyLimit: number
+  /** Content-Length as sent (NaN without one): compared with the bytes that came over the wire. */
+  contentLength: number
+  hold: BodyHold | null
+}
+
+let parsed = 0
+
+/** How many JSON texts (entries, lines, whole bodies) JSON.parse has been given since the process started: what tests count. */
+export function jsonTextsParsed (): number {
+  return parsed
+}
+
+/** The request's payload; a decompressing one says how many bytes came over the wire. */
+export type Payload = Readable & { receivedEncodedLength?: number }
+
+/**
+ * The body: for `whole`, the parsed value; for `entries` and `ndjson`, its
+ * entries found but not yet parsed (ReceivedEntries), for the route to parse
+ * and check one at a time.
+ */
+export async function readBody (payload: Payload, options: ReadOptions): Promise<unknown> {
+  if (options.contentLength > options.bodyLimit) throw Errors.bodyTooLarge(options.bodyLimit)
+  const pacer = new Pacer()
+  const scanner = new EntryScanner(options.mode, options)
+  const chunks: Buffer[] = []
+  let received = 0
+  /** Scans a chunk bigger than a piece a piece at a time, giving the event loop back between pieces when due. */
+  async function feedPieces (chunk: Buffer): Promise<void> {
+    for (let at = 0; at < chunk.length; at += PIECE_BYTES) {
+      scanner.feed(chunk.subarray(at, at + PIECE_BYTES))
+      if (pacer.due()) await pacer.yield()
+    }
+  }
+  await eachChunk(payload, (chunk) => {
+    received += chunk.length
+    if (received > options.bodyLimit || (payload.receivedEncodedLength ?? 0) > options.bodyLimit) {
+      throw Errors.bodyTooLarge(options.bodyLimit)
+    }
+    options.hold?.take(chunk.length)
+    chunks.push(chunk)
+    if (chunk.length > PIECE_BYTES) return feedPieces(chunk)
+    scanner.feed(chunk)
+    return pacer.due() ? pacer.yield() : undefined
+  })
+  if (!Number.isNaN(options.contentLength) && (payload.receivedEncodedLength ?? received) !== options.contentLength) {
+    throw new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH()
+  }
+  scanner.finish()
+  const body = chunks.length === 1 ? Buffer.from(chunks[0]!) : Buffer.concat(chunks, received)
+  if (options.mode === 'ndjson') return new ReceivedEntries(body, scanner.spans, { single: false, ndjson: true, limits: options })
+  if (body.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY()
+  if (!isUtf8(body)) throw new HttpError(400, 'invalid_encoding', 'The body is not valid UTF-8, which JSON must be.')
+  if (options.mode === 'whole') return parseJson(body.toString('utf8'))
+  if (!scanner.isArray && scanner.spans.length === 0) throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY()
+  return new ReceivedEntries(body, scanner.spans, { single: !scanner.isArray, ndjson: false, limits: options })
+}
+
+/**
+ * The entries of a body, found by the scanner and parsed only when asked for,
+ * one at a time, so that a route checks each as it is parsed and keeps only
+ * what it needs of it: a thousand parsed entries are never all alive at once.
+ */
+export class ReceivedEntries {
+  /** Whether the body was one entry rather than an array or NDJSON. */
+  readonly single: boolean
+  private readonly body: Buffer
+  private readonly spans: EntrySpan[]
+  private readonly ndjson: boolean
+  private readonly limits: ScanLimits
+
+  constructor (body: Buffer, spans: EntrySpan[], options: { single: boolean, ndjson: boolean, limits: ScanLimits }) {
+    this.body = body
+    this.spans = spans
+    this.single = options.single
+    this.ndjson = options.ndjson
+    this.limits = options.limits
+  }
+
+  get length (): number {
+    return this.spans.length
+  }
+
+  /** Every entry, parsed, for a route that takes the body as a whole (NDJSON on a route that is not ingest). */
+  async all (): Promise<unknown[]> {
+    const pacer = new Pacer()
+    const entries: unknown[] = []
+    for (let index = 0; index < this.length; index++) {
+      entries.push(this.entry(index))
+      if (pacer.due()) await pacer.yield()
+    }
+    return entries
+  }
+
+  /**
+   * Entry `index`, parsed: one too big to read is a RefusedEntry, an NDJSON line
+   * that is not JSON an UnparsableLine; a JSON element that is not JSON makes
+   * the whole body invalid, as it would be for JSON.parse of all of it.
+   */
+  entry (index: number): unknown {
+    const span = this.spans[index]
+    if (span === undefined) throw new RangeError(`no entry ${index}`)
+    const refused = refusal(span, this.limits)
+    if (refused !== undefined) return refused
+    if (!this.ndjson) return parseJson(this.body.toString('utf8', span.start, span.end))
+    const bytes = this.body.subarray(span.start, span.end)
+    const line = span.line ?? 0
+    if (!isUtf8(bytes)) return new UnparsableLine(line, 'it is not valid UTF-8')
+    parsed++
+    try {
+      return secureJson.parse(bytes.toString('utf8').trim(), undefined, POISON_CHECKS)
+    } catch (error) {
+      return new UnparsableLine(line, error instanceof Error ? error.message : String(error))
+    }
+  }
+}
+
+/**
+ * Calls `onChunk` for each chunk of the stream, one at a time: while the
+ * promise it may return is pending, the stream is paused. A failure stops the
+ * reading: the rest of the body is left unread, and the answer will close the
+ * connection.
+ */
+async function eachChunk (stream: Readable, onChunk: (chunk: Buffer) => Promise<void> | undefined): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let pending: Promise<void> | undefined
+    let settled = false
+    const settle = (error?: unknown): void => {
+      if (settled) return
+      settled = true
+      stream.off('data', onData)
+      stream.off('end', onEnd)
+      stream.off('error', onError)
+      if (error === undefined) {
+        resolve()
+        return
+      }
+      stream.pause()
+      // An error the stream raises later (the client going away) has no one left to tell.
+      stream.on('error', () => {})
+      reject(error)
+    }
+    function onData (chunk: Buffer | string): void {
+      if (settled) return
+      try {
+        pending = onChunk(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+      } catch (error) {
+        settle(error)
+        return
+      }
+      if (pending === undefined) return
+      stream.pause()
+      pending.then(() => {
+        pending = undefined
+        if (!settled) stream.resume()
+      }, settle)
+    }
+    function onEnd (): void {
+      if (pending === undefined) settle()
+      else pending.then(() => { settle() }, settle)
+    }
+    function onError (error: Error & { statusCode?: number }): void {
+      // The stream's own failures (a cut body, a client gone, bytes that do not inflate) are the client's.
+      if (!(typeof error.statusCode === 'number' && error.statusCode >= 400)) error.statusCode = 400
+      settle(error)
+    }
+    stream.on('data', onData)
+    stream.on('end', onEnd)
+    stream.on('error', onError)
+    stream.resume()
+  })
+}
+
+function parseJson (text: string): unknown {
+  parsed++
+  try {
+    return secureJson.parse(text, undefined, POISON_CHECKS)
+  } catch {
+    throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY()
+  }
+}
+
+/** The entry refused without being parsed, when the scan found it too big to be valid. */
+function refusal (span: EntrySpan, limits: ScanLimits): RefusedEntry | undefined {
+  if (span.refusal === 'fields') {
+    return new RefusedEntry('too_many_fields',
+      `holds more than ${limits.maxFields} fields and array items (counted at every depth), the most an entry may hold`)
+  }
+  if (span.refusal === 'bytes') {
+    return new RefusedEntry('too_large', `takes ${span.end - span.start} bytes of JSON; an entry may take at most ${limits.maxEntryBytes}`)
+  }
+  return undefined
+}

@@ -1,0 +1,40 @@
+// Parses and checks a request's entries one after another, keeping only what
+// each becomes (its parsed form is garbage at once), and giving the event
+// loop back whenever a slice of time is used up: a thousand large entries take
+// long to check, and other requests must not wait for all of them.
+import { Pacer } from '../body/pace.ts'
+import { ReceivedEntries } from '../body/read-entries.ts'
+import type { RejectionBody } from './schemas.ts'
+import { checkEntry, type NormalizedEntry } from './validate.ts'
+
+/** A request's entries, each parsed when asked for. */
+export interface EntrySource {
+  /** Whether the body was one entry rather than a batch. */
+  readonly single: boolean
+  readonly length: number
+  entry: (index: number) => unknown
+}
+
+/** The entries of a body: as the body parsers found them, or a plain value (one entry) or array (a batch). */
+export function entrySource (body: unknown): EntrySource {
+  if (body instanceof ReceivedEntries) return body
+  const items: unknown[] = Array.isArray(body) ? body : [body]
+  return { single: !Array.isArray(body), length: items.length, entry: (index) => items[index] }
+}
+
+export interface CheckedEntries {
+  valid: Array<{ index: number, entry: NormalizedEntry }>
+  issues: RejectionBody[]
+}
+
+export async function checkEntries (entries: EntrySource): Promise<CheckedEntries> {
+  const pacer = new Pacer()
+  const checked: CheckedEntries = { valid: [], issues: [] }
+  for (let index = 0; index < entries.length; index++) {
+    const check = checkEntry(entries.entry(index), index)
+    if (check.ok) checked.valid.push({ index, entry: check.entry })
+    else checked.issues.push(...check.issues)
+    if (pacer.due()) await pacer.yield()
+  }
+  return checked
+}
