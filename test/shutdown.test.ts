@@ -50,8 +50,9 @@ async function startService (dataDir: string, how: 'npm start' | 'node'): Promis
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', USAGE_FLUSH_SECONDS: '300' }
   for (const name of ['DATABASE_URL', 'REDIS_URL', 'LANG', 'LC_ALL', 'LC_CTYPE', 'LC_COLLATE', 'LC_MESSAGES']) delete env[name]
   // node directly, with this test's loader (so that its coverage counts); npm start as a user types it,
-  // through tsx, whose compiled sources are not the ones coverage is mapped for: it reports none.
-  if (how === 'npm start') delete env.NODE_V8_COVERAGE
+  // through tsx, whose compiled sources are not the ones coverage is mapped for: it must record none,
+  // or merged with the rest it garbles the whole report (tap's process tracking follows every child).
+  if (how === 'npm start') env._TAPJS_PROCESSINFO_COVERAGE_ = '0'
   const [command, args] = how === 'npm start'
     ? ['npm', ['start']]
     : [process.execPath, [...process.execArgv, 'src/server.ts']]
