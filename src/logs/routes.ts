@@ -62,7 +62,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
   async function checkStorageQuota (client: AuthenticatedClient): Promise<void> {
     const quota = client.storageQuotaBytes ?? fastify.config.STORAGE_QUOTA_BYTES
     if (quota === 0) return
-    const stored = await storedBytesOf(fastify.db, client)
+    const stored = await storedBytesOf(fastify.db, client) + fastify.usage.pendingStoredBytes(client.id)
     if (stored >= quota) throw Errors.storageQuotaExceeded(stored, quota)
   }
 
@@ -110,6 +110,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       throw error
     }
     const duplicates = stored.filter((result) => result.duplicate).length
+    fastify.usage.addStoredBytes(request.client.id, sumOf(entries.map((entry, i) => stored[i]!.duplicate ? 0 : entry.size_bytes)))
     fastify.usage.count(request.client.id, {
       logs_accepted: stored.length - duplicates,
       logs_duplicates: duplicates,

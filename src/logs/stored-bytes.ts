@@ -1,34 +1,35 @@
-// A client's stored bytes: the counted size (entry-size.ts) of its logs, kept
-// by the very statement that stores them (tenant-logs.ts), so it is exact, in
-// the same transaction, and the same for every instance; read to enforce the
-// storage quota and for usage reports, never by a scan of the logs.
+// A client's stored bytes: the counted size (entry-size.ts) of its logs, read
+// to enforce the storage quota and for usage reports, never by a scan of the
+// logs. Like the usage counters, what each instance stores is added up in
+// memory and written every few seconds (usage/recorder.ts), so that no
+// ingest transaction waits on a counter row; the quota is checked against
+// what is written plus what this instance has not written yet.
 //
 // Each client's total is split over shards, picked by the database session
-// (its backend pid): concurrent transactions of one client update different
-// rows, rather than each waiting on one row lock for the other's commit. The
-// total is the sum of its shards; a shard alone means nothing.
+// (its backend pid): instances flushing at once update different rows rather
+// than wait on one row lock. The total is the sum of its shards; a shard alone
+// means nothing.
 //
 // Deleting logs (retention, when it comes) takes their bytes off the same way:
-// `with gone as (delete from logs … returning log_counted_bytes(logs) as bytes)`
-// then addStoredBytes(client, sql`(select -sum(bytes) from gone)`).
+// `delete from logs … returning log_counted_bytes(logs)`, summed per client,
+// then addStoredBytes with the negative sums, in the same transaction.
 // log_counted_bytes (a database function) is a log's size_bytes, or for a log
 // stored before those were kept, the size its client was counted for then.
-import { sql, type RawBuilder } from 'kysely'
+import { sql } from 'kysely'
 import type { Db } from '../db/in-transaction.ts'
 
 export const STORAGE_SHARDS = 64
 
-/**
- * The statement that adds `bytes`, an SQL expression (negative to take some
- * off; null adds nothing), to the client's stored bytes.
- */
-export function addStoredBytes (client: { id: string }, bytes: RawBuilder<unknown>): RawBuilder<unknown> {
-  return sql`
+/** Adds bytes (negative to take some off) to clients' stored bytes; a client deleted meanwhile is skipped. */
+export async function addStoredBytes (db: Db, added: ReadonlyMap<string, number>): Promise<void> {
+  if (added.size === 0) return
+  const clients = [...added.keys()]
+  await sql`
     insert into client_storage (client_id, shard, stored_bytes)
-    select ${client.id}::uuid, pg_backend_pid() % ${sql.lit(STORAGE_SHARDS)}, added.bytes
-    from (select ${bytes}::bigint as bytes) as added
-    where added.bytes is not null
-    on conflict (client_id, shard) do update set stored_bytes = client_storage.stored_bytes + excluded.stored_bytes`
+    select added.client_id, pg_backend_pid() % ${sql.lit(STORAGE_SHARDS)}, added.bytes
+    from unnest(${clients}::uuid[], ${clients.map((id) => added.get(id)!)}::bigint[]) as added (client_id, bytes)
+    where exists (select 1 from clients where clients.id = added.client_id)
+    on conflict (client_id, shard) do update set stored_bytes = client_storage.stored_bytes + excluded.stored_bytes`.execute(db)
 }
 
 /** The counted bytes of the client's stored logs. */

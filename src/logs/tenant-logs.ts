@@ -6,7 +6,6 @@ import type { Database, LogRow } from '../db/schema.ts'
 import type { AuthenticatedClient } from '../keys/resolver.ts'
 import type { CursorPosition } from './cursor.ts'
 import type { NormalizedEntry } from './validate.ts'
-import { addStoredBytes } from './stored-bytes.ts'
 
 /** A stored log as the API returns it (no client or key columns, nor its counted size). */
 export type PublicLog = Omit<LogRow, 'client_id' | 'key_id' | 'size_bytes'>
@@ -58,8 +57,7 @@ export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
      * Stores the entries and reports, for each entry in order, its id, whether
      * its event_id was already stored, and with `withLogs` the stored log. One
      * transaction: the batch is atomic, and nothing is committed unless the
-     * whole answer could be built. The client's stored bytes grow by the
-     * counted size of the logs newly stored, in the same statement.
+     * whole answer could be built.
      */
     async insert (entries: NormalizedEntry[], { withLogs = false } = {}): Promise<StoredEntry[]> {
       const ids = entries.map(() => uuidv7())
@@ -79,25 +77,20 @@ export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
       return await db.transaction().execute(async (trx) => {
         // One unnest() parameter per column: a 1,000-entry batch is one short statement.
         const inserted = await sql<PublicLog>`
-          with stored as (
-            insert into logs (client_id, key_id, id, event_id, environment, executed_at, status, level, message,
-                              workflow_id, workflow_name, run_id, step, duration_ms, trace_id, attributes, size_bytes)
-            select ${client.id}::uuid, ${client.keyId}::uuid, r.*
-            from unnest(
-              ${rows.map((row) => row.id)}::uuid[], ${column((e) => e.event_id)}::text[],
-              ${column((e) => e.environment)}::text[], ${column((e) => e.executed_at.toISOString())}::timestamptz[],
-              ${column((e) => e.status)}::text[], ${column((e) => e.level)}::text[], ${column((e) => e.message)}::text[],
-              ${column((e) => e.workflow_id)}::text[], ${column((e) => e.workflow_name)}::text[],
-              ${column((e) => e.run_id)}::text[], ${column((e) => e.step)}::text[],
-              ${column((e) => e.duration_ms)}::float8[], ${column((e) => e.trace_id)}::text[],
-              ${column((e) => e.attributes)}::jsonb[], ${column((e) => e.size_bytes)}::int4[]
-            ) as r
-            on conflict (client_id, event_id) where event_id is not null do nothing
-            returning ${returned}, size_bytes
-          ), counted as (
-            ${addStoredBytes(client, sql`(select sum(size_bytes) from stored having count(*) > 0)`)}
-          )
-          select ${returned} from stored`.execute(trx)
+          insert into logs (client_id, key_id, id, event_id, environment, executed_at, status, level, message,
+                            workflow_id, workflow_name, run_id, step, duration_ms, trace_id, attributes, size_bytes)
+          select ${client.id}::uuid, ${client.keyId}::uuid, r.*
+          from unnest(
+            ${rows.map((row) => row.id)}::uuid[], ${column((e) => e.event_id)}::text[],
+            ${column((e) => e.environment)}::text[], ${column((e) => e.executed_at.toISOString())}::timestamptz[],
+            ${column((e) => e.status)}::text[], ${column((e) => e.level)}::text[], ${column((e) => e.message)}::text[],
+            ${column((e) => e.workflow_id)}::text[], ${column((e) => e.workflow_name)}::text[],
+            ${column((e) => e.run_id)}::text[], ${column((e) => e.step)}::text[],
+            ${column((e) => e.duration_ms)}::float8[], ${column((e) => e.trace_id)}::text[],
+            ${column((e) => e.attributes)}::jsonb[], ${column((e) => e.size_bytes)}::int4[]
+          ) as r
+          on conflict (client_id, event_id) where event_id is not null do nothing
+          returning ${returned}`.execute(trx)
         const stored = new Map(inserted.rows.map((log) => [log.id, log]))
 
         // Rows skipped by the conflict clause: their event_id was stored by an earlier request.

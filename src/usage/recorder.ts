@@ -1,11 +1,13 @@
 // Usage without a database write per request: each key's last use (time and
-// address) and each client's daily counters are gathered in memory and
-// written in two statements every few seconds, and on close. Several
-// instances add to the same rows, so nothing is overwritten.
+// address), each client's daily counters and the bytes of logs it newly
+// stores are gathered in memory and written in three statements every few
+// seconds, and on close. Several instances add to the same rows, so nothing
+// is overwritten.
 import { sql, type Kysely } from 'kysely'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../db/schema.ts'
 import { PeriodicFlush } from '../db/periodic-flush.ts'
+import { addStoredBytes } from '../logs/stored-bytes.ts'
 
 export const COUNTERS = ['requests', 'rejected_requests', 'rate_limited', 'logs_accepted', 'logs_duplicates', 'logs_rejected', 'auth_failures'] as const
 export type Counter = typeof COUNTERS[number]
@@ -29,11 +31,16 @@ export class UsageRecorder {
   #keyUses = new Map<string, KeyUse>()
   /** client id → day → counts */
   #counts = new Map<string, Map<string, Counts>>()
+  /** client id → bytes of logs stored since the last write, and those being written now. */
+  #stored = new Map<string, number>()
+  #storedInFlight = new Map<string, number>()
 
   constructor (db: Kysely<Database>, log: FastifyBaseLogger, flushEveryMs: number) {
     this.#db = db
     this.#log = log
-    this.#flusher = new PeriodicFlush(async () => { await Promise.all([this.#flushKeyUses(), this.#flushCounts()]) }, flushEveryMs)
+    this.#flusher = new PeriodicFlush(async () => {
+      await Promise.all([this.#flushKeyUses(), this.#flushCounts(), this.#flushStoredBytes()])
+    }, flushEveryMs)
   }
 
   recordKeyUse (keyId: string, address: string | null, at = new Date()): void {
@@ -42,6 +49,16 @@ export class UsageRecorder {
 
   count (clientId: string, counts: Partial<Counts>, at = new Date()): void {
     addCounts(this.#counts, clientId, utcDay(at), counts)
+  }
+
+  /** The counted bytes of logs the client has just stored. */
+  addStoredBytes (clientId: string, bytes: number): void {
+    if (bytes !== 0) this.#stored.set(clientId, (this.#stored.get(clientId) ?? 0) + bytes)
+  }
+
+  /** The bytes this instance counted as stored for the client and has not written yet (a write under way included). */
+  pendingStoredBytes (clientId: string): number {
+    return (this.#stored.get(clientId) ?? 0) + (this.#storedInFlight.get(clientId) ?? 0)
   }
 
   /** What this instance counted for the client and has not written yet, by day. */
@@ -74,6 +91,22 @@ export class UsageRecorder {
       // Keep the uses for the next attempt, unless newer ones arrived meanwhile.
       for (const [keyId, use] of batch) if (!this.#keyUses.has(keyId)) this.#keyUses.set(keyId, use)
       this.#log.warn({ err: error, keys: batch.size }, 'could not record key use; will retry')
+    }
+  }
+
+  async #flushStoredBytes (): Promise<void> {
+    if (this.#stored.size === 0) return
+    const batch = this.#stored
+    this.#stored = new Map()
+    this.#storedInFlight = batch
+    try {
+      await addStoredBytes(this.#db, batch)
+    } catch (error) {
+      // Additive, like the counts: what failed to land joins what arrived meanwhile.
+      for (const [clientId, bytes] of batch) this.addStoredBytes(clientId, bytes)
+      this.#log.warn({ err: error, clients: batch.size }, 'could not record stored bytes; will retry')
+    } finally {
+      this.#storedInFlight = new Map()
     }
   }
 

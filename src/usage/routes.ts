@@ -83,7 +83,10 @@ const usageRoutes: FastifyPluginAsync = async (app) => {
       to,
       days,
       total: totalOf(days),
-      storage: { stored_bytes: await storedBytesOf(fastify.db, request.client), quota_bytes: quota === 0 ? null : quota }
+      storage: {
+        stored_bytes: await storedBytesOf(fastify.db, request.client) + fastify.usage.pendingStoredBytes(clientId),
+        quota_bytes: quota === 0 ? null : quota
+      }
     }
   })
 }

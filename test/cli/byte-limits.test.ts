@@ -33,6 +33,7 @@ void t.test('create and limit set the byte limits; limit, list and usage show th
   t.match(acme, { ingest_bytes_limit: 64 * 2 ** 20, storage_quota_bytes: 10e9 })
   t.equal((await postLogs(app, acme.api_key, entry({ message: 'x'.repeat(79) }))).statusCode, 201, '100 bytes stored')
   await app.usage.flush()
+  await app.usage.flush()
 
   const shown = await run('limit', 'acme', '--json')
   t.match(parsed<Limits>(shown), {

@@ -82,6 +82,7 @@ void t.test('a failed write gives back its entries and its bytes, and stores no 
   expectError(t, await postLogs(app, acme.apiKey, [{ ...sized(2000), event_id: 'doomed' }, sized(2000)]), 503, 'database_unavailable')
   t.equal((await postLogs(app, acme.apiKey, [sized(2000), sized(2096)])).statusCode, 201, 'both limits are whole again')
   const stored = await app.db.selectFrom('logs').select((eb) => eb.fn.sum<number>('size_bytes').as('bytes')).executeTakeFirstOrThrow()
+  await app.usage.flush()
   const counted = await app.db.selectFrom('client_storage').select((eb) => eb.fn.sum<number>('stored_bytes').as('bytes')).executeTakeFirstOrThrow()
   t.same([Number(stored.bytes), Number(counted.bytes)], [4096, 4096], 'only the written request counts as stored')
 })

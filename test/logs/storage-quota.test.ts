@@ -1,6 +1,7 @@
 // The storage quota per client, and the counter of stored bytes it is measured
-// against: kept by the ingest statement itself, right after accepted,
-// duplicate, partial and concurrent batches, and shown to the tenant. A client
+// against: gathered in memory and written with the usage counters, right after
+// accepted, duplicate, partial and concurrent batches, and shown to the tenant
+// (what is not written yet included). A client
 // at or over its quota is refused with 403 before anything is stored; another
 // client is not.
 import { setTimeout } from 'node:timers/promises'
@@ -19,7 +20,10 @@ void t.test('the stored bytes after accepted, duplicate, partially rejected, inv
   const acme = await issueKey(app, 'acme', { scopes: ['logs:write', 'logs:read', 'keys:manage'] })
   const globex = await issueKey(app, 'globex')
   let expected = 0
-  const stored = async (): Promise<number> => await storedBytesOf(app.db, { id: acme.clientId })
+  const stored = async (): Promise<number> => {
+    await app.usage.flush()
+    return await storedBytesOf(app.db, { id: acme.clientId })
+  }
 
   const first = [entry({ event_id: 'e1', message: 'a'.repeat(100) }), entry({ attributes: { k: 'v' } })]
   t.equal((await postLogs(app, acme.apiKey, first)).statusCode, 201)
@@ -46,7 +50,9 @@ void t.test('the stored bytes after accepted, duplicate, partially rejected, inv
   expected += 8 * (BASE + 2)
   t.equal(await stored(), expected, 'concurrent writes all count, whatever rows they counted in')
   t.equal((await postLogs(app, globex.apiKey, entry())).statusCode, 201)
-  t.equal(await storedBytesOf(app.db, { id: globex.clientId }), BASE, 'each client counts its own')
+  t.equal(app.usage.pendingStoredBytes(globex.clientId), BASE, 'each client counts its own, in memory until written')
+  await app.usage.flush()
+  t.equal(await storedBytesOf(app.db, { id: globex.clientId }), BASE, 'and then in the database')
 
   const recount = await sql<{ bytes: number }>`select sum(log_counted_bytes(logs))::bigint as bytes from logs where client_id = ${acme.clientId}`.execute(app.db)
   t.equal(recount.rows[0]?.bytes, expected, 'the counter agrees with a recount of the logs (what deleting them will subtract)')
