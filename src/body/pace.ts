@@ -17,6 +17,15 @@ export class Pacer {
   /** Gives the event loop back, and starts a new slice. */
   async yield (): Promise<void> {
     await nextTurn()
+    this.restart()
+  }
+
+  /**
+   * Starts a new slice: when work resumes after waiting for something else
+   * (the next chunk of a body), the wait was the event loop's own time, not
+   * this request's, and must not make it give way again at once.
+   */
+  restart (): void {
     this.sliceStart = performance.now()
   }
 }

@@ -17,6 +17,16 @@ import { Pacer } from './pace.ts'
 /** Bytes scanned between two looks at the clock: a fraction of a millisecond of work. */
 const PIECE_BYTES = 16 * 1024
 
+/**
+ * A body up to this size is parsed in one piece, and its entries and fields
+ * counted on the parsed value: whatever such a body holds (keys, elements,
+ * nesting), JSON.parse takes at most a few milliseconds of it, and for the
+ * common small batch scanning every byte first, then parsing entry by entry,
+ * would cost more than the parse itself. Larger bodies are scanned as they
+ * arrive, and never parsed whole.
+ */
+export const WHOLE_PARSE_BYTES = 32 * 1024
+
 // Same protection as Fastify's JSON parser: __proto__ and constructor.prototype are refused.
 const POISON_CHECKS = { protoAction: 'error', constructorAction: 'error' } as const
 
@@ -50,20 +60,30 @@ export async function readBody (payload: Payload, options: ReadOptions): Promise
   const scanner = new EntryScanner(options.mode, options)
   const chunks: Buffer[] = []
   let received = 0
-  /** Scans a chunk bigger than a piece a piece at a time, giving the event loop back between pieces when due. */
-  async function feedPieces (chunk: Buffer): Promise<void> {
-    for (let at = 0; at < chunk.length; at += PIECE_BYTES) {
-      scanner.feed(chunk.subarray(at, at + PIECE_BYTES))
+  // NDJSON is always scanned (its lines are parsed one by one anyway); JSON only once it outgrows WHOLE_PARSE_BYTES.
+  let scanning = options.mode === 'ndjson'
+  /** Scans bytes a piece at a time, giving the event loop back between pieces when due. */
+  async function feedPieces (bytes: Buffer): Promise<void> {
+    for (let at = 0; at < bytes.length; at += PIECE_BYTES) {
+      scanner.feed(bytes.subarray(at, at + PIECE_BYTES))
       if (pacer.due()) await pacer.yield()
     }
   }
   await eachChunk(payload, (chunk) => {
+    // Only the work on this chunk counts toward the slice, not the wait for it.
+    pacer.restart()
     received += chunk.length
     if (received > options.bodyLimit || (payload.receivedEncodedLength ?? 0) > options.bodyLimit) {
       throw Errors.bodyTooLarge(options.bodyLimit)
     }
     options.hold?.take(chunk.length)
     chunks.push(chunk)
+    if (!scanning) {
+      if (received <= WHOLE_PARSE_BYTES) return undefined
+      // Too big to parse whole: what came so far is scanned now, the rest as it comes.
+      scanning = true
+      return feedPieces(Buffer.concat(chunks, received))
+    }
     if (chunk.length > PIECE_BYTES) return feedPieces(chunk)
     scanner.feed(chunk)
     return pacer.due() ? pacer.yield() : undefined
@@ -71,14 +91,59 @@ export async function readBody (payload: Payload, options: ReadOptions): Promise
   if (!Number.isNaN(options.contentLength) && (payload.receivedEncodedLength ?? received) !== options.contentLength) {
     throw new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH()
   }
-  scanner.finish()
   const body = chunks.length === 1 ? Buffer.from(chunks[0]!) : Buffer.concat(chunks, received)
+  if (!scanning) return parseWhole(body, options)
+  scanner.finish()
   if (options.mode === 'ndjson') return new ReceivedEntries(body, scanner.spans, { single: false, ndjson: true, limits: options })
   if (body.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY()
   if (!isUtf8(body)) throw new HttpError(400, 'invalid_encoding', 'The body is not valid UTF-8, which JSON must be.')
   if (options.mode === 'whole') return parseJson(body.toString('utf8'))
   if (!scanner.isArray && scanner.spans.length === 0) throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY()
   return new ReceivedEntries(body, scanner.spans, { single: !scanner.isArray, ndjson: false, limits: options })
+}
+
+/** A body small enough to parse in one piece: parsed, then held to the same counts the scanner keeps. */
+function parseWhole (body: Buffer, options: ReadOptions): unknown {
+  if (body.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY()
+  if (!isUtf8(body)) throw new HttpError(400, 'invalid_encoding', 'The body is not valid UTF-8, which JSON must be.')
+  const value = parseJson(body.toString('utf8'))
+  if (options.mode === 'whole') {
+    if (fieldsOf(value, options.maxFields) > options.maxFields) throw Errors.tooManyFields(options.maxFields)
+    return value
+  }
+  if (!Array.isArray(value)) return ReceivedEntries.parsed([value], true, options)
+  if (value.length > options.maxEntries) throw Errors.tooManyEntries(options.maxEntries)
+  return ReceivedEntries.parsed(value, false, options)
+}
+
+/**
+ * The fields and array items of a parsed value, at every depth, counted as the
+ * scanner counts them (each object or array counts its members, and at least
+ * one); the count stops once past `limit`.
+ */
+export function fieldsOf (value: unknown, limit: number): number {
+  if (typeof value !== 'object' || value === null) return 0
+  let count = 0
+  const pending: object[] = [value]
+  while (pending.length > 0 && count <= limit) {
+    const next = pending.pop()!
+    let members = 0
+    if (Array.isArray(next)) {
+      for (const member of next as unknown[]) {
+        members++
+        if (typeof member === 'object' && member !== null) pending.push(member)
+      }
+    } else {
+      // for…in over a parsed object: its own keys only, and no array of them made.
+      for (const key in next) {
+        members++
+        const member = (next as Record<string, unknown>)[key]
+        if (typeof member === 'object' && member !== null) pending.push(member)
+      }
+    }
+    count += Math.max(1, members)
+  }
+  return count
 }
 
 /**
@@ -93,17 +158,25 @@ export class ReceivedEntries {
   private readonly spans: EntrySpan[]
   private readonly ndjson: boolean
   private readonly limits: ScanLimits
+  /** A small body's entries, parsed with it (parseWhole): nothing is left to parse. */
+  private readonly values: unknown[] | undefined
 
-  constructor (body: Buffer, spans: EntrySpan[], options: { single: boolean, ndjson: boolean, limits: ScanLimits }) {
+  constructor (body: Buffer, spans: EntrySpan[], options: { single: boolean, ndjson: boolean, limits: ScanLimits, values?: unknown[] }) {
     this.body = body
     this.spans = spans
     this.single = options.single
     this.ndjson = options.ndjson
     this.limits = options.limits
+    this.values = options.values
+  }
+
+  /** The entries of a body parsed whole; one with more fields than an entry may hold is refused at its index, as a scanned one would be. */
+  static parsed (values: unknown[], single: boolean, limits: ScanLimits): ReceivedEntries {
+    return new ReceivedEntries(Buffer.alloc(0), [], { single, ndjson: false, limits, values })
   }
 
   get length (): number {
-    return this.spans.length
+    return this.values?.length ?? this.spans.length
   }
 
   /** Every entry, parsed, for a route that takes the body as a whole (NDJSON on a route that is not ingest). */
@@ -123,6 +196,10 @@ export class ReceivedEntries {
    * the whole body invalid, as it would be for JSON.parse of all of it.
    */
   entry (index: number): unknown {
+    if (this.values !== undefined) {
+      const value = this.values[index]
+      return fieldsOf(value, this.limits.maxFields) > this.limits.maxFields ? tooManyFields(this.limits) : value
+    }
     const span = this.spans[index]
     if (span === undefined) throw new RangeError(`no entry ${index}`)
     const refused = refusal(span, this.limits)
@@ -205,12 +282,14 @@ function parseJson (text: string): unknown {
   }
 }
 
+function tooManyFields (limits: ScanLimits): RefusedEntry {
+  return new RefusedEntry('too_many_fields',
+    `holds more than ${limits.maxFields} fields and array items (counted at every depth), the most an entry may hold`)
+}
+
 /** The entry refused without being parsed, when the scan found it too big to be valid. */
 function refusal (span: EntrySpan, limits: ScanLimits): RefusedEntry | undefined {
-  if (span.refusal === 'fields') {
-    return new RefusedEntry('too_many_fields',
-      `holds more than ${limits.maxFields} fields and array items (counted at every depth), the most an entry may hold`)
-  }
+  if (span.refusal === 'fields') return tooManyFields(limits)
   if (span.refusal === 'bytes') {
     return new RefusedEntry('too_large', `takes ${span.end - span.start} bytes of JSON; an entry may take at most ${limits.maxEntryBytes}`)
   }

@@ -89,7 +89,8 @@ export function checkEntry (raw: unknown, index: number): EntryCheck {
   // The schema counts the status as sent; what is stored is upper-cased, and
   // upper-casing can lengthen it (ß becomes SS, ﬃ becomes FFI): the limit holds for what is stored.
   const status = entry.status.toUpperCase()
-  const statusLength = [...status].length
+  // Counted in code points, as the schema counts; a string of at most STATUS_MAX UTF-16 units has no more.
+  const statusLength = status.length > STATUS_MAX ? [...status].length : status.length
   if (statusLength > STATUS_MAX) {
     return issue('too_long', `must not be longer than ${STATUS_MAX} characters once upper-cased, as it is stored ` +
       `(upper-cased it is ${statusLength} characters)`, 'status')
@@ -119,7 +120,7 @@ export function checkEntry (raw: unknown, index: number): EntryCheck {
     }
   }
 
-  const normalized = {
+  const normalized: NormalizedEntry = {
     event_id: entry.event_id ?? null,
     environment: entry.environment,
     executed_at: executedAt,
@@ -132,9 +133,12 @@ export function checkEntry (raw: unknown, index: number): EntryCheck {
     step: entry.step ?? null,
     duration_ms: entry.duration_ms ?? null,
     trace_id: entry.trace_id ?? null,
-    attributes: serialized
+    attributes: serialized,
+    size_bytes: 0
   }
-  return { ok: true, entry: { ...normalized, size_bytes: entrySize(normalized) } }
+  // Set on the object as built (a copy with one more field would cost every entry an allocation).
+  normalized.size_bytes = entrySize(normalized)
+  return { ok: true, entry: normalized }
 }
 
 const CODES: Record<string, string> = {

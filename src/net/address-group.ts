@@ -8,6 +8,8 @@ import ipaddr from 'ipaddr.js'
 
 /** `192.0.2.7` for IPv4, `2001:db8:1:2::/64` for IPv6; text that is no address is returned as it is. */
 export function addressGroup (address: string): string {
+  // An IPv4 address as Node.js writes a peer's (every request asks): nothing to parse.
+  if (!address.includes(':')) return address
   if (!ipaddr.isValid(address)) return address
   let parsed = ipaddr.parse(address)
   if (parsed.kind() === 'ipv6') {

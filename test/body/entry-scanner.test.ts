@@ -4,6 +4,7 @@
 // stops at the first entry past the limit.
 import t from 'tap'
 import { EntryScanner, type EntrySpan, type ScanLimits, type ScanMode } from '../../src/body/entry-scanner.ts'
+import { fieldsOf } from '../../src/body/read-entries.ts'
 
 const LIMITS: ScanLimits = { maxEntries: 1000, maxFields: 1000, maxEntryBytes: 1024 * 1024 }
 
@@ -75,4 +76,16 @@ void t.test('fields and array items are counted at every depth; an entry with mo
   t.equal(scan('entries', `[${'{}'.repeat(0)}${'[],'.repeat(9)}[]]`, Infinity, limits).spans.length, 10, 'elements are not fields')
   t.throws(() => scan('whole', six, Infinity, limits), { code: 'too_many_fields', statusCode: 413 }, 'a whole body past the count is refused at once')
   t.equal(scan('entries', `["${'x'.repeat(64)}"]`, Infinity, { maxEntryBytes: 32 }).spans[0]!.refusal, 'bytes', 'so is an entry past its byte limit')
+})
+
+void t.test('a body parsed whole is counted as the scanner counts it', async (t) => {
+  const values = ['{"a":1,"b":[2,3],"c":"{[,,]}"}', '{"a":1,"b":[2,3,4],"c":"x"}', '{}', '[]', '[[[[1]]]]', '{"a":{"b":{"c":[]}}}', '5', '"x,y"',
+    '[{"k":[{},{}]},[1,2,3]]']
+  for (const text of values) {
+    for (const limit of [3, 5, 1000]) {
+      const scanned = scan('entries', `[${text}]`, Infinity, { maxFields: limit }).spans[0]!.refusal === 'fields'
+      t.equal(fieldsOf(JSON.parse(text), limit) > limit, scanned, `${text} against ${limit} fields`)
+    }
+  }
+  t.equal(fieldsOf(JSON.parse('['.repeat(100_000) + ']'.repeat(100_000)), 10), 11, 'a count stops once past its limit, however deep the value')
 })

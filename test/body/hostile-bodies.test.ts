@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { gzipSync } from 'node:zlib'
 import t from 'tap'
-import { jsonTextsParsed } from '../../src/body/read-entries.ts'
+import { jsonTextsParsed, WHOLE_PARSE_BYTES } from '../../src/body/read-entries.ts'
 import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs } from '../helper.ts'
 
 const MIB = 1024 * 1024
@@ -57,7 +57,8 @@ void t.test('an NDJSON body of millions of lines is refused before a line is par
 void t.test('an entry with too many fields is refused by its index, unparsed; a JSON array is counted like NDJSON', async (t) => {
   const { app } = await buildTestApp(t, { MAX_ENTRY_FIELDS: '100' })
   const key = await issueKey(app, 'acme')
-  const valid = JSON.stringify(entry())
+  // Over WHOLE_PARSE_BYTES, so that the body is scanned, not parsed whole.
+  const valid = JSON.stringify(entry({ message: 'x'.repeat(WHOLE_PARSE_BYTES / 2) }))
   const crowded = `{"environment":"p","executed_at":"2026-11-20T10:00:00Z","status":"ok","attributes":{${manyKeys(200)}}}`
 
   let before = jsonTextsParsed()
@@ -65,6 +66,9 @@ void t.test('an entry with too many fields is refused by its index, unparsed; a 
   const body = expectError(t, res, 400, 'invalid_entries')
   t.match(body.details, [{ index: 1, code: 'too_many_fields' }])
   t.equal(jsonTextsParsed() - before, 2, 'the two other entries were parsed, not the crowded one')
+  // A small body is parsed whole (a few milliseconds at most, whatever it holds), and answered the same.
+  const small = expectError(t, await postLogs(app, key.apiKey, `[${JSON.stringify(entry())},${crowded}]`), 400, 'invalid_entries')
+  t.match(small.details, [{ index: 1, code: 'too_many_fields' }])
 
   const partial = await postLogs(app, key.apiKey, `[${valid},${crowded}]`, { query: '?partial=true' })
   t.equal(partial.statusCode, 201)
