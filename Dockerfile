@@ -2,7 +2,7 @@
 # Multi-stage build: compile TypeScript with the dev dependencies, then run the
 # compiled JavaScript with production dependencies only, as a non-root user.
 
-FROM node:22-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -13,7 +13,7 @@ COPY scripts ./scripts
 RUN npm run build && npm prune --omit=dev
 
 # Debian (glibc), not Alpine: the embedded PostgreSQL binaries need glibc.
-FROM node:22-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
