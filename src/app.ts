@@ -11,6 +11,7 @@ import bodyDigest from './signing/body-digest.ts'
 import clientRateLimit from './plugins/rate-limit.ts'
 import database from './plugins/database.ts'
 import queries from './plugins/queries.ts'
+import logWriter from './plugins/log-writer.ts'
 import redis from './plugins/redis.ts'
 import docs from './plugins/docs.ts'
 import env from './plugins/env.ts'
@@ -117,6 +118,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     await app.register(database)
     // The query routes' own pool, so that reads never take the connections writes and authentication need.
     await app.register(queries)
+    await app.register(logWriter)
     await app.register(redis)
     // Its preParsing hook comes after every onRequest hook, so after authentication.
     await app.register(expectContinue)

@@ -36,6 +36,12 @@ export const ConfigSchema = Type.Object({
     default: 5000,
     description: 'How long a request waits for a database connection before answering 503.'
   }),
+  WRITE_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    default: 10000,
+    description: 'Longest an ingest request waits for its entries to be committed, queued behind other writes included; ' +
+      'beyond it the answer is 503 write_timeout (the entries may still be stored: retry with the same event_id).'
+  }),
   DB_READ_POOL_MAX: Type.Integer({
     minimum: 2,
     maximum: 1000,

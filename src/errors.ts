@@ -164,6 +164,10 @@ export const Errors = {
     `${scope === 'address' ? 'This address has' : 'The service has'} ${limit} connections open, the most ` +
     `${scope === 'address' ? 'one address' : 'it'} may; this one is closed. Retry in ${retryAfterSeconds} s, or reuse a connection.`,
     { headers: { 'retry-after': String(retryAfterSeconds) }, details: { scope, limit, retry_after_seconds: retryAfterSeconds } }),
+  writeTimeout: (timeoutMs: number, retryAfterSeconds: number) => new HttpError(503, 'write_timeout',
+    `The database did not confirm the write within ${timeoutMs} ms. The entries may still be stored: retry after ` +
+    `${retryAfterSeconds} s, with the same event_id to store each entry once.`,
+    { headers: { 'retry-after': String(retryAfterSeconds) }, details: { timeout_ms: timeoutMs, retry_after_seconds: retryAfterSeconds } }),
   databaseUnavailable: (retryAfterSeconds: number) => new HttpError(503, 'database_unavailable',
     'The database is unreachable; nothing was stored. Retry later.',
     { headers: { 'retry-after': String(retryAfterSeconds) } })

@@ -104,7 +104,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     const taken = await admit(request.client, { entries: entries.length, bytes: sumOf(entries.map((entry) => entry.size_bytes)) })
     let stored
     try {
-      stored = await logsOf(fastify.db, request.client).insert(entries, { withLogs: single })
+      stored = await fastify.logWriter.write({ client: request.client, entries, withLogs: single })
     } catch (error) {
       await taken.refund()
       throw error

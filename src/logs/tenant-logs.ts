@@ -1,16 +1,15 @@
-// The only way to the logs table: every statement here starts from the
+// The only way to read the logs table: every statement here starts from the
 // authenticated client, so no query can be written without its client_id.
+// Logs are written by group-insert.ts, each row with its sender's client_id.
 import { sql, type Kysely } from 'kysely'
-import { v7 as uuidv7 } from 'uuid'
 import type { Database, LogRow } from '../db/schema.ts'
 import type { AuthenticatedClient } from '../keys/resolver.ts'
 import type { CursorPosition } from './cursor.ts'
-import type { NormalizedEntry } from './validate.ts'
 
 /** A stored log as the API returns it (no client or key columns, nor its counted size). */
 export type PublicLog = Omit<LogRow, 'client_id' | 'key_id' | 'size_bytes'>
 
-const PUBLIC_COLUMNS = [
+export const PUBLIC_COLUMNS = [
   'id', 'event_id', 'environment', 'executed_at', 'status', 'level', 'message', 'workflow_id',
   'workflow_name', 'run_id', 'step', 'duration_ms', 'trace_id', 'attributes', 'received_at'
 ] as const
@@ -53,64 +52,6 @@ export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
   const scoped = (on: Kysely<Database> = db) => on.selectFrom('logs').where('client_id', '=', client.id)
 
   return {
-    /**
-     * Stores the entries and reports, for each entry in order, its id, whether
-     * its event_id was already stored, and with `withLogs` the stored log. One
-     * transaction: the batch is atomic, and nothing is committed unless the
-     * whole answer could be built.
-     */
-    async insert (entries: NormalizedEntry[], { withLogs = false } = {}): Promise<StoredEntry[]> {
-      const ids = entries.map(() => uuidv7())
-      // An event_id repeated within the batch is stored once, at its first occurrence.
-      const firstIndex = new Map<string, number>()
-      const rows: Array<{ id: string, entry: NormalizedEntry }> = []
-      entries.forEach((entry, index) => {
-        if (entry.event_id !== null) {
-          if (firstIndex.has(entry.event_id)) return
-          firstIndex.set(entry.event_id, index)
-        }
-        rows.push({ id: ids[index]!, entry })
-      })
-      const column = <T>(pick: (entry: NormalizedEntry) => T): T[] => rows.map(({ entry }) => pick(entry))
-      const returned = sql.raw(withLogs ? PUBLIC_COLUMNS.join(', ') : 'id')
-
-      return await db.transaction().execute(async (trx) => {
-        // One unnest() parameter per column: a 1,000-entry batch is one short statement.
-        const inserted = await sql<PublicLog>`
-          insert into logs (client_id, key_id, id, event_id, environment, executed_at, status, level, message,
-                            workflow_id, workflow_name, run_id, step, duration_ms, trace_id, attributes, size_bytes)
-          select ${client.id}::uuid, ${client.keyId}::uuid, r.*
-          from unnest(
-            ${rows.map((row) => row.id)}::uuid[], ${column((e) => e.event_id)}::text[],
-            ${column((e) => e.environment)}::text[], ${column((e) => e.executed_at.toISOString())}::timestamptz[],
-            ${column((e) => e.status)}::text[], ${column((e) => e.level)}::text[], ${column((e) => e.message)}::text[],
-            ${column((e) => e.workflow_id)}::text[], ${column((e) => e.workflow_name)}::text[],
-            ${column((e) => e.run_id)}::text[], ${column((e) => e.step)}::text[],
-            ${column((e) => e.duration_ms)}::float8[], ${column((e) => e.trace_id)}::text[],
-            ${column((e) => e.attributes)}::jsonb[], ${column((e) => e.size_bytes)}::int4[]
-          ) as r
-          on conflict (client_id, event_id) where event_id is not null do nothing
-          returning ${returned}`.execute(trx)
-        const stored = new Map(inserted.rows.map((log) => [log.id, log]))
-
-        // Rows skipped by the conflict clause: their event_id was stored by an earlier request.
-        const storedBefore = rows.filter((row) => !stored.has(row.id)).map((row) => row.entry.event_id!)
-        const earlier = new Map<string, PublicLog>()
-        if (storedBefore.length > 0) {
-          const existing = await scoped(trx).select(PUBLIC_COLUMNS).where('event_id', 'in', storedBefore).execute()
-          for (const log of existing) earlier.set(log.event_id!, log)
-        }
-
-        return entries.map((entry, index) => {
-          const log = entry.event_id === null ? undefined : earlier.get(entry.event_id)
-          if (log !== undefined) return { id: log.id, duplicate: true, ...(withLogs ? { log } : {}) }
-          const first = entry.event_id === null ? index : firstIndex.get(entry.event_id)!
-          const id = ids[first]!
-          return { id, duplicate: index !== first, ...(withLogs ? { log: stored.get(id) } : {}) }
-        })
-      })
-    },
-
     async get (id: string): Promise<PublicLog | undefined> {
       return await scoped().select(PUBLIC_COLUMNS).where('id', '=', id).executeTakeFirst()
     },

@@ -1,0 +1,170 @@
+// Group commit. A write starts at once while fewer than `concurrency` writes
+// are in flight, so a lone request is never delayed; requests that arrive
+// while they are all busy wait, and the first write to finish takes them all
+// (up to `maxGroupRows` rows) into one statement and one commit. Under load
+// that is one WAL flush for many requests instead of one each.
+//
+// Each request keeps its own answer: its own ids and replays (group-insert.ts),
+// and its own error. A statement that fails for a reason of its own rows
+// (not an outage) is retried request by request, so one bad request cannot
+// fail the others. No request waits without bound: past `timeoutMs`, queued or
+// in flight, it is answered 503 (in flight, its entries may still be committed).
+import type { Kysely } from 'kysely'
+import type { Database } from '../db/schema.ts'
+import { isDatabaseUnavailable } from '../db/unavailable.ts'
+import { insertGroup, type WriteRequest } from './group-insert.ts'
+import type { StoredEntry } from './tenant-logs.ts'
+
+export interface GroupWriterOptions {
+  /** Writes in flight at once, each on its own connection. */
+  concurrency: number
+  /** A group stops taking requests at this many rows (a request larger than this is a group of its own). */
+  maxGroupRows: number
+  /** How long a request may wait for its write, queued and in flight. */
+  timeoutMs: number
+  /** The error a request gets when it waited too long. */
+  timedOut: () => Error
+}
+
+/** What has been written so far, for metrics and tests. */
+export interface WriteStats {
+  groups: number
+  requests: number
+  rows: number
+  /** The requests of the largest group yet. */
+  largestGroup: number
+}
+
+interface Pending extends WriteRequest {
+  resolve: (stored: StoredEntry[]) => void
+  reject: (error: unknown) => void
+  timer: NodeJS.Timeout
+  /** Answered: written, failed, or timed out. A timed-out request still queued is not written. */
+  settled: boolean
+}
+
+export class GroupWriter {
+  readonly #db: Kysely<Database>
+  readonly #options: GroupWriterOptions
+  readonly #queue: Pending[] = []
+  #inFlight = 0
+  #idle: Array<() => void> = []
+  readonly stats: WriteStats = { groups: 0, requests: 0, rows: 0, largestGroup: 0 }
+
+  constructor (db: Kysely<Database>, options: GroupWriterOptions) {
+    this.#db = db
+    this.#options = options
+  }
+
+  /** Stores a request's entries, answered once they are committed; see insertGroup for the answer. */
+  async write (request: WriteRequest): Promise<StoredEntry[]> {
+    return await new Promise((resolve, reject) => {
+      const pending: Pending = {
+        ...request,
+        resolve,
+        reject,
+        settled: false,
+        timer: setTimeout(() => { this.#fail(pending, this.#options.timedOut()) }, this.#options.timeoutMs)
+      }
+      this.#queue.push(pending)
+      this.#startGroups()
+    })
+  }
+
+  /** Requests waiting for a write to start. */
+  get queued (): number {
+    return this.#queue.filter((pending) => !pending.settled).length
+  }
+
+  /** Resolves once every request taken so far is answered. */
+  async drain (): Promise<void> {
+    if (this.#inFlight === 0 && this.#queue.length === 0) return
+    await new Promise<void>((resolve) => this.#idle.push(resolve))
+  }
+
+  #startGroups (): void {
+    while (this.#inFlight < this.#options.concurrency) {
+      const group = this.#takeGroup()
+      if (group.length === 0) break
+      this.#inFlight++
+      // A write that outlasts the timeout gives its place up (its requests
+      // are answered 503 by then): a connection that hangs without failing
+      // must not stop every write after it, nor the drain at shutdown.
+      let released = false
+      const release = (): void => {
+        if (released) return
+        released = true
+        clearTimeout(stuck)
+        this.#inFlight--
+        this.#startGroups()
+        if (this.#inFlight === 0 && this.#queue.length === 0) {
+          for (const resolve of this.#idle.splice(0)) resolve()
+        }
+      }
+      const stuck = setTimeout(release, this.#options.timeoutMs)
+      void this.#writeGroup(group).finally(release)
+    }
+  }
+
+  #takeGroup (): Pending[] {
+    const group: Pending[] = []
+    let rows = 0
+    while (this.#queue.length > 0) {
+      const next = this.#queue[0]!
+      if (next.settled) {
+        this.#queue.shift()
+        continue
+      }
+      if (group.length > 0 && rows + next.entries.length > this.#options.maxGroupRows) break
+      this.#queue.shift()
+      group.push(next)
+      rows += next.entries.length
+    }
+    if (group.length > 0) {
+      this.stats.groups++
+      this.stats.requests += group.length
+      this.stats.rows += rows
+      this.stats.largestGroup = Math.max(this.stats.largestGroup, group.length)
+    }
+    return group
+  }
+
+  async #writeGroup (group: Pending[]): Promise<void> {
+    try {
+      const answers = await insertGroup(this.#db, group)
+      group.forEach((pending, index) => { this.#answer(pending, answers[index]!) })
+    } catch (error) {
+      if (group.length === 1 || isDatabaseUnavailable(error)) {
+        for (const pending of group) this.#fail(pending, error)
+        return
+      }
+      // Nothing of the group was stored: each request is written on its own, and only the one at fault fails.
+      for (const pending of group) {
+        if (pending.settled) continue
+        try {
+          this.#answer(pending, (await insertGroup(this.#db, [pending]))[0]!)
+        } catch (own) {
+          this.#fail(pending, own)
+        }
+      }
+    }
+  }
+
+  #answer (pending: Pending, stored: StoredEntry[]): void {
+    if (this.#settled(pending)) return
+    pending.resolve(stored)
+  }
+
+  #fail (pending: Pending, error: unknown): void {
+    if (this.#settled(pending)) return
+    pending.reject(error)
+  }
+
+  /** Whether the request was answered already; marks it answered. */
+  #settled (pending: Pending): boolean {
+    if (pending.settled) return true
+    pending.settled = true
+    clearTimeout(pending.timer)
+    return false
+  }
+}
