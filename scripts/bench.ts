@@ -16,7 +16,7 @@ import { MAX_BYTE_SETTING } from '../src/config.ts'
 import { connect } from '../src/db/connect.ts'
 import { createKey, findOrCreateClient } from '../src/keys/store.ts'
 import { withThrowawayPostgres } from './lib/throwaway-postgres.ts'
-import { checkInterrupted, firstLine, killChildrenOnInterrupt, ROOT, runNode, startNode, stop, type Child } from './bench/children.ts'
+import { checkInterrupted, firstLine, killChildrenOnInterrupt, ROOT, runNode, startNode, stop, wasInterrupted, type Child } from './bench/children.ts'
 import { body } from './bench/entries.ts'
 import type { LoadResult, LoadSettings, RunSummary } from './bench/load.ts'
 import type { CopyResult, CopySettings } from './bench/raw-copy.ts'
@@ -220,6 +220,10 @@ async function withDatabase<T> (run: (url: string) => Promise<T>): Promise<T> {
   const onServer = async (admin: string): Promise<T> => {
     const name = `cl_bench_${process.pid}`
     const adminClient = new pg.Client({ connectionString: admin })
+    // Idle while the figures run: if the server goes away (an interrupt stops
+    // the embedded one), the drop below fails with the cause, rather than the
+    // lost connection crashing the process before the clean-up is done.
+    adminClient.on('error', () => {})
     await adminClient.connect()
     try {
       await adminClient.query(`CREATE DATABASE ${name}`)
@@ -249,7 +253,7 @@ try {
   process.stdout.write(`${table}\n`)
   progress(`done in ${Math.round((Date.now() - started) / 1000)} s`)
 } catch (error) {
-  progress(`bench failed: ${error instanceof Error ? error.message : String(error)}`)
+  progress(wasInterrupted() ? 'bench interrupted' : `bench failed: ${error instanceof Error ? error.message : String(error)}`)
   if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = 1
 }
 // Everything it started has been stopped; nothing should keep it running.

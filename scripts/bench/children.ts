@@ -33,6 +33,10 @@ export function killChildrenOnInterrupt (): void {
   process.on('SIGTERM', interrupt)
 }
 
+export function wasInterrupted (): boolean {
+  return interrupted
+}
+
 /** Throws once the benchmark has been interrupted. */
 export function checkInterrupted (): void {
   if (interrupted) throw new Error('interrupted')
