@@ -1,123 +1,260 @@
-// `npm run bench`: ingest throughput over loopback with autocannon, printed
-// beside baselines measured in the same run on the same machine: a bare
-// Fastify route that parses the same body, and raw COPY of the same entries
-// into PostgreSQL. Uses BENCH_DATABASE_URL (a superuser URL; a scratch
-// database is created and dropped) or a throw-away embedded PostgreSQL.
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import autocannon from 'autocannon'
-import Fastify from 'fastify'
+// `npm run bench`: ingest throughput and latency of the service as users run
+// it, beside baselines measured in the same run on the same machine. Every
+// party is a process of its own: the service (`node --import tsx
+// src/server.ts`, as `npm start`), the load generator (autocannon), a bare
+// Fastify route, and raw COPY into PostgreSQL. Uses BENCH_DATABASE_URL (a
+// superuser URL; a scratch database is created and dropped) or a throw-away
+// embedded PostgreSQL. BENCH_SECONDS (default 10) is each figure's duration,
+// after a warm-up. Prints one Markdown table on stdout, progress on stderr.
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import net from 'node:net'
+import path from 'node:path'
+import { sql } from 'kysely'
 import pg from 'pg'
-import { from as copyFrom } from 'pg-copy-streams'
-import { buildApp } from '../src/app.ts'
+import { MAX_BYTE_SETTING } from '../src/config.ts'
+import { connect } from '../src/db/connect.ts'
 import { createKey, findOrCreateClient } from '../src/keys/store.ts'
 import { withThrowawayPostgres } from './lib/throwaway-postgres.ts'
+import { checkInterrupted, firstLine, killChildrenOnInterrupt, ROOT, runNode, startNode, stop, wasInterrupted, type Child } from './bench/children.ts'
+import { body } from './bench/entries.ts'
+import type { LoadResult, LoadSettings, RunSummary } from './bench/load.ts'
+import type { CopyResult, CopySettings } from './bench/raw-copy.ts'
+import { count, markdownTable, ms, ratio } from './bench/table.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
-const BATCH = 100
-const CONNECTIONS = 10
+const WARMUP_SECONDS = 2
+const BATCH = 1000
+const SINGLE_CONNECTIONS = 50
+const BATCH_CONNECTIONS = 4
+const COPY_TABLE = 'bench_copy'
 
-function entries (count: number): Array<Record<string, unknown>> {
-  return Array.from({ length: count }, (_, i) => ({
-    environment: 'production',
-    executed_at: new Date(Date.UTC(2026, 10, 26, 10, 0, 0, i)).toISOString(),
-    status: i % 10 === 0 ? 'FAILURE' : 'SUCCESS',
-    level: 'info',
-    workflow_id: `wf-${i % 20}`,
-    run_id: `run-${i}`,
-    message: `step ${i} finished after processing 1200 rows`,
-    duration_ms: i * 3
-  }))
+const TARGETS = { singleVsBare: 0.40, singleP99Ms: 25, batchVsCopy: 0.60, peakRssBytes: 300e6 }
+
+function progress (text: string): void {
+  process.stderr.write(`${text}\n`)
 }
 
-async function cannon (url: string, body: string, headers: Record<string, string>): Promise<number> {
-  const result = await autocannon({ url, method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, connections: CONNECTIONS, duration: SECONDS })
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`)
-  return result.requests.average
+/**
+ * The service's environment: the database, the address, and the per-client
+ * limits raised so far that they are never what is measured. Nothing else is
+ * passed on from ours (a LOG_LEVEL or REDIS_URL set for other work would
+ * change the figures): every other setting keeps its default.
+ */
+function serviceEnv (databaseUrl: string, port: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
+    if (process.env[name] !== undefined) env[name] = process.env[name]
+  }
+  return {
+    ...env,
+    DATABASE_URL: databaseUrl,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    RATE_LIMIT_MAX: '1000000000',
+    INGEST_RATE_LIMIT: '1000000000',
+    INGEST_BYTES_LIMIT: String(MAX_BYTE_SETTING)
+  }
 }
 
-async function bareFastify (body: string): Promise<number> {
-  const bare = Fastify()
-  bare.post('/', async (_request, reply) => await reply.code(201).send({ ok: true }))
-  const address = await bare.listen({ host: '127.0.0.1', port: 0 })
+async function freePort (): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve, reject) => { server.once('error', reject).listen(0, '127.0.0.1', resolve) })
+  const { port } = server.address() as net.AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+async function waitUntilReady (service: Child, base: string): Promise<void> {
+  let exited: string | undefined
+  void service.exited.then((how) => { exited = how })
+  const deadline = Date.now() + 120_000
+  for (;;) {
+    checkInterrupted()
+    if (exited !== undefined) throw new Error(`the service ended (${exited}) before it was ready; its errors, if any, are above`)
+    const ready = await fetch(`${base}/ready`, { signal: AbortSignal.timeout(2000) }).then((answer) => answer.ok, () => false)
+    if (ready) return
+    if (Date.now() > deadline) throw new Error('the service was not ready within 120 s')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
+/** One request before the load, so that a refusal is reported with its answer rather than as a count. */
+async function probe (label: string, url: string, entries: number, headers: Record<string, string>): Promise<void> {
+  checkInterrupted()
+  const answer = await fetch(url, { method: 'POST', body: body(entries), headers: { 'content-type': 'application/json', ...headers } })
+  const text = await answer.text()
+  if (!answer.ok) throw new Error(`${label}: a first request was answered ${answer.status}: ${text.slice(0, 500)}`)
+}
+
+function check (label: string, phase: string, run: RunSummary): void {
+  if (run.non2xx === 0 && run.errors === 0 && run.timeouts === 0) return
+  const statuses = Object.entries(run.statuses).map(([status, n]) => `${n}× ${status}`).join(', ')
+  const limit = run.statuses['429'] === undefined ? '' : ' (a 429: a limit of the service was not raised)'
+  throw new Error(`${label}, ${phase}: ${run.non2xx} answers not 2xx (${statuses}), ${run.errors} errors, ` +
+    `${run.timeouts} timeouts${limit}`)
+}
+
+interface Load {
+  label: string
+  url: string
+  entries: number
+  connections: number
+  headers?: Record<string, string>
+}
+
+/** Requests per second and latency of one figure, the load generated by a process of its own. */
+async function measure ({ label, url, entries, connections, headers = {} }: Load): Promise<RunSummary & { perSecond: number }> {
+  await probe(label, url, entries, headers)
+  progress(`${label}: ${WARMUP_SECONDS} s warm-up, then ${SECONDS} s...`)
+  const settings: LoadSettings = { url, entries, connections, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, headers }
+  const output = await runNode('the load generator', 'scripts/bench/load.ts', { ...process.env, BENCH_LOAD: JSON.stringify(settings) })
+  const result = JSON.parse(output) as LoadResult
+  check(label, 'warm-up', result.warmup)
+  check(label, 'measured run', result.measured)
+  const perSecond = result.measured.requests / result.measured.seconds
+  progress(`  ${count(perSecond)} requests/s, p50 ${result.measured.p50} ms, p99 ${result.measured.p99} ms`)
+  return { ...result.measured, perSecond }
+}
+
+async function bareFastify (): Promise<{ single: Awaited<ReturnType<typeof measure>>, batch: Awaited<ReturnType<typeof measure>> }> {
+  const bare = startNode('the bare Fastify route', 'scripts/bench/bare-fastify.ts', { env: process.env, stdout: 'pipe' })
   try {
-    return await cannon(address, body, {})
+    const url = `http://127.0.0.1:${await firstLine(bare)}/`
+    const single = await measure({ label: 'bare Fastify, 1 entry per request', url, entries: 1, connections: SINGLE_CONNECTIONS })
+    const batch = await measure({ label: `bare Fastify, ${BATCH}-entry arrays`, url, entries: BATCH, connections: BATCH_CONNECTIONS })
+    return { single, batch }
   } finally {
-    await bare.close()
+    await stop(bare)
   }
 }
 
-/** Entries per second through COPY of the same rows into a table shaped like logs. */
-async function rawCopy (url: string): Promise<number> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  await client.query('CREATE TEMP TABLE copy_bench (LIKE logs INCLUDING DEFAULTS INCLUDING INDEXES)')
-  const rows = entries(10000).map((e, i) => [
-    '00000000-0000-4000-8000-000000000001', `00000000-0000-7000-8000-${String(i).padStart(12, '0')}`, '\\N',
-    e.environment, e.executed_at, e.status, e.level, e.message, e.workflow_id, '\\N', e.run_id, '\\N', e.duration_ms, '\\N', '\\N',
-    '00000000-0000-4000-8000-000000000002'
-  ].join('\t')).join('\n') + '\n'
-  const started = process.hrtime.bigint()
-  let copied = 0
-  while (process.hrtime.bigint() - started < BigInt(SECONDS) * 1_000_000_000n) {
-    await client.query('TRUNCATE copy_bench')
-    await pipeline(Readable.from([rows]), client.query(copyFrom(
-      'COPY copy_bench (client_id, id, event_id, environment, executed_at, status, level, message, workflow_id, workflow_name, run_id, step, duration_ms, trace_id, attributes, key_id) FROM STDIN')))
-    copied += 10000
+async function rawCopy (settings: Omit<CopySettings, 'rows' | 'warmupSeconds' | 'seconds'>): Promise<CopyResult & { perSecond: number }> {
+  progress(`raw COPY, ${BATCH} rows per COPY: ${WARMUP_SECONDS} s warm-up, then ${SECONDS} s...`)
+  const full: CopySettings = { ...settings, rows: BATCH, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS }
+  const result = JSON.parse(await runNode('raw COPY', 'scripts/bench/raw-copy.ts', { ...process.env, BENCH_COPY: JSON.stringify(full) })) as CopyResult
+  const perSecond = result.rows / result.seconds
+  progress(`  ${count(perSecond)} rows/s, p50 ${ms(result.p50)} ms, p99 ${ms(result.p99)} ms per COPY`)
+  return { ...result, perSecond }
+}
+
+/**
+ * The bench's client and key, made with the project's own code once the
+ * service has migrated the database, and the table raw COPY writes to: the
+ * columns, defaults, constraints and indexes of logs, and its foreign key.
+ */
+async function prepare (databaseUrl: string): Promise<{ apiKey: string, clientId: string, keyId: string, server: string }> {
+  const db = connect(databaseUrl, { poolMax: 1 })
+  try {
+    const { client } = await findOrCreateClient(db, 'bench')
+    const { apiKey, info } = await createKey(db, { clientId: client.id, scopes: ['logs:write'] })
+    await sql`CREATE TABLE ${sql.table(COPY_TABLE)} (LIKE logs INCLUDING ALL)`.execute(db)
+    await sql`ALTER TABLE ${sql.table(COPY_TABLE)} ADD FOREIGN KEY (client_id) REFERENCES clients (id) ON DELETE CASCADE`.execute(db)
+    const { rows } = await sql<{ server_version: string }>`SHOW server_version`.execute(db)
+    return { apiKey, clientId: client.id, keyId: info.id, server: rows[0]?.server_version ?? 'unknown' }
+  } finally {
+    await db.destroy()
   }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  await client.end()
-  return copied / seconds
+}
+
+/** The most resident memory the process has had (VmHWM), in bytes; undefined where /proc has no such line. */
+async function peakRss (pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
+  const kib = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1]
+  return kib === undefined ? undefined : Number(kib) * 1024
+}
+
+async function bench (databaseUrl: string): Promise<string> {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  progress(`starting the service on ${base}...`)
+  // Its log lines (two per request at the default level) go nowhere, as they
+  // would to a collector that keeps up; its stderr is ours.
+  const service = startNode('the service', 'src/server.ts', { env: serviceEnv(databaseUrl, port), stdout: 'ignore' })
+  try {
+    await waitUntilReady(service, base)
+    const { apiKey, clientId, keyId, server } = await prepare(databaseUrl)
+    progress(`service ready (pid ${service.process.pid}), PostgreSQL ${server}`)
+
+    const bare = await bareFastify()
+    const url = `${base}/api/v1/logs`
+    const headers = { 'x-api-key': apiKey }
+    const single = await measure({ label: 'POST /api/v1/logs, 1 entry per request', url, entries: 1, connections: SINGLE_CONNECTIONS, headers })
+    const batch = await measure({ label: `POST /api/v1/logs, ${BATCH}-entry arrays`, url, entries: BATCH, connections: BATCH_CONNECTIONS, headers })
+    const copy = await rawCopy({ url: databaseUrl, table: COPY_TABLE, clientId, keyId })
+    const rss = await peakRss(service.process.pid ?? 0)
+
+    const met = (ok: boolean): string => ok ? 'met' : 'NOT MET'
+    const singleVsBare = single.perSecond / bare.single.perSecond
+    const batchEntries = batch.perSecond * BATCH
+    const batchVsCopy = batchEntries / copy.perSecond
+    const rows = [
+      [`POST /api/v1/logs, 1 entry per request, ${SINGLE_CONNECTIONS} connections`, `${count(single.perSecond)} req/s`,
+        ms(single.p50), ms(single.p99), `${ratio(singleVsBare)} bare Fastify`,
+        `≥ ${ratio(TARGETS.singleVsBare)}: ${met(singleVsBare >= TARGETS.singleVsBare)}`],
+      ['  same, p99 latency', `${ms(single.p99)} ms`, '', '', '',
+        `≤ ${TARGETS.singleP99Ms} ms: ${met(single.p99 <= TARGETS.singleP99Ms)}`],
+      [`POST /api/v1/logs, ${count(BATCH)}-entry arrays, ${BATCH_CONNECTIONS} connections`,
+        `${count(batchEntries)} entries/s (${count(batch.perSecond)} req/s)`, ms(batch.p50), ms(batch.p99),
+        `${ratio(batchVsCopy)} raw COPY; ${ratio(batch.perSecond / bare.batch.perSecond)} bare Fastify`,
+        `≥ ${ratio(TARGETS.batchVsCopy)} raw COPY: ${met(batchVsCopy >= TARGETS.batchVsCopy)}`],
+      [`bare Fastify route, 1 entry per request, ${SINGLE_CONNECTIONS} connections`, `${count(bare.single.perSecond)} req/s`,
+        ms(bare.single.p50), ms(bare.single.p99), 'baseline', ''],
+      [`bare Fastify route, ${count(BATCH)}-entry arrays, ${BATCH_CONNECTIONS} connections`,
+        `${count(bare.batch.perSecond * BATCH)} entries/s (${count(bare.batch.perSecond)} req/s)`,
+        ms(bare.batch.p50), ms(bare.batch.p99), 'baseline, for information', ''],
+      [`raw COPY, ${count(BATCH)} rows per COPY, 1 connection`, `${count(copy.perSecond)} rows/s`,
+        ms(copy.p50), ms(copy.p99), 'baseline', ''],
+      ['service peak RSS (VmHWM)', rss === undefined ? 'not available' : `${(rss / 1e6).toFixed(0)} MB`, '', '', '',
+        `≤ ${TARGETS.peakRssBytes / 1e6} MB: ${rss === undefined ? 'not measured' : met(rss <= TARGETS.peakRssBytes)}`]
+    ]
+    return markdownTable(['figure', 'value', 'p50 ms', 'p99 ms', 'ratio to its baseline', 'target'], rows)
+  } finally {
+    progress('stopping the service...')
+    await stop(service)
+  }
 }
 
 /** A scratch database on BENCH_DATABASE_URL (a superuser URL), or on a throw-away embedded PostgreSQL. */
-async function withDatabase (run: (url: string) => Promise<void>): Promise<void> {
-  const given = process.env.BENCH_DATABASE_URL
-  const onServer = async (admin: string): Promise<void> => {
+async function withDatabase<T> (run: (url: string) => Promise<T>): Promise<T> {
+  const onServer = async (admin: string): Promise<T> => {
     const name = `cl_bench_${process.pid}`
     const adminClient = new pg.Client({ connectionString: admin })
+    // Idle while the figures run: if the server goes away (an interrupt stops
+    // the embedded one), the drop below fails with the cause, rather than the
+    // lost connection crashing the process before the clean-up is done.
+    adminClient.on('error', () => {})
     await adminClient.connect()
-    await adminClient.query(`CREATE DATABASE ${name}`)
-    const url = new URL(admin)
-    url.pathname = `/${name}`
     try {
-      await run(url.toString())
+      await adminClient.query(`CREATE DATABASE ${name}`)
+      const url = new URL(admin)
+      url.pathname = `/${name}`
+      try {
+        return await run(url.toString())
+      } finally {
+        await adminClient.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      }
     } finally {
-      await adminClient.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
       await adminClient.end()
     }
   }
-  if (given !== undefined && given !== '') await onServer(given)
-  else await withThrowawayPostgres('bench', onServer)
+  const given = process.env.BENCH_DATABASE_URL
+  if (given !== undefined && given !== '') return await onServer(given)
+  progress('BENCH_DATABASE_URL is unset: starting a throw-away embedded PostgreSQL...')
+  return await withThrowawayPostgres('bench', onServer)
 }
 
-await withDatabase(async (databaseUrl) => {
-  // The benchmark is one client sending as fast as it can: its rate limits must not be what is measured.
-  const app = await buildApp({ env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', DB_POOL_MAX: '20', RATE_LIMIT_MAX: '1000000000', INGEST_RATE_LIMIT: '1000000000', INGEST_BYTES_LIMIT: String(2 ** 50) } })
-  const { client } = await findOrCreateClient(app.db, 'bench')
-  const { apiKey } = await createKey(app.db, { clientId: client.id, scopes: ['logs:write', 'logs:read'] })
-  const address = await app.listen({ host: '127.0.0.1', port: 0 })
-  const batchBody = JSON.stringify(entries(BATCH))
-  const singleBody = JSON.stringify(entries(1)[0])
-  try {
-    process.stderr.write(`measuring, ${SECONDS} s each, ${CONNECTIONS} connections...\n`)
-    const bareBatch = await bareFastify(batchBody)
-    const oursBatch = await cannon(`${address}/api/v1/logs`, batchBody, { 'x-api-key': apiKey })
-    const bareSingle = await bareFastify(singleBody)
-    const oursSingle = await cannon(`${address}/api/v1/logs`, singleBody, { 'x-api-key': apiKey })
-    const copyRate = await rawCopy(databaseUrl)
-    const row = (name: string, value: number, unit: string, ratio: string): string =>
-      `${name.padEnd(44)} ${value.toFixed(0).padStart(10)} ${unit.padEnd(10)} ${ratio}`
-    const lines = [
-      row(`POST /api/v1/logs, ${BATCH}-entry batches`, oursBatch, 'req/s', `${(oursBatch / bareBatch * 100).toFixed(1)}% of bare Fastify`),
-      row('  bare Fastify route, same body', bareBatch, 'req/s', ''),
-      row('  entries stored', oursBatch * BATCH, 'entries/s', `${(oursBatch * BATCH / copyRate * 100).toFixed(1)}% of raw COPY`),
-      row('  raw COPY into PostgreSQL', copyRate, 'entries/s', ''),
-      row('POST /api/v1/logs, single entries', oursSingle, 'req/s', `${(oursSingle / bareSingle * 100).toFixed(1)}% of bare Fastify`),
-      row('  bare Fastify route, same body', bareSingle, 'req/s', '')
-    ]
-    process.stdout.write(`${lines.join('\n')}\n`)
-  } finally {
-    await app.close()
-  }
-})
+killChildrenOnInterrupt()
+try {
+  if (!Number.isInteger(SECONDS) || SECONDS < 1) throw new Error(`BENCH_SECONDS must be a whole number of seconds, at least 1 (it is ${process.env.BENCH_SECONDS})`)
+  if (existsSync(path.join(ROOT, '.env'))) progress('note: the service reads .env: its settings, other than those the bench sets, apply to these figures')
+  const started = Date.now()
+  const table = await withDatabase(bench)
+  process.stdout.write(`${table}\n`)
+  progress(`done in ${Math.round((Date.now() - started) / 1000)} s`)
+} catch (error) {
+  progress(wasInterrupted() ? 'bench interrupted' : `bench failed: ${error instanceof Error ? error.message : String(error)}`)
+  if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = 1
+}
+// Everything it started has been stopped; nothing should keep it running.
+process.exit()
