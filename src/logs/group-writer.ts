@@ -1,8 +1,10 @@
-// Group commit. A write starts at once while fewer than `concurrency` writes
-// are in flight, so a lone request is never delayed; requests that arrive
-// while they are all busy wait, and the first write to finish takes them all
-// (up to `maxGroupRows` rows) into one statement and one commit. Under load
-// that is one WAL flush for many requests instead of one each.
+// Group commit. With no write in flight a request is written at once, so a
+// lone request is never delayed; requests that arrive while a write is in
+// flight wait, and the next write takes them all (up to `maxGroupRows` rows)
+// into one statement and one commit. Under load that is one WAL flush for many
+// requests instead of one each. A second write (up to `concurrency`) starts
+// only when a full group waits: waiting longer would not make it larger, and
+// large batches then keep two database connections busy instead of one.
 //
 // Each request keeps its own answer: its own ids and replays (group-insert.ts),
 // and its own error. A statement that fails for a reason of its own rows
@@ -16,7 +18,7 @@ import { insertGroup, type WriteRequest } from './group-insert.ts'
 import type { StoredEntry } from './tenant-logs.ts'
 
 export interface GroupWriterOptions {
-  /** Writes in flight at once, each on its own connection. */
+  /** Writes in flight at once, each on its own connection: beyond the first, only for a full group. */
   concurrency: number
   /** A group stops taking requests at this many rows (a request larger than this is a group of its own). */
   maxGroupRows: number
@@ -47,6 +49,8 @@ export class GroupWriter {
   readonly #db: Kysely<Database>
   readonly #options: GroupWriterOptions
   readonly #queue: Pending[] = []
+  /** Rows of the queued requests not yet answered. */
+  #queuedRows = 0
   #inFlight = 0
   #idle: Array<() => void> = []
   readonly stats: WriteStats = { groups: 0, requests: 0, rows: 0, largestGroup: 0 }
@@ -67,8 +71,14 @@ export class GroupWriter {
         timer: setTimeout(() => { this.#fail(pending, this.#options.timedOut()) }, this.#options.timeoutMs)
       }
       this.#queue.push(pending)
+      this.#queuedRows += pending.entries.length
       this.#startGroups()
     })
+  }
+
+  /** Writes in flight that have not given their place up. */
+  get writing (): number {
+    return this.#inFlight
   }
 
   /** Requests waiting for a write to start. */
@@ -84,6 +94,7 @@ export class GroupWriter {
 
   #startGroups (): void {
     while (this.#inFlight < this.#options.concurrency) {
+      if (this.#inFlight > 0 && this.#queuedRows < this.#options.maxGroupRows) break
       const group = this.#takeGroup()
       if (group.length === 0) break
       this.#inFlight++
@@ -117,6 +128,7 @@ export class GroupWriter {
       }
       if (group.length > 0 && rows + next.entries.length > this.#options.maxGroupRows) break
       this.#queue.shift()
+      this.#queuedRows -= next.entries.length
       group.push(next)
       rows += next.entries.length
     }
@@ -157,6 +169,8 @@ export class GroupWriter {
 
   #fail (pending: Pending, error: unknown): void {
     if (this.#settled(pending)) return
+    // Timed out while queued: its rows will not be written.
+    if (this.#queue.includes(pending)) this.#queuedRows -= pending.entries.length
     pending.reject(error)
   }
 

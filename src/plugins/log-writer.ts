@@ -11,9 +11,10 @@ declare module 'fastify' {
   }
 }
 
-// Two writes in flight: while one commits, the next group is already on its
-// way. More only split the same requests into smaller groups (more commits),
-// and take connections that authentication and the usage writes share.
+// A second write in flight only for a full group (group-writer.ts): large
+// batches then use two database connections; single entries wait for the
+// write in flight and make larger groups. More would take connections that
+// authentication and the usage writes share.
 const WRITE_CONCURRENCY = 2
 
 export default fp(async function logWriter (fastify) {

@@ -36,10 +36,10 @@ async function until (condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5))
 }
 
-/** Both writes in flight wait on the held event_id: what arrives now is queued. */
+/** A write in flight waits on the held event_id: small requests that arrive now are queued behind it. */
 async function occupyWrites (app: FastifyInstance, apiKey: string): Promise<Array<Promise<LightMyRequestResponse>>> {
-  const blocked = [postLogs(app, apiKey, entry({ event_id: 'held' })), postLogs(app, apiKey, entry({ event_id: 'held' }))]
-  await statementsWaiting(app, 2)
+  const blocked = [postLogs(app, apiKey, entry({ event_id: 'held' }))]
+  await statementsWaiting(app, 1)
   return blocked
 }
 
@@ -125,7 +125,9 @@ void t.test('a write that outlasts WRITE_TIMEOUT_MS is answered 503 write_timeou
     t.equal(res.headers['retry-after'], '3')
     t.match(body.message, /may still be stored/)
   }
-  // Three writes still wait on the lock, on two places: the stuck ones gave theirs up, so this one is written at once.
+  // Both statements still wait on the lock, but their writes gave their places up: the next request is written at once.
+  await until(() => app.logWriter.writing === 0)
+  await statementsWaiting(app, 2)
   const meanwhile = await postLogs(app, key.apiKey, entry({ event_id: 'meanwhile' }))
   t.equal(meanwhile.statusCode, 201, 'a write that does not wait on the lock goes through')
   await holder.commit()
@@ -151,4 +153,24 @@ void t.test('closing the app answers every request it took before the pool close
   await drained
   for (const res of await Promise.all([...blocked, ...queued])) t.equal(res.statusCode, 201)
   t.equal(await countLogs(app), 3)
+})
+
+void t.test('a second write starts only for a full group: single entries wait for the write in flight, a full batch does not', async (t) => {
+  const { app, databaseUrl } = await buildTestApp(t)
+  const key = await issueKey(app, 'acme')
+  const holder = await holdEventId(t, databaseUrl, key, 'held')
+  const blocked = postLogs(app, key.apiKey, entry({ event_id: 'held' }))
+  await statementsWaiting(app, 1)
+
+  const single = postLogs(app, key.apiKey, entry({ message: 'single' }))
+  await until(() => app.logWriter.queued === 1)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(app.logWriter.queued, 1, 'a single entry waits for the write in flight, to join a larger group')
+
+  const full = await postLogs(app, key.apiKey, Array.from({ length: 1000 }, (_, i) => entry({ message: `entry ${i}` })))
+  t.equal(full.statusCode, 201, 'with a full group waiting, a second write starts while the first still waits')
+  await holder.commit()
+  t.equal((await blocked).statusCode, 201)
+  t.equal((await single).statusCode, 201)
+  t.equal(await countLogs(app), 1002)
 })
