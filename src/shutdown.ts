@@ -27,10 +27,14 @@ export async function stopCleanly (app: FastifyInstance, drainMs = DRAIN_MS): Pr
     app.log.warn({ drainMs }, 'requests still in flight: closing their connections')
     app.server.closeAllConnections()
   }, drainMs)
+  // A keep-alive connection whose request is answered during the drain is
+  // closed as soon as it is idle, not left to hold the stop until the cut.
+  const idle = setInterval(() => { app.server.closeIdleConnections() }, 50)
   try {
     await app.close()
   } finally {
     clearTimeout(cut)
+    clearInterval(idle)
   }
 }
 
