@@ -27,6 +27,7 @@ import { parseDevKeys } from './keys/dev-keys.ts'
 import { serializeError } from './db/error-summary.ts'
 import { requestTimeouts } from './net/request-timeouts.ts'
 import { requestLog } from './net/request-log.ts'
+import { requestLogger } from './net/request-logger.ts'
 import { answerClientError, answerRouterError } from './plugins/client-errors.ts'
 import { REQUEST_AJV_OPTIONS } from './schemas/ajv.ts'
 import { ErrorResponse } from './schemas/errors.ts'
@@ -89,6 +90,7 @@ function createServer (options: BuildOptions, config: Config, trustProxy: TrustP
       ...(options.logStream === undefined ? {} : { stream: options.logStream })
     },
     ...(logController === undefined ? {} : { logController }),
+    childLoggerFactory: requestLogger,
     ajv: { customOptions: REQUEST_AJV_OPTIONS },
     // The first start initialises the embedded PostgreSQL, which can outlast the 10 s default on a slow disk.
     pluginTimeout: 60_000,

@@ -11,7 +11,7 @@ function requestLines (lines: string[]): Line[] {
 
 void t.test('by default an accepted request is not logged; a refused one is, once, with its method, URL and status', async (t) => {
   const { app, logLines } = await buildTestApp(t)
-  const { apiKey } = await issueKey(app, 'acme')
+  const { apiKey, clientId, keyId } = await issueKey(app, 'acme')
   t.equal((await postLogs(app, apiKey, entry())).statusCode, 201)
   t.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200)
   t.same(requestLines(logLines()), [], 'no line for the answered requests')
@@ -23,6 +23,8 @@ void t.test('by default an accepted request is not logged; a refused one is, onc
   t.match(lines[0], { msg: 'request completed', req: { method: 'POST', url: '/api/v1/logs?partial=false' }, res: { statusCode: 400 } })
   t.match(lines[1], { msg: 'request completed', req: { method: 'GET', url: '/api/v1/logs' }, res: { statusCode: 401 } })
   t.type(lines[0]?.responseTime, 'number')
+  const rejected = logLines().map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'request rejected')
+  t.match(rejected[0], { code: 'invalid_entries', reqId: String, client_id: clientId, key_id: keyId }, 'an authenticated request\'s lines name its client and key')
 })
 
 void t.test('a request slower than SLOW_REQUEST_MS is logged, however it was answered', async (t) => {
