@@ -23,10 +23,12 @@ import logsRoutes from './logs/routes.ts'
 import keysRoutes from './keys/routes.ts'
 import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
-import { loadConfig, trustProxySetting, type TrustProxy } from './config.ts'
+import { loadConfig, trustProxySetting, type Config, type TrustProxy } from './config.ts'
 import { parseDevKeys } from './keys/dev-keys.ts'
 import { serializeError } from './db/error-summary.ts'
 import { requestTimeouts } from './net/request-timeouts.ts'
+import { requestLog } from './net/request-log.ts'
+import { requestLogger } from './net/request-logger.ts'
 import { answerClientError, answerRouterError } from './plugins/client-errors.ts'
 import { REQUEST_AJV_OPTIONS } from './schemas/ajv.ts'
 import { ErrorResponse } from './schemas/errors.ts'
@@ -65,7 +67,9 @@ export function redactUrl (url: string, plaintextKeys: readonly string[] = []): 
   return redacted === decoded ? url : redacted
 }
 
-function createServer (options: BuildOptions, trustProxy: TrustProxy, plaintextKeys: readonly string[], requestTimeoutMs: number): FastifyInstance {
+function createServer (options: BuildOptions, config: Config, trustProxy: TrustProxy, plaintextKeys: readonly string[]): FastifyInstance {
+  const requestTimeoutMs = config.REQUEST_TIMEOUT_MS
+  const logController = requestLog(config.REQUEST_LOG, config.SLOW_REQUEST_MS)
   return Fastify({
     trustProxy,
     // The whole request, body included, must arrive within this; Fastify's default is never.
@@ -86,6 +90,8 @@ function createServer (options: BuildOptions, trustProxy: TrustProxy, plaintextK
       },
       ...(options.logStream === undefined ? {} : { stream: options.logStream })
     },
+    ...(logController === undefined ? {} : { logController }),
+    childLoggerFactory: requestLogger,
     ajv: { customOptions: REQUEST_AJV_OPTIONS },
     // The first start initialises the embedded PostgreSQL, which can outlast the 10 s default on a slow disk.
     pluginTimeout: 60_000,
@@ -105,7 +111,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
   const devKeys = parseDevKeys(options.env ?? process.env)
   let app: FastifyInstance
   try {
-    app = createServer(options, trustProxy, devKeys.map((key) => key.apiKey), config.REQUEST_TIMEOUT_MS)
+    app = createServer(options, config, trustProxy, devKeys.map((key) => key.apiKey))
   } catch (error) {
     throw new Error(`TRUST_PROXY is not valid: ${(error as Error).message}`)
   }

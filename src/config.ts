@@ -18,6 +18,18 @@ export const ConfigSchema = Type.Object({
     default: 'info',
     description: 'pino log level.'
   }),
+  REQUEST_LOG: Type.Unsafe<'problems' | 'all'>({
+    type: 'string',
+    enum: ['problems', 'all'],
+    default: 'problems',
+    description: 'Which requests the service logs (at info): problems, one line for each request refused (4xx), failed (5xx) ' +
+      'or slower than SLOW_REQUEST_MS; all, two lines for every request (when it arrives and when it is answered).'
+  }),
+  SLOW_REQUEST_MS: Type.Integer({
+    minimum: 1,
+    default: 1000,
+    description: 'With REQUEST_LOG=problems, a request answered after this many milliseconds or more is logged.'
+  }),
   DATABASE_URL: Type.Optional(Type.String({
     // Empty counts as unset, as compose files often write it.
     pattern: '^$|^postgres(ql)?://',

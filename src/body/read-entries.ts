@@ -56,43 +56,50 @@ export type Payload = Readable & { receivedEncodedLength?: number }
  */
 export async function readBody (payload: Payload, options: ReadOptions): Promise<unknown> {
   if (options.contentLength > options.bodyLimit) throw Errors.bodyTooLarge(options.bodyLimit)
-  const pacer = new Pacer()
-  const scanner = new EntryScanner(options.mode, options)
   const chunks: Buffer[] = []
   let received = 0
-  // NDJSON is always scanned (its lines are parsed one by one anyway); JSON only once it outgrows WHOLE_PARSE_BYTES.
-  let scanning = options.mode === 'ndjson'
+  // NDJSON is always scanned (its lines are parsed one by one anyway); JSON
+  // only once it outgrows WHOLE_PARSE_BYTES. A body parsed whole (nearly
+  // every one) needs no scanner, nor a clock.
+  let scanner: EntryScanner | undefined
+  let pacer: Pacer | undefined
   /** Scans bytes a piece at a time, giving the event loop back between pieces when due. */
-  async function feedPieces (bytes: Buffer): Promise<void> {
+  async function feedPieces (scanning: EntryScanner, pacing: Pacer, bytes: Buffer): Promise<void> {
     for (let at = 0; at < bytes.length; at += PIECE_BYTES) {
-      scanner.feed(bytes.subarray(at, at + PIECE_BYTES))
-      if (pacer.due()) await pacer.yield()
+      scanning.feed(bytes.subarray(at, at + PIECE_BYTES))
+      if (pacing.due()) await pacing.yield()
     }
   }
+  if (options.mode === 'ndjson') {
+    scanner = new EntryScanner(options.mode, options)
+    pacer = new Pacer()
+  }
   await eachChunk(payload, (chunk) => {
-    // Only the work on this chunk counts toward the slice, not the wait for it.
-    pacer.restart()
     received += chunk.length
     if (received > options.bodyLimit || (payload.receivedEncodedLength ?? 0) > options.bodyLimit) {
       throw Errors.bodyTooLarge(options.bodyLimit)
     }
     options.hold?.take(chunk.length)
     chunks.push(chunk)
-    if (!scanning) {
+    if (scanner === undefined || pacer === undefined) {
       if (received <= WHOLE_PARSE_BYTES) return undefined
       // Too big to parse whole: what came so far is scanned now, the rest as it comes.
-      scanning = true
-      return feedPieces(Buffer.concat(chunks, received))
+      scanner = new EntryScanner(options.mode, options)
+      pacer = new Pacer()
+      return feedPieces(scanner, pacer, Buffer.concat(chunks, received))
     }
-    if (chunk.length > PIECE_BYTES) return feedPieces(chunk)
+    // Only the work on this chunk counts toward the slice, not the wait for it.
+    pacer.restart()
+    if (chunk.length > PIECE_BYTES) return feedPieces(scanner, pacer, chunk)
     scanner.feed(chunk)
     return pacer.due() ? pacer.yield() : undefined
   })
   if (!Number.isNaN(options.contentLength) && (payload.receivedEncodedLength ?? received) !== options.contentLength) {
     throw new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH()
   }
+  // Parsed at once, the bytes as they came need no copy of their own.
+  if (scanner === undefined) return parseWhole(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received), options)
   const body = chunks.length === 1 ? Buffer.from(chunks[0]!) : Buffer.concat(chunks, received)
-  if (!scanning) return parseWhole(body, options)
   scanner.finish()
   if (options.mode === 'ndjson') return new ReceivedEntries(body, scanner.spans, { single: false, ndjson: true, limits: options })
   if (body.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY()
@@ -146,6 +153,9 @@ export function fieldsOf (value: unknown, limit: number): number {
   return count
 }
 
+const NO_BYTES = Buffer.alloc(0)
+const NO_SPANS: EntrySpan[] = []
+
 /**
  * The entries of a body, found by the scanner and parsed only when asked for,
  * one at a time, so that a route checks each as it is parsed and keeps only
@@ -172,7 +182,7 @@ export class ReceivedEntries {
 
   /** The entries of a body parsed whole; one with more fields than an entry may hold is refused at its index, as a scanned one would be. */
   static parsed (values: unknown[], single: boolean, limits: ScanLimits): ReceivedEntries {
-    return new ReceivedEntries(Buffer.alloc(0), [], { single, ndjson: false, limits, values })
+    return new ReceivedEntries(NO_BYTES, NO_SPANS, { single, ndjson: false, limits, values })
   }
 
   get length (): number {

@@ -2,7 +2,7 @@
 // characters of a CRC32 over the rest. The checksum lets the service reject a
 // mistyped or invented key without a database lookup, and the fixed prefix and
 // shape let secret scanners recognise a leaked key.
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 
 export const KEY_PREFIX = 'clk_'
@@ -20,8 +20,15 @@ function base62 (value: bigint, length: number): string {
   return out
 }
 
+// Every request with a key computes this: a CRC32 fits a double exactly, so no BigInt is needed.
 function checksum (text: string): string {
-  return base62(BigInt(crc32(text)), CHECKSUM_LENGTH)
+  let value = crc32(text)
+  let out = ''
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = ALPHABET[value % 62]! + out
+    value = Math.floor(value / 62)
+  }
+  return out
 }
 
 export function generateKey (): string {
@@ -41,7 +48,7 @@ export function isWellFormedKey (key: string): boolean {
  * no dictionary or brute force applies, and a slow KDF would only cost every request.
  */
 export function hashKey (key: string): Buffer {
-  return createHash('sha256').update(key).digest()
+  return hash('sha256', key, 'buffer')
 }
 
 /** The non-secret beginning shown in listings and logs to tell keys apart: `clk_` and 8 characters. */

@@ -19,32 +19,33 @@ import { isScope, type Scope } from './scopes.ts'
 import { deriveSigningSecret } from '../signing/secret.ts'
 import { endOf, refusalError, refusalOf, type KeyRefusal } from './status.ts'
 
+/** Shared by every request that presents the same key while it stays cached: never changed once made. */
 export interface AuthenticatedClient {
-  id: string
-  name: string
-  keyId: string
-  keyPrefix: string
-  scopes: Scope[]
+  readonly id: string
+  readonly name: string
+  readonly keyId: string
+  readonly keyPrefix: string
+  readonly scopes: Scope[]
   /** CIDR ranges the key accepts requests from; null: any address. */
-  allowedCidrs: string[] | null
+  readonly allowedCidrs: string[] | null
   /** When the key stops working by itself (expiry or end of rotation grace), if ever. */
-  keyEndsAt: Date | null
+  readonly keyEndsAt: Date | null
   /** The client's own requests per rate limit window; null: the service's default. */
-  rateLimit: number | null
+  readonly rateLimit: number | null
   /** The client's own log entries per minute; null: the service's default. */
-  ingestRateLimit: number | null
+  readonly ingestRateLimit: number | null
   /** The client's own counted bytes of log entries per minute; null: the service's default. */
-  ingestBytesLimit: number | null
+  readonly ingestBytesLimit: number | null
   /** The client's own storage quota in counted bytes; null: the service's default; 0: none. */
-  storageQuotaBytes: number | null
+  readonly storageQuotaBytes: number | null
   /** Whether the client (or this development key) signs its requests. */
-  signs: boolean
+  readonly signs: boolean
   /** The secret its requests are signed with; null when it does not sign, or signs but SIGNING_KEY is not configured here. */
-  signingSecret: string | null
+  readonly signingSecret: string | null
   /** Rotated, and accepted only until its grace ends. */
-  inGrace: boolean
+  readonly inGrace: boolean
   /** Configured in the environment rather than stored. */
-  development: boolean
+  readonly development: boolean
 }
 
 /** Why a key was refused, with what is known of it (never the key). */
@@ -59,7 +60,11 @@ export interface Refusal {
 
 export type Resolution = { ok: true, client: AuthenticatedClient } | ({ ok: false } & Refusal)
 
-interface CacheEntry { record: KeyRecord | null }
+interface CacheEntry {
+  record: KeyRecord | null
+  /** The stored key's client as requests see it, made once; judged against the clock at every use. */
+  accepted?: Resolution
+}
 
 export interface ResolverOptions {
   /** 0 disables the cache. */
@@ -124,7 +129,11 @@ export class KeyResolver {
     return this.#generation
   }
 
-  /** The answer the cache holds for this key, without the database; undefined when a lookup is needed. */
+  /**
+   * The answer the cache holds for this key, without the database; undefined
+   * when a lookup is needed. Only a key that could be a key is ever cached, so
+   * an answer here needs no look at the key's shape.
+   */
   cached (apiKey: string, now = new Date()): Resolution | undefined {
     const cache = this.#cache
     if (cache === undefined || !this.#cacheTrusted) return undefined
@@ -132,7 +141,14 @@ export class KeyResolver {
     const hex = keyHash.toString('hex')
     const entry = cache.get(hex)
     if (entry === undefined) return undefined
-    return this.#judge(apiKey, keyHash, this.#devKeys.get(hex), entry.record ?? undefined, now)
+    const record = entry.record
+    // An active stored key, the answer on almost every request: its client as made the first time.
+    if (entry.accepted !== undefined && record !== null && timingSafeEqual(record.key_hash, keyHash) && refusalOf(record, now) === undefined) {
+      return entry.accepted
+    }
+    const resolution = this.#judge(apiKey, keyHash, this.#devKeys.get(hex), record ?? undefined, now)
+    if (resolution.ok && !resolution.client.development) entry.accepted = resolution
+    return resolution
   }
 
   /** The client behind the key, or why it is refused. */

@@ -9,6 +9,7 @@ import { Errors } from '../errors.ts'
 import { serviceSecret } from '../db/service-secrets.ts'
 import { REQUEST_AJV_OPTIONS } from '../schemas/ajv.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
+import { responseSerializers } from '../schemas/serialize.ts'
 import { CursorCodec } from './cursor.ts'
 import { present } from './present.ts'
 import { timeFilter } from './time.ts'
@@ -70,6 +71,8 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     config: { scope: 'logs:write', logEntries: true },
     bodyLimit: fastify.config.MAX_BODY_BYTES,
     validatorCompiler: ({ schema, httpPart }) => httpPart === 'body' ? () => true : queryAjv.compile(schema),
+    // The answer is one of two shapes: told apart by a property, not by validating each on every response.
+    serializerCompiler: responseSerializers,
     schema: {
       tags: ['logs'],
       summary: 'Ingest one log entry or a batch',

@@ -9,7 +9,7 @@
 // the request with the client. Every failure goes to the audit trail, in
 // batches; every authenticated request is counted in usage.
 import fp from 'fastify-plugin'
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { AuditRecorder } from '../audit/recorder.ts'
 import { AuthThrottle } from '../keys/auth-throttle.ts'
 import { SharedAuthFailures } from '../keys/shared-auth-failures.ts'
@@ -256,31 +256,40 @@ function requireScope (request: FastifyRequest, client: AuthenticatedClient): vo
   if (scope !== undefined && !client.scopes.includes(scope)) throw Errors.missingScope(scope)
 }
 
-/** Resolves the key, from the cache or the database; strangers are held to the failed-authentication throttle. */
-async function identifyKey (request: FastifyRequest): Promise<Identified> {
-  const { keyResolver: resolver, authThrottle: throttle } = request.server
+/**
+ * Resolves the key: from the cache at once, else from the database, a
+ * stranger held to the failed-authentication throttle. Only a key that could
+ * be one is ever cached, so its shape is judged on a cache miss alone.
+ */
+function identifyKey (request: FastifyRequest): Identified | Promise<Identified> {
+  const resolver = request.server.keyResolver
   let apiKey: string
   try {
     apiKey = requiredKey(request)
-    if (!resolver.couldBeKey(apiKey)) throw Errors.malformedKey()
   } catch (error) {
     if (error instanceof HttpError) throw refusal(request, { error })
     throw error
   }
   const generation = resolver.generation
-  let resolution = resolver.cached(apiKey)
-  if (resolution === undefined) {
-    const group = addressGroup(request.ip)
-    // Near or past its failure budget, a group's keys are looked up only if
-    // they may exist: a real key always gets through, a made-up one costs nothing.
-    const hold = throttle.holdFor(group)
-    if (hold > 0 && !resolver.mayExist(apiKey)) throw refusal(request, { error: Errors.authThrottled(hold), keyPrefix: displayPrefix(apiKey) })
-    const end = throttle.begin(group)
-    try {
-      resolution = await resolver.resolveDetailed(apiKey)
-    } finally {
-      end()
-    }
+  const cached = resolver.cached(apiKey)
+  if (cached !== undefined) return { apiKey, client: admit(request, cached), generation }
+  if (!resolver.couldBeKey(apiKey)) throw refusal(request, { error: Errors.malformedKey() })
+  return lookUpKey(request, apiKey, generation)
+}
+
+async function lookUpKey (request: FastifyRequest, apiKey: string, generation: number): Promise<Identified> {
+  const { keyResolver: resolver, authThrottle: throttle } = request.server
+  const group = addressGroup(request.ip)
+  // Near or past its failure budget, a group's keys are looked up only if
+  // they may exist: a real key always gets through, a made-up one costs nothing.
+  const hold = throttle.holdFor(group)
+  if (hold > 0 && !resolver.mayExist(apiKey)) throw refusal(request, { error: Errors.authThrottled(hold), keyPrefix: displayPrefix(apiKey) })
+  const end = throttle.begin(group)
+  let resolution: Resolution
+  try {
+    resolution = await resolver.resolveDetailed(apiKey)
+  } finally {
+    end()
   }
   return { apiKey, client: admit(request, resolution), generation }
 }
@@ -303,20 +312,41 @@ function hasBody (request: FastifyRequest): boolean {
 /**
  * The onRequest hook an authenticated scope installs: the key is judged
  * before any byte of the body is read. From here on the request is its
- * client's, and counts in its usage whatever the answer.
+ * client's, and counts in its usage whatever the answer. A cached key is
+ * judged at once, without a promise; only a lookup waits.
  */
-export async function identify (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export function identify (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  let identified: Identified | Promise<Identified>
   try {
-    const identified = await identifyKey(request)
+    identified = identifyKey(request)
+  } catch (error) {
+    refuseIdentified(request, reply, error, done)
+    return
+  }
+  if (identified instanceof Promise) {
+    identified.then((resolved) => { acceptIdentified(request, reply, resolved, done) }, (error: unknown) => { refuseIdentified(request, reply, error, done) })
+  } else {
+    acceptIdentified(request, reply, identified, done)
+  }
+}
+
+function acceptIdentified (request: FastifyRequest, reply: FastifyReply, identified: Identified, done: HookHandlerDoneFunction): void {
+  try {
     request.identified = identified
     // A use of the key, whatever comes of the request; a signed one only once its signature is checked.
     if (!mustSign(request, identified.client)) recordUse(request, identified.client)
     requireScope(request, identified.client)
   } catch (error) {
-    // Reading (or inflating) a body only to discard it is work for whoever sent it: the connection closes after the answer.
-    if (hasBody(request)) reply.header('connection', 'close')
-    throw error
+    refuseIdentified(request, reply, error, done)
+    return
   }
+  done()
+}
+
+function refuseIdentified (request: FastifyRequest, reply: FastifyReply, error: unknown, done: HookHandlerDoneFunction): void {
+  // Reading (or inflating) a body only to discard it is work for whoever sent it: the connection closes after the answer.
+  if (hasBody(request)) reply.header('connection', 'close')
+  done(error as Error)
 }
 
 /**
@@ -324,22 +354,42 @@ export async function identify (request: FastifyRequest, reply: FastifyReply): P
  * resolved to on request (judged again if keys changed while the body
  * arrived, or the key's time ran out), its signature checked, decorates the request.
  */
-export async function authenticate (request: FastifyRequest): Promise<void> {
+export function authenticate (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
   const identified = request.identified
   // identify() ran first, in the same scope, or the request was answered already.
   if (identified === null) throw Errors.missingKey()
-  const resolver = request.server.keyResolver
-  let client = identified.client
-  if (resolver.generation !== identified.generation || (client.keyEndsAt !== null && client.keyEndsAt <= new Date())) {
-    try {
-      client = admit(request, await resolver.resolveDetailed(identified.apiKey))
-    } catch (error) {
-      // Refused as an authentication failure (recorded as such), no longer the client's request.
-      request.identified = null
-      throw error
-    }
-    requireScope(request, client)
+  const client = identified.client
+  if (request.server.keyResolver.generation === identified.generation && (client.keyEndsAt === null || client.keyEndsAt > new Date())) {
+    authenticated(request, identified, client)
+    done()
+    return
   }
+  judgeAgain(request, identified).then((client) => {
+    try {
+      authenticated(request, identified, client)
+    } catch (error) {
+      done(error as Error)
+      return
+    }
+    done()
+  }, done)
+}
+
+/** A key judged when the request arrived, judged again: keys changed since, or its time ran out. */
+async function judgeAgain (request: FastifyRequest, identified: Identified): Promise<AuthenticatedClient> {
+  let client: AuthenticatedClient
+  try {
+    client = admit(request, await request.server.keyResolver.resolveDetailed(identified.apiKey))
+  } catch (error) {
+    // Refused as an authentication failure (recorded as such), no longer the client's request.
+    request.identified = null
+    throw error
+  }
+  requireScope(request, client)
+  return client
+}
+
+function authenticated (request: FastifyRequest, identified: Identified, client: AuthenticatedClient): void {
   if (mustSign(request, client)) {
     checkSignature(request, identified.apiKey, client)
     recordUse(request, client)
@@ -376,16 +426,17 @@ function checkSignature (request: FastifyRequest, apiKey: string, client: Authen
  * limit: a signed request's nonce is used up here, so one refused for the
  * rate limit neither writes a nonce nor spends it.
  */
-export async function claimSignedNonce (request: FastifyRequest): Promise<void> {
+export function claimSignedNonce (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
   const signed = request.signedNonce
-  if (signed === null) return
-  const client = request.client
-  try {
-    await claimNonce(request.server.nonces, client.id, signed)
-  } catch (error) {
-    recordSigningFailure(request, client, error)
-    throw error
+  if (signed === null) {
+    done()
+    return
   }
+  const client = request.client
+  claimNonce(request.server.nonces, client.id, signed).then(() => { done() }, (error: unknown) => {
+    recordSigningFailure(request, client, error)
+    done(error as Error)
+  })
 }
 
 /**
@@ -393,13 +444,15 @@ export async function claimSignedNonce (request: FastifyRequest): Promise<void> 
  * request whose key was accepted counts in its client's usage (a body the
  * service refused, a missing scope and a rate limit included).
  */
-export async function countRequest (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export function countRequest (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
   const client = request.client ?? request.identified?.client
-  if (client == null) return
-  const status = reply.statusCode
-  request.server.usage.count(client.id, {
-    requests: 1,
-    rejected_requests: status >= 400 ? 1 : 0,
-    rate_limited: status === 429 ? 1 : 0
-  })
+  if (client != null) {
+    const status = reply.statusCode
+    request.server.usage.count(client.id, {
+      requests: 1,
+      rejected_requests: status >= 400 ? 1 : 0,
+      rate_limited: status === 429 ? 1 : 0
+    })
+  }
+  done()
 }

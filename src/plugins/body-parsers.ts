@@ -47,7 +47,9 @@ export default fp(async function bodyParsers (fastify) {
   fastify.decorateRequest('bodyHold', null)
 
   async function read (request: FastifyRequest, payload: Payload, ndjson: boolean): Promise<unknown> {
-    const entries = request.routeOptions.config.logEntries === true
+    // Made afresh at every read: read once.
+    const route = request.routeOptions
+    const entries = route.config.logEntries === true
     const mode: ScanMode = ndjson ? 'ndjson' : entries ? 'entries' : 'whole'
     try {
       const body = await readBody(payload, {
@@ -55,7 +57,7 @@ export default fp(async function bodyParsers (fastify) {
         maxEntries: MAX_BATCH_ENTRIES,
         maxFields: MAX_ENTRY_FIELDS,
         maxEntryBytes: ENTRY_MAX_BYTES,
-        bodyLimit: request.routeOptions.bodyLimit,
+        bodyLimit: route.bodyLimit,
         contentLength: Number(request.headers['content-length']),
         // Set by the preParsing hook below, which runs before any parser.
         hold: request.bodyHold
@@ -69,10 +71,13 @@ export default fp(async function bodyParsers (fastify) {
     }
   }
 
-  fastify.addHook('preParsing', async (request, reply, payload) => {
+  fastify.addHook('preParsing', (request, reply, payload, done) => {
     request.bodyHold = fastify.bodyBytes.holdFor(request.ip, reply.raw)
     const encoding = request.headers['content-encoding']?.trim().toLowerCase()
-    if (encoding === undefined || encoding === '' || encoding === 'identity') return payload
+    if (encoding === undefined || encoding === '' || encoding === 'identity') {
+      done(null, payload)
+      return
+    }
     const decompressor = decompressorFor(encoding)
     if (decompressor === undefined) {
       throw new HttpError(415, 'unsupported_content_encoding',
@@ -99,13 +104,13 @@ export default fp(async function bodyParsers (fastify) {
     // its Content-Type, the rest of one already over the size limit) would
     // otherwise raise an unhandled 'error' and stop the process.
     decompressor.on('error', () => {})
-    return payload.pipe(decompressor)
+    done(null, payload.pipe(decompressor))
   })
 
   // Fastify reads text/plain by default; entries are JSON or NDJSON only, so it gets a 415.
   fastify.removeContentTypeParser('text/plain')
 
   fastify.removeContentTypeParser('application/json')
-  fastify.addContentTypeParser('application/json', async (request: FastifyRequest, payload: Payload) => await read(request, payload, false))
-  fastify.addContentTypeParser('application/x-ndjson', async (request: FastifyRequest, payload: Payload) => await read(request, payload, true))
+  fastify.addContentTypeParser('application/json', (request: FastifyRequest, payload: Payload) => read(request, payload, false))
+  fastify.addContentTypeParser('application/x-ndjson', (request: FastifyRequest, payload: Payload) => read(request, payload, true))
 }, { name: 'body-parsers', dependencies: ['env', 'body-bytes'] })

@@ -15,8 +15,8 @@ export default fp(async function expectContinue (fastify) {
     awaiting.add(request)
     server.emit('request', request, response)
   })
-  fastify.addHook('preParsing', async (request, reply, payload) => {
+  fastify.addHook('preParsing', (request, reply, payload, done) => {
     if (awaiting.delete(request.raw) && !reply.raw.headersSent) reply.raw.writeContinue()
-    return payload
+    done(null, payload)
   })
 }, { name: 'expect-continue' })

@@ -15,8 +15,11 @@ declare module 'fastify' {
 
 export default fp(async function bodyDigest (fastify) {
   fastify.decorateRequest('bodySha256', null)
-  fastify.addHook('preParsing', async (request, _reply, payload) => {
-    if (request.headers['x-api-signature'] === undefined) return payload
+  fastify.addHook('preParsing', (request, _reply, payload, done) => {
+    if (request.headers['x-api-signature'] === undefined) {
+      done(null, payload)
+      return
+    }
     const hash = createHash('sha256')
     const digesting = new Transform({
       transform (chunk: Buffer, _encoding, done) {
@@ -29,6 +32,6 @@ export default fp(async function bodyDigest (fastify) {
       }
     })
     payload.on('error', (error) => digesting.destroy(error))
-    return payload.pipe(digesting)
+    done(null, payload.pipe(digesting))
   })
 }, { name: 'body-digest' })

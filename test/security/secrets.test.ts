@@ -68,77 +68,85 @@ void t.test('the database holds key hashes, never a plaintext key', async (t) =>
   t.notMatch(everything, KEY_SHAPE, 'nothing key-shaped is stored')
 })
 
-void t.test('no key reaches the service log, whatever the request', async (t) => {
-  const { app, logLines } = await buildTestApp(t)
-  const good = await issueKey(app, 'acme')
-  const readOnly = await issueKey(app, 'acme', { scopes: ['logs:read'] })
-  const revoked = await issueKey(app, 'globex')
-  await app.db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', revoked.keyId).execute()
-  const expired = await issueKey(app, 'initech', { expiresAt: new Date(Date.now() - 1000) })
-  const unknown = generateKey()
-  const last = good.apiKey.at(-1) === 'a' ? 'b' : 'a'
-  const badChecksum = good.apiKey.slice(0, -1) + last
-  const wrongPrefix = 'clx_' + good.apiKey.slice(4)
-  const randomText = `not-a-key-${generateKey().slice(4, 24)}`
-  const basic = Buffer.from(`user:${good.apiKey}`).toString('base64')
-  const keys = [good.apiKey, readOnly.apiKey, revoked.apiKey, expired.apiKey, unknown, badChecksum, wrongPrefix, randomText]
+// Each request-log mode writes other lines: every request as it arrives, or the refused ones when answered.
+const REQUEST_LOGS = [
+  { mode: 'all', requestLine: '"incoming request"' },
+  { mode: 'problems', requestLine: '"request completed"' }
+] as const
 
-  const bodies: Array<Pick<InjectOptions, 'payload' | 'headers'>> = [
-    { payload: entry() },
-    { payload: [entry(), entry({ status: '' })] },
-    { payload: { environment: 'production' } },
-    { payload: [] },
-    { payload: '{"environment": ', headers: { 'content-type': 'application/json' } },
-    { payload: 'not json\n{"a":1}', headers: { 'content-type': 'application/x-ndjson' } },
-    { payload: gzipSync(JSON.stringify(entry())), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } },
-    { payload: 'not gzip', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } },
-    { payload: '<xml/>', headers: { 'content-type': 'application/xml' } }
-  ]
-  const statuses = new Set<number>()
-  for (const key of keys) {
-    for (const auth of headerForms(key)) {
-      for (const body of bodies) {
-        const res = await app.inject({ method: 'POST', url: '/api/v1/logs', payload: body.payload, headers: { ...body.headers, ...auth } })
-        statuses.add(res.statusCode)
-      }
-      for (const url of ['/api/v1/logs', '/api/v1/logs?limit=0', '/api/v1/logs?cursor=forged', '/api/v1/logs/00000000-0000-0000-0000-000000000000', '/api/v1/nowhere']) {
-        statuses.add((await app.inject({ method: 'GET', url, headers: auth })).statusCode)
+for (const { mode, requestLine } of REQUEST_LOGS) {
+  void t.test(`no key reaches the service log, whatever the request (REQUEST_LOG=${mode})`, async (t) => {
+    const { app, logLines } = await buildTestApp(t, { REQUEST_LOG: mode })
+    const good = await issueKey(app, 'acme')
+    const readOnly = await issueKey(app, 'acme', { scopes: ['logs:read'] })
+    const revoked = await issueKey(app, 'globex')
+    await app.db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', revoked.keyId).execute()
+    const expired = await issueKey(app, 'initech', { expiresAt: new Date(Date.now() - 1000) })
+    const unknown = generateKey()
+    const last = good.apiKey.at(-1) === 'a' ? 'b' : 'a'
+    const badChecksum = good.apiKey.slice(0, -1) + last
+    const wrongPrefix = 'clx_' + good.apiKey.slice(4)
+    const randomText = `not-a-key-${generateKey().slice(4, 24)}`
+    const basic = Buffer.from(`user:${good.apiKey}`).toString('base64')
+    const keys = [good.apiKey, readOnly.apiKey, revoked.apiKey, expired.apiKey, unknown, badChecksum, wrongPrefix, randomText]
+
+    const bodies: Array<Pick<InjectOptions, 'payload' | 'headers'>> = [
+      { payload: entry() },
+      { payload: [entry(), entry({ status: '' })] },
+      { payload: { environment: 'production' } },
+      { payload: [] },
+      { payload: '{"environment": ', headers: { 'content-type': 'application/json' } },
+      { payload: 'not json\n{"a":1}', headers: { 'content-type': 'application/x-ndjson' } },
+      { payload: gzipSync(JSON.stringify(entry())), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } },
+      { payload: 'not gzip', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } },
+      { payload: '<xml/>', headers: { 'content-type': 'application/xml' } }
+    ]
+    const statuses = new Set<number>()
+    for (const key of keys) {
+      for (const auth of headerForms(key)) {
+        for (const body of bodies) {
+          const res = await app.inject({ method: 'POST', url: '/api/v1/logs', payload: body.payload, headers: { ...body.headers, ...auth } })
+          statuses.add(res.statusCode)
+        }
+        for (const url of ['/api/v1/logs', '/api/v1/logs?limit=0', '/api/v1/logs?cursor=forged', '/api/v1/logs/00000000-0000-0000-0000-000000000000', '/api/v1/nowhere']) {
+          statuses.add((await app.inject({ method: 'GET', url, headers: auth })).statusCode)
+        }
       }
     }
-  }
-  for (const headers of [
-    { authorization: `Basic ${basic}` },
-    { authorization: `Digest ${good.apiKey}` },
-    { authorization: good.apiKey },
-    { 'x-api-key': good.apiKey, authorization: `Bearer ${unknown}` },
-    { 'x-api-key': [good.apiKey, readOnly.apiKey].join(', ') }
-  ]) {
-    statuses.add((await app.inject({ method: 'POST', url: '/api/v1/logs', payload: entry(), headers })).statusCode)
-    statuses.add((await app.inject({ method: 'GET', url: '/api/v1/logs', headers })).statusCode)
-  }
-  // The sweep must have gone through acceptance and each kind of refusal, or it proves little.
-  for (const status of [200, 201, 400, 401, 403, 404]) t.ok(statuses.has(status), `some request got ${status}`)
+    for (const headers of [
+      { authorization: `Basic ${basic}` },
+      { authorization: `Digest ${good.apiKey}` },
+      { authorization: good.apiKey },
+      { 'x-api-key': good.apiKey, authorization: `Bearer ${unknown}` },
+      { 'x-api-key': [good.apiKey, readOnly.apiKey].join(', ') }
+    ]) {
+      statuses.add((await app.inject({ method: 'POST', url: '/api/v1/logs', payload: entry(), headers })).statusCode)
+      statuses.add((await app.inject({ method: 'GET', url: '/api/v1/logs', headers })).statusCode)
+    }
+    // The sweep must have gone through acceptance and each kind of refusal, or it proves little.
+    for (const status of [200, 201, 400, 401, 403, 404]) t.ok(statuses.has(status), `some request got ${status}`)
 
-  const lines = logLines()
-  t.ok(lines.length > 100, `the service logged (${lines.length} lines)`)
-  t.ok(lines.some((line) => line.includes('"incoming request"')), 'request lines were captured')
-  t.ok(lines.some((line) => line.includes('"request rejected"')), 'rejection lines were captured')
-  t.ok(lines.some((line) => line.includes('insufficient_scope')), 'lines of authenticated requests were captured')
-  const leaks = lines.filter((line) => KEY_SHAPE.test(line) || keys.some((key) => line.includes(key)) || line.includes(basic))
-  t.same(leaks, [], 'no line holds a key or an Authorization credential')
-})
+    const lines = logLines()
+    t.ok(lines.length > 100, `the service logged (${lines.length} lines)`)
+    t.ok(lines.some((line) => line.includes(requestLine) && line.includes('"url"')), 'request lines were captured')
+    t.ok(lines.some((line) => line.includes('"request rejected"')), 'rejection lines were captured')
+    t.ok(lines.some((line) => line.includes('insufficient_scope')), 'lines of authenticated requests were captured')
+    const leaks = lines.filter((line) => KEY_SHAPE.test(line) || keys.some((key) => line.includes(key)) || line.includes(basic))
+    t.same(leaks, [], 'no line holds a key or an Authorization credential')
+  })
 
-void t.test('a key sent in the query string does not reach the service log', async (t) => {
-  // Not a supported way to send a key, but a common client mistake (other log
-  // services accept ?api_key=): the request is refused, and the key it carried
-  // must not be written to the log with the URL.
-  const { app, logLines } = await buildTestApp(t)
-  const { apiKey } = await issueKey(app, 'acme')
-  for (const url of [`/api/v1/logs?api_key=${apiKey}`, `/api/v1/logs?limit=10&key=${encodeURIComponent(apiKey)}`]) {
-    const res = await app.inject({ method: 'GET', url })
-    t.ok(res.statusCode >= 400 && res.statusCode < 500, `refused with a 4xx (${res.statusCode})`)
-  }
-  const lines = logLines()
-  t.ok(lines.some((line) => line.includes('"incoming request"')), 'request lines were captured')
-  t.same(lines.filter((line) => KEY_SHAPE.test(line) || line.includes(apiKey)), [], 'no line holds the key')
-})
+  void t.test(`a key sent in the query string does not reach the service log (REQUEST_LOG=${mode})`, async (t) => {
+    // Not a supported way to send a key, but a common client mistake (other log
+    // services accept ?api_key=): the request is refused, and the key it carried
+    // must not be written to the log with the URL.
+    const { app, logLines } = await buildTestApp(t, { REQUEST_LOG: mode })
+    const { apiKey } = await issueKey(app, 'acme')
+    for (const url of [`/api/v1/logs?api_key=${apiKey}`, `/api/v1/logs?limit=10&key=${encodeURIComponent(apiKey)}`]) {
+      const res = await app.inject({ method: 'GET', url })
+      t.ok(res.statusCode >= 400 && res.statusCode < 500, `refused with a 4xx (${res.statusCode})`)
+    }
+    const lines = logLines()
+    t.ok(lines.some((line) => line.includes(requestLine) && line.includes('"url"')), 'request lines were captured')
+    t.same(lines.filter((line) => KEY_SHAPE.test(line) || line.includes(apiKey)), [], 'no line holds the key')
+  })
+}
