@@ -25,7 +25,7 @@ interface Service {
 
 /** The service as its own process (this test's loader, so its coverage counts), on the given database. */
 async function startService (t: Test, databaseUrl: string): Promise<Service> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info' }
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', REQUEST_LOG: 'all' }
   delete env.REDIS_URL
   const child = spawn(process.execPath, [...process.execArgv, 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
