@@ -245,3 +245,23 @@ void t.test('closing while a timed flush is under way waits for it: nothing is l
   const events = await reader.selectFrom('audit_events').select('address').where('event', '=', 'auth.failed').execute()
   t.same(events.map((event) => event.address), ['192.0.2.1'], 'and so is the audit event')
 })
+
+void t.test('counts made without a time go to the UTC day they are made in, across midnight', async (t) => {
+  const { db, log } = await setUp(t)
+  const usage = new UsageRecorder(db, log, NEVER_MS)
+  const clientId = randomUUID()
+  const realNow = Date.now
+  t.teardown(() => { Date.now = realNow })
+  const at = (iso: string): void => { Date.now = () => Date.parse(iso) }
+  at('2026-03-01T23:59:59.999Z')
+  usage.count(clientId, { requests: 1 })
+  at('2026-03-02T00:00:00.000Z')
+  usage.count(clientId, { requests: 2 })
+  at('2026-03-01T12:00:00.000Z')
+  usage.count(clientId, { requests: 4 }, new Date('2026-02-28T12:00:00Z'))
+  usage.count(clientId, { requests: 8 })
+  t.same([...usage.pending(clientId)].map(([day, counts]) => [day, counts.requests]),
+    [['2026-03-01', 9], ['2026-03-02', 2], ['2026-02-28', 4]])
+  Date.now = realNow
+  await usage.close()
+})

@@ -63,13 +63,6 @@ export async function readBody (payload: Payload, options: ReadOptions): Promise
   // every one) needs no scanner, nor a clock.
   let scanner: EntryScanner | undefined
   let pacer: Pacer | undefined
-  /** Scans bytes a piece at a time, giving the event loop back between pieces when due. */
-  async function feedPieces (scanning: EntryScanner, pacing: Pacer, bytes: Buffer): Promise<void> {
-    for (let at = 0; at < bytes.length; at += PIECE_BYTES) {
-      scanning.feed(bytes.subarray(at, at + PIECE_BYTES))
-      if (pacing.due()) await pacing.yield()
-    }
-  }
   if (options.mode === 'ndjson') {
     scanner = new EntryScanner(options.mode, options)
     pacer = new Pacer()
@@ -107,6 +100,14 @@ export async function readBody (payload: Payload, options: ReadOptions): Promise
   if (options.mode === 'whole') return parseJson(body.toString('utf8'))
   if (!scanner.isArray && scanner.spans.length === 0) throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY()
   return new ReceivedEntries(body, scanner.spans, { single: !scanner.isArray, ndjson: false, limits: options })
+}
+
+/** Scans bytes a piece at a time, giving the event loop back between pieces when due. */
+async function feedPieces (scanner: EntryScanner, pacer: Pacer, bytes: Buffer): Promise<void> {
+  for (let at = 0; at < bytes.length; at += PIECE_BYTES) {
+    scanner.feed(bytes.subarray(at, at + PIECE_BYTES))
+    if (pacer.due()) await pacer.yield()
+  }
 }
 
 /** A body small enough to parse in one piece: parsed, then held to the same counts the scanner keeps. */
@@ -235,53 +236,88 @@ export class ReceivedEntries {
  */
 async function eachChunk (stream: Readable, onChunk: (chunk: Buffer) => Promise<void> | undefined): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    let pending: Promise<void> | undefined
-    let settled = false
-    const settle = (error?: unknown): void => {
-      if (settled) return
-      settled = true
-      stream.off('data', onData)
-      stream.off('end', onEnd)
-      stream.off('error', onError)
-      if (error === undefined) {
-        resolve()
-        return
-      }
-      stream.pause()
-      // An error the stream raises later (the client going away) has no one left to tell.
-      stream.on('error', () => {})
-      reject(error)
-    }
-    function onData (chunk: Buffer | string): void {
-      if (settled) return
-      try {
-        pending = onChunk(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
-      } catch (error) {
-        settle(error)
-        return
-      }
-      if (pending === undefined) return
-      stream.pause()
-      pending.then(() => {
-        pending = undefined
-        if (!settled) stream.resume()
-      }, settle)
-    }
-    function onEnd (): void {
-      if (pending === undefined) settle()
-      else pending.then(() => { settle() }, settle)
-    }
-    function onError (error: Error & { statusCode?: number }): void {
-      // The stream's own failures (a cut body, a client gone, bytes that do not inflate) are the client's.
-      if (!(typeof error.statusCode === 'number' && error.statusCode >= 400)) error.statusCode = 400
-      settle(error)
-    }
-    stream.on('data', onData)
-    stream.on('end', onEnd)
-    stream.on('error', onError)
-    stream.resume()
+    new ChunkReader(stream, onChunk, resolve, reject).start()
   })
 }
+
+// A class rather than closures made for every body: its listeners are bound
+// once per reading, and nothing else is made.
+class ChunkReader {
+  private readonly stream: Readable
+  private readonly onChunk: (chunk: Buffer) => Promise<void> | undefined
+  private readonly resolve: () => void
+  private readonly reject: (error: unknown) => void
+  private readonly onData: (chunk: Buffer | string) => void
+  private readonly onEnd: () => void
+  private readonly onError: (error: Error & { statusCode?: number }) => void
+  private pending: Promise<void> | undefined
+  private settled = false
+
+  constructor (stream: Readable, onChunk: (chunk: Buffer) => Promise<void> | undefined, resolve: () => void, reject: (error: unknown) => void) {
+    this.stream = stream
+    this.onChunk = onChunk
+    this.resolve = resolve
+    this.reject = reject
+    this.onData = this.data.bind(this)
+    this.onEnd = this.end.bind(this)
+    this.onError = this.error.bind(this)
+  }
+
+  start (): void {
+    this.stream.on('data', this.onData)
+    this.stream.on('end', this.onEnd)
+    this.stream.on('error', this.onError)
+    this.stream.resume()
+  }
+
+  private settle (error?: unknown): void {
+    if (this.settled) return
+    this.settled = true
+    const stream = this.stream
+    stream.off('data', this.onData)
+    stream.off('end', this.onEnd)
+    stream.off('error', this.onError)
+    if (error === undefined) {
+      this.resolve()
+      return
+    }
+    stream.pause()
+    // An error the stream raises later (the client going away) has no one left to tell.
+    stream.on('error', ignore)
+    this.reject(error)
+  }
+
+  private data (chunk: Buffer | string): void {
+    if (this.settled) return
+    let pending: Promise<void> | undefined
+    try {
+      pending = this.onChunk(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+    } catch (error) {
+      this.settle(error)
+      return
+    }
+    if (pending === undefined) return
+    this.pending = pending
+    this.stream.pause()
+    pending.then(() => {
+      this.pending = undefined
+      if (!this.settled) this.stream.resume()
+    }, (error: unknown) => { this.settle(error) })
+  }
+
+  private end (): void {
+    if (this.pending === undefined) this.settle()
+    else this.pending.then(() => { this.settle() }, (error: unknown) => { this.settle(error) })
+  }
+
+  private error (error: Error & { statusCode?: number }): void {
+    // The stream's own failures (a cut body, a client gone, bytes that do not inflate) are the client's.
+    if (!(typeof error.statusCode === 'number' && error.statusCode >= 400)) error.statusCode = 400
+    this.settle(error)
+  }
+}
+
+function ignore (): void {}
 
 function parseJson (text: string): unknown {
   parsed++

@@ -27,14 +27,28 @@ export interface CheckedEntries {
   issues: RejectionBody[]
 }
 
-export async function checkEntries (entries: EntrySource): Promise<CheckedEntries> {
+/**
+ * Checks the entries in order. Within one slice of time (nearly every
+ * request: a single entry, or a small batch) they are checked at once and
+ * the answer is no promise; past it, the rest are checked after giving the
+ * event loop back, slice by slice.
+ */
+export function checkEntries (entries: EntrySource): CheckedEntries | Promise<CheckedEntries> {
   const pacer = new Pacer()
-  const checked: CheckedEntries = { valid: [], issues: [] }
-  for (let index = 0; index < entries.length; index++) {
+  return checkFrom(entries, 0, { valid: [], issues: [] }, pacer)
+}
+
+function checkFrom (entries: EntrySource, from: number, checked: CheckedEntries, pacer: Pacer): CheckedEntries | Promise<CheckedEntries> {
+  for (let index = from; index < entries.length; index++) {
     const check = checkEntry(entries.entry(index), index)
     if (check.ok) checked.valid.push({ index, entry: check.entry })
     else checked.issues.push(...check.issues)
-    if (pacer.due()) await pacer.yield()
+    if (pacer.due()) return checkAfterYield(entries, index + 1, checked, pacer)
   }
   return checked
+}
+
+async function checkAfterYield (entries: EntrySource, from: number, checked: CheckedEntries, pacer: Pacer): Promise<CheckedEntries> {
+  await pacer.yield()
+  return await checkFrom(entries, from, checked, pacer)
 }

@@ -65,14 +65,15 @@ export type EntryCheck =
   | { ok: true, entry: NormalizedEntry }
   | { ok: false, issues: RejectionBody[] }
 
-export function checkEntry (raw: unknown, index: number): EntryCheck {
-  const issue = (code: string, message: string, field?: string): EntryCheck =>
-    ({ ok: false, issues: [field === undefined ? { index, code, message } : { index, field, code, message }] })
+function issue (index: number, code: string, message: string, field?: string): EntryCheck {
+  return { ok: false, issues: [field === undefined ? { index, code, message } : { index, field, code, message }] }
+}
 
-  if (raw instanceof UnparsableLine) return issue('invalid_json', `line ${raw.line} is not valid JSON: ${raw.reason}`)
-  if (raw instanceof RefusedEntry) return issue(raw.code, raw.message)
+export function checkEntry (raw: unknown, index: number): EntryCheck {
+  if (raw instanceof UnparsableLine) return issue(index, 'invalid_json', `line ${raw.line} is not valid JSON: ${raw.reason}`)
+  if (raw instanceof RefusedEntry) return issue(index, raw.code, raw.message)
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return issue('invalid_type', 'a log entry must be a JSON object')
+    return issue(index, 'invalid_type', 'a log entry must be a JSON object')
   }
   const input = { ...raw } as Record<string, unknown>
   if (!validateEntry(input)) {
@@ -81,9 +82,9 @@ export function checkEntry (raw: unknown, index: number): EntryCheck {
   const entry = input as LogEntryInput & Record<string, unknown>
 
   const badValue = findBadValue(entry, 0)
-  if (badValue !== undefined) return issue(badValue.code, badValue.message, badValue.field)
+  if (badValue !== undefined) return issue(index, badValue.code, badValue.message, badValue.field)
   if (entry.message !== undefined && Buffer.byteLength(entry.message) > MESSAGE_MAX) {
-    return issue('too_long', `must not be longer than ${MESSAGE_MAX} bytes (UTF-8)`, 'message')
+    return issue(index, 'too_long', `must not be longer than ${MESSAGE_MAX} bytes (UTF-8)`, 'message')
   }
 
   // The schema counts the status as sent; what is stored is upper-cased, and
@@ -92,31 +93,34 @@ export function checkEntry (raw: unknown, index: number): EntryCheck {
   // Counted in code points, as the schema counts; a string of at most STATUS_MAX UTF-16 units has no more.
   const statusLength = status.length > STATUS_MAX ? [...status].length : status.length
   if (statusLength > STATUS_MAX) {
-    return issue('too_long', `must not be longer than ${STATUS_MAX} characters once upper-cased, as it is stored ` +
+    return issue(index, 'too_long', `must not be longer than ${STATUS_MAX} characters once upper-cased, as it is stored ` +
       `(upper-cased it is ${statusLength} characters)`, 'status')
   }
 
   const executedAt = pointInTime(entry.executed_at)
   if (executedAt === undefined) {
-    return issue('invalid_format', 'must be a real point in time (a leap second such as 23:59:60 cannot be stored)', 'executed_at')
+    return issue(index, 'invalid_format', 'must be a real point in time (a leap second such as 23:59:60 cannot be stored)', 'executed_at')
   }
   const year = executedAt.getUTCFullYear()
-  if (year < 1 || year > 9999) return issue('out_of_range', 'must be a time between the years 0001 and 9999', 'executed_at')
+  if (year < 1 || year > 9999) return issue(index, 'out_of_range', 'must be a time between the years 0001 and 9999', 'executed_at')
 
-  const attributes: Record<string, unknown> = { ...entry.attributes }
-  for (const [name, value] of Object.entries(entry)) {
+  // Most entries have no unknown field: their attributes are stored as sent, without a copy.
+  let withUnknown: Record<string, unknown> | undefined
+  for (const name in entry) {
     if (KNOWN_FIELDS.has(name)) continue
-    if (Object.hasOwn(attributes, name)) {
-      return issue('attribute_conflict', `"${name}" is given both as a top-level field and inside attributes`, name)
+    withUnknown ??= { ...entry.attributes }
+    if (Object.hasOwn(withUnknown, name)) {
+      return issue(index, 'attribute_conflict', `"${name}" is given both as a top-level field and inside attributes`, name)
     }
-    attributes[name] = value
+    withUnknown[name] = entry[name]
   }
+  const attributes = withUnknown ?? entry.attributes
   let serialized: string | null = null
-  if (Object.keys(attributes).length > 0 || entry.attributes !== undefined) {
+  if (attributes !== undefined) {
     serialized = JSON.stringify(attributes)
     const size = Buffer.byteLength(serialized)
     if (size > ATTRIBUTES_MAX_BYTES) {
-      return issue('too_large', `attributes (with unknown top-level fields) take ${size} bytes serialized; the limit is ${ATTRIBUTES_MAX_BYTES}`, 'attributes')
+      return issue(index, 'too_large', `attributes (with unknown top-level fields) take ${size} bytes serialized; the limit is ${ATTRIBUTES_MAX_BYTES}`, 'attributes')
     }
   }
 
@@ -168,24 +172,29 @@ interface BadValue { field: string, code: string, message: string }
 // PostgreSQL text and jsonb cannot hold NUL or unpaired surrogates, very deep
 // JSON would hit its stack limit, and a number too large for JSON (1e400
 // parses as Infinity) would be stored as something else: refuse them here,
-// as the client's error.
-function findBadValue (value: unknown, depth: number, field = ''): BadValue | undefined {
+// as the client's error. The path of a bad value is spelled only once one is
+// found (field '' is the value itself; each level up puts its key in front).
+function findBadValue (value: unknown, depth: number): BadValue | undefined {
   if (typeof value === 'number') {
-    return Number.isFinite(value) ? undefined : { field, code: 'out_of_range', message: 'must be a finite number' }
+    return Number.isFinite(value) ? undefined : { field: '', code: 'out_of_range', message: 'must be a finite number' }
   }
-  if (typeof value === 'string') {
-    if (value.includes('\u0000')) return { field, code: 'invalid_character', message: 'must not contain the NUL character (\\u0000)' }
-    if (!value.isWellFormed()) return { field, code: 'invalid_character', message: 'must be valid Unicode (it holds an unpaired surrogate)' }
-    return undefined
-  }
+  if (typeof value === 'string') return badText(value)
   if (typeof value !== 'object' || value === null) return undefined
   if (depth > MAX_ATTRIBUTE_DEPTH) {
-    return { field, code: 'too_deep', message: `nests deeper than ${MAX_ATTRIBUTE_DEPTH} levels` }
+    return { field: '', code: 'too_deep', message: `nests deeper than ${MAX_ATTRIBUTE_DEPTH} levels` }
   }
-  for (const [key, child] of Object.entries(value)) {
-    const path = field === '' ? key : `${field}.${key}`
-    const bad = findBadValue(key, depth + 1, path) ?? findBadValue(child, depth + 1, path)
-    if (bad !== undefined) return bad
+  for (const key of Object.keys(value)) {
+    const bad = badText(key) ?? findBadValue((value as Record<string, unknown>)[key], depth + 1)
+    if (bad !== undefined) {
+      bad.field = bad.field === '' ? key : `${key}.${bad.field}`
+      return bad
+    }
   }
+  return undefined
+}
+
+function badText (text: string): BadValue | undefined {
+  if (text.includes('\u0000')) return { field: '', code: 'invalid_character', message: 'must not contain the NUL character (\\u0000)' }
+  if (!text.isWellFormed()) return { field: '', code: 'invalid_character', message: 'must be valid Unicode (it holds an unpaired surrogate)' }
   return undefined
 }

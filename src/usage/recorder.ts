@@ -19,6 +19,8 @@ export function zeroCounts (): Counts {
 
 interface KeyUse { at: Date, address: string | null }
 
+const DAY_MS = 86_400_000
+
 /** The UTC calendar day of an instant, as YYYY-MM-DD. */
 export function utcDay (at: Date): string {
   return at.toISOString().slice(0, 10)
@@ -47,8 +49,23 @@ export class UsageRecorder {
     this.#keyUses.set(keyId, { at, address })
   }
 
-  count (clientId: string, counts: Partial<Counts>, at = new Date()): void {
-    addCounts(this.#counts, clientId, utcDay(at), counts)
+  count (clientId: string, counts: Partial<Counts>, at?: Date): void {
+    addCounts(this.#counts, clientId, at === undefined ? this.#today() : utcDay(at), counts)
+  }
+
+  // Today's UTC day, spelled once a day rather than at every count (every request counts twice).
+  #day = ''
+  #dayStarts = 0
+  #dayEnds = 0
+
+  #today (): string {
+    const now = Date.now()
+    if (now < this.#dayStarts || now >= this.#dayEnds) {
+      this.#dayStarts = now - (now % DAY_MS)
+      this.#dayEnds = this.#dayStarts + DAY_MS
+      this.#day = utcDay(new Date(now))
+    }
+    return this.#day
   }
 
   /** The counted bytes of logs the client has just stored. */
