@@ -32,8 +32,9 @@ interface Row {
  * Stores the requests' entries in one statement and answers each request,
  * entry by entry in its order: its id, whether its event_id was stored before
  * (by an earlier request, earlier in the group or earlier in its batch: the
- * first one wins), and with `withLogs` the stored log. Atomic: a failure stores
- * nothing of any request.
+ * first one wins), and with `withLogs` the stored log. Atomic: a failure of
+ * the statement stores nothing of any request; a CommittedGroupError comes
+ * after the commit, when the replayed logs could not be read.
  */
 export async function insertGroup (db: Kysely<Database>, requests: readonly WriteRequest[]): Promise<StoredEntry[][]> {
   const firstByEventId = new Map<string, Row>()
@@ -60,18 +61,32 @@ export async function insertGroup (db: Kysely<Database>, requests: readonly Writ
     slotsOf.push(slots)
   }
 
-  const { rows: returned } = await insertRows(db, inserted, wantedIds)
   const byId = new Map(inserted.map((row) => [row.id, row]))
   const confirmed = new Set<Row>()
-  for (const log of returned) {
-    const row = byId.get(log.id)!
-    confirmed.add(row)
-    if (log.received_at !== null) row.log = storedLog(row, log.received_at, log.attributes)
+  const write = async (rows: readonly Row[]): Promise<Row[]> => {
+    const { rows: returned } = await insertRows(db, rows, wantedIds)
+    for (const log of returned) {
+      const row = byId.get(log.id)!
+      confirmed.add(row)
+      if (log.received_at !== null) row.log = storedLog(row, log.received_at, log.attributes)
+    }
+    // A row with an event_id that the statement did not return was skipped by
+    // the conflict clause: its event_id was stored before, and it replays that log.
+    return rows.filter((row) => row.entry.event_id !== null && !confirmed.has(row))
   }
-  // A row with an event_id that the statement did not return was skipped by
-  // the conflict clause: its event_id was stored before, and it replays that log.
-  const skipped = inserted.filter((row) => row.entry.event_id !== null && !confirmed.has(row))
-  if (skipped.length > 0) await findStoredBefore(db, skipped)
+  let skipped = await write(inserted)
+  // From here the rows are committed: a failure must not have them written again.
+  try {
+    for (let attempt = 1; skipped.length > 0; attempt++) {
+      const gone = await findStoredBefore(db, skipped)
+      if (gone.length === 0) break
+      // Deleted between the conflict and the read: written again, as if never stored.
+      if (attempt === 3) throw new Error('logs stored before with the same event_id kept disappearing')
+      skipped = await write(gone)
+    }
+  } catch (error) {
+    throw new CommittedGroupError(error)
+  }
 
   return slotsOf.map((slots, index) => {
     const withLogs = requests[index]!.withLogs
@@ -84,6 +99,13 @@ export async function insertGroup (db: Kysely<Database>, requests: readonly Writ
       }
     })
   })
+}
+
+/** A failure after the group's rows were committed: its requests must not be written again. */
+export class CommittedGroupError extends Error {
+  constructor (cause: unknown) {
+    super('the entries were stored, but the logs their event_ids replay could not be read', { cause })
+  }
 }
 
 /** An entry of a request: its row, and whether it is the entry that made the row (any later one is a replay). */
@@ -175,18 +197,19 @@ function storedLog (row: Row, receivedAt: Date, attributes: Record<string, unkno
   }
 }
 
-/** Reads, for rows skipped by the conflict clause, the log each one's (client, event_id) stored before. */
-async function findStoredBefore (db: Kysely<Database>, rows: readonly Row[]): Promise<void> {
+/** Reads, for rows skipped by the conflict clause, the log each one's (client, event_id) stored before; returns those whose log is gone. */
+async function findStoredBefore (db: Kysely<Database>, rows: readonly Row[]): Promise<Row[]> {
   const found = await sql<PublicLog & { client_id: string }>`
     select client_id, ${sql.join(PUBLIC_COLUMNS.map((column) => sql.ref(`logs.${column}`)))}
     from logs
     join unnest(${rows.map((row) => row.client.id)}::uuid[], ${rows.map((row) => row.entry.event_id)}::text[])
       as wanted (client_id, event_id) using (client_id, event_id)`.execute(db)
   const byKey = new Map(found.rows.map(({ client_id: clientId, ...log }) => [clientId + log.event_id!, log]))
+  const gone: Row[] = []
   for (const row of rows) {
     const log = byKey.get(row.client.id + row.entry.event_id!)
-    // Deleted since the conflict: the group fails, and its requests are written again one by one.
-    if (log === undefined) throw new Error('a log stored before with the same event_id was not found')
-    row.storedBefore = log
+    if (log === undefined) gone.push(row)
+    else row.storedBefore = log
   }
+  return gone
 }

@@ -14,7 +14,7 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
 import { isDatabaseUnavailable } from '../db/unavailable.ts'
-import { insertGroup, type WriteRequest } from './group-insert.ts'
+import { CommittedGroupError, insertGroup, type WriteRequest } from './group-insert.ts'
 import type { StoredEntry } from './tenant-logs.ts'
 
 export interface GroupWriterOptions {
@@ -146,7 +146,7 @@ export class GroupWriter {
       const answers = await insertGroup(this.#db, group)
       group.forEach((pending, index) => { this.#answer(pending, answers[index]!) })
     } catch (error) {
-      if (group.length === 1 || isDatabaseUnavailable(error)) {
+      if (group.length === 1 || isDatabaseUnavailable(error) || error instanceof CommittedGroupError) {
         for (const pending of group) this.#fail(pending, error)
         return
       }
