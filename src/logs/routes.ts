@@ -17,7 +17,6 @@ import { BatchResult, IngestBody, IngestQuery, ListQuery, LogByIdQuery, LogIdPar
 import { logsOf } from './tenant-logs.ts'
 import { queryLimitsDescription } from '../queries/runner.ts'
 import { MemoryIngestBudget, RedisIngestBudget, type IngestBudget, type IngestVolume } from './ingest-budget.ts'
-import { storedBytesOf } from './stored-bytes.ts'
 import type { AuthenticatedClient } from '../keys/resolver.ts'
 import { checkEntries, entrySource } from './check-entries.ts'
 
@@ -63,7 +62,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
   async function checkStorageQuota (client: AuthenticatedClient): Promise<void> {
     const quota = client.storageQuotaBytes ?? fastify.config.STORAGE_QUOTA_BYTES
     if (quota === 0) return
-    const stored = await storedBytesOf(fastify.db, client) + fastify.usage.pendingStoredBytes(client.id)
+    const stored = await fastify.usage.storedBytes(client)
     if (stored >= quota) throw Errors.storageQuotaExceeded(stored, quota)
   }
 

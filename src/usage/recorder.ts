@@ -7,7 +7,7 @@ import { sql, type Kysely } from 'kysely'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../db/schema.ts'
 import { PeriodicFlush } from '../db/periodic-flush.ts'
-import { addStoredBytes } from '../logs/stored-bytes.ts'
+import { addStoredBytes, storedBytesOf } from '../logs/stored-bytes.ts'
 
 export const COUNTERS = ['requests', 'rejected_requests', 'rate_limited', 'logs_accepted', 'logs_duplicates', 'logs_rejected', 'auth_failures'] as const
 export type Counter = typeof COUNTERS[number]
@@ -55,14 +55,13 @@ export class UsageRecorder {
 
   // Today's UTC day, spelled once a day rather than at every count (every request counts twice).
   #day = ''
-  #dayStarts = 0
-  #dayEnds = 0
+  #dayStarts = -1
 
   #today (): string {
     const now = Date.now()
-    if (now < this.#dayStarts || now >= this.#dayEnds) {
-      this.#dayStarts = now - (now % DAY_MS)
-      this.#dayEnds = this.#dayStarts + DAY_MS
+    const dayStarts = now - (now % DAY_MS)
+    if (dayStarts !== this.#dayStarts) {
+      this.#dayStarts = dayStarts
       this.#day = utcDay(new Date(now))
     }
     return this.#day
@@ -76,6 +75,11 @@ export class UsageRecorder {
   /** The bytes this instance counted as stored for the client and has not written yet (a write under way included). */
   pendingStoredBytes (clientId: string): number {
     return (this.#stored.get(clientId) ?? 0) + (this.#storedInFlight.get(clientId) ?? 0)
+  }
+
+  /** The client's stored bytes as this instance knows them: those written, and those it has not written yet. */
+  async storedBytes (client: { id: string }): Promise<number> {
+    return await storedBytesOf(this.#db, client) + this.pendingStoredBytes(client.id)
   }
 
   /** What this instance counted for the client and has not written yet, by day. */

@@ -7,7 +7,6 @@ import { Type, type Static } from '@sinclair/typebox'
 import { HttpError } from '../errors.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { mergeUsage, totalOf, usageDays } from './store.ts'
-import { storedBytesOf } from '../logs/stored-bytes.ts'
 import { queryLimitsDescription } from '../queries/runner.ts'
 import { DEFAULT_DAYS, FIRST_DAY, MAX_DAYS, usageWindow, type WindowProblem } from './window.ts'
 
@@ -84,7 +83,7 @@ const usageRoutes: FastifyPluginAsync = async (app) => {
       days,
       total: totalOf(days),
       storage: {
-        stored_bytes: await storedBytesOf(fastify.db, request.client) + fastify.usage.pendingStoredBytes(clientId),
+        stored_bytes: await fastify.usage.storedBytes(request.client),
         quota_bytes: quota === 0 ? null : quota
       }
     }
