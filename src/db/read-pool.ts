@@ -1,10 +1,12 @@
 // The query routes' own pool of connections, apart from the one that serves
 // ingest, authentication and the usage and audit writes, so that reads can
-// never take the connections writes need. It knows, through the async
-// context, for which request each connection is working: when that request's
-// client goes away, the statement running for it is cancelled on the server
-// and the connection leaves the pool's busy set at once.
-import { AsyncLocalStorage } from 'node:async_hooks'
+// never take the connections writes need. It knows for which request each
+// connection is working (each run has a Kysely handle of its own, bound to the
+// request's signal): when that request's client goes away, the statement
+// running for it is cancelled on the server and the connection leaves the
+// pool's busy set at once. (Not through AsyncLocalStorage: on Node.js 20 its
+// first use turns async hooks on for the whole process, and every request,
+// writes too, pays for them from then on.)
 import { Kysely, PostgresDialect, type PostgresPool } from 'kysely'
 import type pg from 'pg'
 import { createPool, endPool, type ConnectOptions } from './connect.ts'
@@ -57,17 +59,12 @@ function backendPid (client: pg.PoolClient): number | undefined {
 
 export class ReadPool {
   /** Reached through run() only, so that no statement runs here unwatched. */
-  readonly #db: Kysely<Database>
   readonly #pool: pg.Pool
   readonly #options: ReadPoolOptions
-  /** The signal of the request the current async context works for. */
-  readonly #request = new AsyncLocalStorage<AbortSignal>()
 
   constructor (connectionString: string, options: ReadPoolOptions) {
     this.#options = options
     this.#pool = createPool(connectionString, options)
-    const pool: PostgresPool = { connect: async () => await this.#connect(), end: async () => { await endPool(this.#pool) } }
-    this.#db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   }
 
   /**
@@ -75,7 +72,9 @@ export class ReadPool {
    * it has running is cancelled on the server, and it cannot start another.
    */
   async run<T> (signal: AbortSignal, work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
-    return await this.#request.run(signal, async () => await work(this.#db))
+    // Closing is the pool's own (close()): ending this handle ends nothing.
+    const pool: PostgresPool = { connect: async () => await this.#connect(signal), end: async () => {} }
+    return await work(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }))
   }
 
   use (): PoolUse {
@@ -83,12 +82,11 @@ export class ReadPool {
   }
 
   async close (): Promise<void> {
-    await this.#db.destroy()
+    await endPool(this.#pool)
   }
 
-  async #connect (): Promise<pg.PoolClient> {
-    const signal = this.#request.getStore()
-    if (signal?.aborted === true) throw new WorkAbortedError()
+  async #connect (signal: AbortSignal): Promise<pg.PoolClient> {
+    if (signal.aborted) throw new WorkAbortedError()
     let client: pg.PoolClient
     try {
       client = await this.#pool.connect()
@@ -96,7 +94,6 @@ export class ReadPool {
       if (error instanceof Error && error.message === POOL_WAIT_TIMEOUT) throw new ReadPoolBusyError()
       throw error
     }
-    if (signal === undefined) return client
     // Aborted while it waited for the connection: no statement starts for a request that is gone.
     if (signal.aborted) {
       client.release()
