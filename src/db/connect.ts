@@ -60,7 +60,17 @@ export async function endPool (pool: pg.Pool): Promise<void> {
 }
 
 export function connect (connectionString: string, options: ConnectOptions = {}): Kysely<Database> {
+  return connectWithPool(connectionString, options).db
+}
+
+/**
+ * A Kysely handle and the pg pool under it. The pool is for the statements
+ * Kysely cannot run: a named (prepared) statement, parsed and planned once per
+ * connection, where one statement is the whole of a hot path. Destroying `db`
+ * closes the pool.
+ */
+export function connectWithPool (connectionString: string, options: ConnectOptions = {}): { db: Kysely<Database>, pool: pg.Pool } {
   const pool = createPool(connectionString, options)
   const closing = { connect: async () => await pool.connect(), end: async () => { await endPool(pool) } }
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: closing }) })
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: closing }) }), pool }
 }

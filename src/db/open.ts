@@ -2,14 +2,17 @@
 // DATABASE_URL, or the embedded PostgreSQL under DATA_DIR (shared with
 // another process already running it), migrated to the latest schema.
 import type { Kysely } from 'kysely'
+import type pg from 'pg'
 import type { Config } from '../config.ts'
 import { assertConnects } from './connect-check.ts'
-import { connect } from './connect.ts'
+import { connectWithPool } from './connect.ts'
 import { migrateToLatest } from './migrate.ts'
 import type { Database } from './schema.ts'
 
 export interface OpenDatabase {
   db: Kysely<Database>
+  /** The pool under `db`, for prepared statements (connectWithPool); closed with it. */
+  pool: pg.Pool
   /** The connection string in use (the embedded server's, when embedded). */
   url: string
   /** Migrations this open applied. */
@@ -38,7 +41,7 @@ export async function openDatabase (config: Config, options: OpenOptions = {}): 
     stop = server.stop
     embedded = { owned: server.owned }
   }
-  const db = connect(url, {
+  const { db, pool } = connectWithPool(url, {
     poolMax: options.poolMax ?? config.DB_POOL_MAX,
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
     onPoolError: options.onPoolError
@@ -50,7 +53,7 @@ export async function openDatabase (config: Config, options: OpenOptions = {}): 
   try {
     await assertConnects(db, { url, embeddedDataDir: embedded === undefined ? undefined : config.DATA_DIR, connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS })
     const results = await migrateToLatest(db)
-    return { db, url, applied: results.map((result) => result.migrationName), embedded, close }
+    return { db, pool, url, applied: results.map((result) => result.migrationName), embedded, close }
   } catch (error) {
     await close()
     throw error

@@ -3,12 +3,18 @@
 // client_id of the authenticated client that sent it, and the only read here
 // (the logs that idempotent replays return) is by (client_id, event_id) pairs
 // taken from those rows: no tenant can reach another's logs through a group.
-import { sql, type Kysely } from 'kysely'
+//
+// It runs on the pg pool rather than through Kysely: the insert is a named
+// statement, parsed and planned once per connection and then only bound and
+// executed, which takes a third of the database's work per group away.
+import type pg from 'pg'
 import { v7 as uuidv7 } from 'uuid'
-import type { Database } from '../db/schema.ts'
 import type { AuthenticatedClient } from '../keys/resolver.ts'
 import { PUBLIC_COLUMNS, type PublicLog, type StoredEntry } from './tenant-logs.ts'
 import type { NormalizedEntry } from './validate.ts'
+
+/** Where the statements run: the pg pool under the service's Kysely handle. */
+export type Queryable = Pick<pg.Pool, 'query'>
 
 export interface WriteRequest {
   client: AuthenticatedClient
@@ -36,7 +42,7 @@ interface Row {
  * the statement stores nothing of any request; a CommittedGroupError comes
  * after the commit, when the replayed logs could not be read.
  */
-export async function insertGroup (db: Kysely<Database>, requests: readonly WriteRequest[]): Promise<StoredEntry[][]> {
+export async function insertGroup (pool: Queryable, requests: readonly WriteRequest[]): Promise<StoredEntry[][]> {
   const firstByEventId = new Map<string, Row>()
   const slotsOf: Slot[][] = []
   const inserted: Row[] = []
@@ -64,7 +70,7 @@ export async function insertGroup (db: Kysely<Database>, requests: readonly Writ
   const byId = new Map(inserted.map((row) => [row.id, row]))
   const confirmed = new Set<Row>()
   const write = async (rows: readonly Row[]): Promise<Row[]> => {
-    const { rows: returned } = await insertRows(db, rows, wantedIds)
+    const returned = await insertRows(pool, rows, wantedIds)
     for (const log of returned) {
       const row = byId.get(log.id)!
       confirmed.add(row)
@@ -78,7 +84,7 @@ export async function insertGroup (db: Kysely<Database>, requests: readonly Writ
   // From here the rows are committed: a failure must not have them written again.
   try {
     for (let attempt = 1; skipped.length > 0; attempt++) {
-      const gone = await findStoredBefore(db, skipped)
+      const gone = await findStoredBefore(pool, skipped)
       if (gone.length === 0) break
       // Deleted between the conflict and the read: written again, as if never stored.
       if (attempt === 3) throw new Error('logs stored before with the same event_id kept disappearing')
@@ -113,8 +119,8 @@ interface Slot { row: Row, first: boolean }
 
 interface Returned { id: string, received_at: Date | null, attributes: Record<string, unknown> | null }
 
-async function insertRows (db: Kysely<Database>, rows: readonly Row[], wantedIds: string[]): Promise<{ rows: Returned[] }> {
-  // One array per column, built in one pass: a thousand rows are one short statement with fifteen parameters.
+async function insertRows (pool: Queryable, rows: readonly Row[], wantedIds: string[]): Promise<Returned[]> {
+  // One array per column, built in one pass: a thousand rows are one short statement with eighteen parameters.
   const n = rows.length
   const clientIds = new Array<string>(n)
   const keyIds = new Array<string>(n)
@@ -153,27 +159,36 @@ async function insertRows (db: Kysely<Database>, rows: readonly Row[], wantedIds
     attributes[i] = entry.attributes
     sizes[i] = entry.size_bytes
   }
-  // Only the rows the answers need come back: those with an event_id (to
-  // tell the ones the conflict clause skipped) and those answered with their log.
-  return await sql<Returned>`
-    with inserted as (
-      insert into logs (client_id, key_id, id, event_id, environment, executed_at, status, level, message,
-                        workflow_id, workflow_name, run_id, step, duration_ms, trace_id, attributes, size_bytes)
-      select * from unnest(
-        ${clientIds}::uuid[], ${keyIds}::uuid[], ${ids}::uuid[], ${eventIds}::text[], ${environments}::text[],
-        ${executedAt}::timestamptz[], ${statuses}::text[], ${levels}::text[], ${messages}::text[], ${workflowIds}::text[],
-        ${workflowNames}::text[], ${runIds}::text[], ${steps}::text[], ${durations}::float8[], ${traceIds}::text[],
-        ${attributes}::jsonb[], ${sizes}::int4[]
-      )
-      on conflict (client_id, event_id) where event_id is not null do nothing
-      returning id, event_id, received_at, attributes
-    )
-    select id,
-           case when id = any(${wantedIds}::uuid[]) then received_at end as received_at,
-           case when id = any(${wantedIds}::uuid[]) then attributes end as attributes
-    from inserted
-    where event_id is not null or id = any(${wantedIds}::uuid[])`.execute(db)
+  const { rows: returned } = await pool.query<Returned>({
+    name: 'insert_log_group',
+    text: INSERT_GROUP,
+    values: [clientIds, keyIds, ids, eventIds, environments, executedAt, statuses, levels, messages,
+      workflowIds, workflowNames, runIds, steps, durations, traceIds, attributes, sizes, wantedIds]
+  })
+  return returned
 }
+
+// One array per column, unnested into rows. Only the rows the answers need
+// come back: those with an event_id (to tell the ones the conflict clause
+// skipped) and those answered with their log ($18).
+const INSERT_GROUP = `
+  with inserted as (
+    insert into logs (client_id, key_id, id, event_id, environment, executed_at, status, level, message,
+                      workflow_id, workflow_name, run_id, step, duration_ms, trace_id, attributes, size_bytes)
+    select * from unnest(
+      $1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
+      $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[],
+      $11::text[], $12::text[], $13::text[], $14::float8[], $15::text[],
+      $16::jsonb[], $17::int4[]
+    )
+    on conflict (client_id, event_id) where event_id is not null do nothing
+    returning id, event_id, received_at, attributes
+  )
+  select id,
+         case when id = any($18::uuid[]) then received_at end as received_at,
+         case when id = any($18::uuid[]) then attributes end as attributes
+  from inserted
+  where event_id is not null or id = any($18::uuid[])`
 
 /** The log as stored: the entry as normalized, with what the database set (received_at) or rewrote (the attributes, as jsonb). */
 function storedLog (row: Row, receivedAt: Date, attributes: Record<string, unknown> | null): PublicLog {
@@ -198,12 +213,11 @@ function storedLog (row: Row, receivedAt: Date, attributes: Record<string, unkno
 }
 
 /** Reads, for rows skipped by the conflict clause, the log each one's (client, event_id) stored before; returns those whose log is gone. */
-async function findStoredBefore (db: Kysely<Database>, rows: readonly Row[]): Promise<Row[]> {
-  const found = await sql<PublicLog & { client_id: string }>`
-    select client_id, ${sql.join(PUBLIC_COLUMNS.map((column) => sql.ref(`logs.${column}`)))}
-    from logs
-    join unnest(${rows.map((row) => row.client.id)}::uuid[], ${rows.map((row) => row.entry.event_id)}::text[])
-      as wanted (client_id, event_id) using (client_id, event_id)`.execute(db)
+async function findStoredBefore (pool: Queryable, rows: readonly Row[]): Promise<Row[]> {
+  const found = await pool.query<PublicLog & { client_id: string }>({
+    text: FIND_STORED_BEFORE,
+    values: [rows.map((row) => row.client.id), rows.map((row) => row.entry.event_id)]
+  })
   const byKey = new Map(found.rows.map(({ client_id: clientId, ...log }) => [clientId + log.event_id!, log]))
   const gone: Row[] = []
   for (const row of rows) {
@@ -213,3 +227,8 @@ async function findStoredBefore (db: Kysely<Database>, rows: readonly Row[]): Pr
   }
   return gone
 }
+
+const FIND_STORED_BEFORE = `
+  select client_id, ${PUBLIC_COLUMNS.map((column) => `logs.${column}`).join(', ')}
+  from logs
+  join unnest($1::uuid[], $2::text[]) as wanted (client_id, event_id) using (client_id, event_id)`

@@ -11,10 +11,8 @@
 // (not an outage) is retried request by request, so one bad request cannot
 // fail the others. No request waits without bound: past `timeoutMs`, queued or
 // in flight, it is answered 503 (in flight, its entries may still be committed).
-import type { Kysely } from 'kysely'
-import type { Database } from '../db/schema.ts'
 import { isDatabaseUnavailable } from '../db/unavailable.ts'
-import { CommittedGroupError, insertGroup, type WriteRequest } from './group-insert.ts'
+import { CommittedGroupError, insertGroup, type Queryable, type WriteRequest } from './group-insert.ts'
 import type { StoredEntry } from './tenant-logs.ts'
 
 export interface GroupWriterOptions {
@@ -46,7 +44,7 @@ interface Pending extends WriteRequest {
 }
 
 export class GroupWriter {
-  readonly #db: Kysely<Database>
+  readonly #pool: Queryable
   readonly #options: GroupWriterOptions
   readonly #queue: Pending[] = []
   /** Rows of the queued requests not yet answered. */
@@ -55,8 +53,8 @@ export class GroupWriter {
   #idle: Array<() => void> = []
   readonly stats: WriteStats = { groups: 0, requests: 0, rows: 0, largestGroup: 0 }
 
-  constructor (db: Kysely<Database>, options: GroupWriterOptions) {
-    this.#db = db
+  constructor (pool: Queryable, options: GroupWriterOptions) {
+    this.#pool = pool
     this.#options = options
   }
 
@@ -143,7 +141,7 @@ export class GroupWriter {
 
   async #writeGroup (group: Pending[]): Promise<void> {
     try {
-      const answers = await insertGroup(this.#db, group)
+      const answers = await insertGroup(this.#pool, group)
       group.forEach((pending, index) => { this.#answer(pending, answers[index]!) })
     } catch (error) {
       if (group.length === 1 || isDatabaseUnavailable(error) || error instanceof CommittedGroupError) {
@@ -154,7 +152,7 @@ export class GroupWriter {
       for (const pending of group) {
         if (pending.settled) continue
         try {
-          this.#answer(pending, (await insertGroup(this.#db, [pending]))[0]!)
+          this.#answer(pending, (await insertGroup(this.#pool, [pending]))[0]!)
         } catch (own) {
           this.#fail(pending, own)
         }

@@ -2,6 +2,7 @@
 // on close, with the embedded PostgreSQL stopped if this process started it.
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
+import type pg from 'pg'
 import { sql } from 'kysely'
 import { caseFolding } from '../db/case-folding.ts'
 import { openDatabase } from '../db/open.ts'
@@ -10,6 +11,8 @@ import type { Database } from '../db/schema.ts'
 declare module 'fastify' {
   interface FastifyInstance {
     db: Kysely<Database>
+    /** The pg pool under `db`, for the prepared statement of the write path; closed with `db`. */
+    dbPool: pg.Pool
     /** The connection string of `db`, for connections outside the pool (LISTEN). */
     databaseUrl: string
   }
@@ -33,6 +36,7 @@ export default fp(async function database (fastify) {
         'stop the service and run `npm run convert-utf8` (see "UTF-8" under Operations in the README)')
   }
   fastify.decorate('db', database.db)
+  fastify.decorate('dbPool', database.pool)
   fastify.decorate('databaseUrl', database.url)
   fastify.addHook('onClose', database.close)
 }, { name: 'database', dependencies: ['env'] })

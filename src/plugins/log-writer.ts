@@ -19,7 +19,7 @@ const WRITE_CONCURRENCY = 2
 
 export default fp(async function logWriter (fastify) {
   const config = fastify.config
-  const writer = new GroupWriter(fastify.db, {
+  const writer = new GroupWriter(fastify.dbPool, {
     concurrency: WRITE_CONCURRENCY,
     // At most one largest batch's worth of rows per statement, so that building one holds the event loop briefly.
     maxGroupRows: config.MAX_BATCH_ENTRIES,
