@@ -1,0 +1,94 @@
+// The indexes of logs: the set the query routes need and no more, each
+// filter of the listing served by one, and a migration that can be undone.
+import { FileMigrationProvider, Migrator, sql, type Kysely } from 'kysely'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import type { Database } from '../../src/db/schema.ts'
+import { buildTestApp, callApi, issueKey } from '../helper.ts'
+
+const MIGRATIONS = fileURLToPath(new URL('../../db/migrations', import.meta.url))
+
+async function logIndexes (db: Kysely<Database>): Promise<Record<string, string>> {
+  const { rows } = await sql<{ indexname: string, indexdef: string }>`
+    select indexname, indexdef from pg_indexes where tablename = 'logs' order by indexname`.execute(db)
+  return Object.fromEntries(rows.map(({ indexname, indexdef }) => [indexname, indexdef.replace(/^.* USING btree /, '')]))
+}
+
+/** The index a listing with this filter reads, as the planner chooses it on a tenant of 20,000 logs among 40,000. */
+async function indexFor (db: Kysely<Database>, clientId: string, column: 'workflow_id' | 'run_id' | 'status', value: string): Promise<string[]> {
+  const { rows } = await sql<{ 'QUERY PLAN': unknown }>`
+    explain (format json)
+    select id from logs
+    where client_id = ${clientId} and ${sql.ref(column)} = ${value}
+    order by executed_at, id limit 100`.execute(db)
+  return [...JSON.stringify(rows[0]!['QUERY PLAN']).matchAll(/"Index Name":"([^"]+)"/g)].map((match) => match[1]!)
+}
+
+void t.test('the partial indexes leave out the rows their filter never asks for, and still serve each filter', async (t) => {
+  const { app } = await buildTestApp(t)
+  t.same(await logIndexes(app.db), {
+    logs_client_event_id_key: '(client_id, event_id) WHERE (event_id IS NOT NULL)',
+    logs_client_executed_at_idx: '(client_id, executed_at, id)',
+    logs_client_run_idx: '(client_id, run_id, executed_at, id) WHERE (run_id IS NOT NULL)',
+    logs_client_status_idx: "(client_id, status, executed_at, id) WHERE (status <> 'SUCCESS'::text)",
+    logs_client_workflow_idx: '(client_id, workflow_id, executed_at, id) WHERE (workflow_id IS NOT NULL)',
+    logs_pkey: '(client_id, id)'
+  })
+
+  const mine = await issueKey(app, 'acme')
+  const theirs = await issueKey(app, 'globex')
+  for (const client of [mine.clientId, theirs.clientId]) {
+    await sql`
+      insert into logs (client_id, key_id, id, environment, executed_at, status, level, message, workflow_id, run_id)
+      select ${client}::uuid, ${mine.keyId}::uuid, gen_random_uuid(), 'production', now() - i * interval '1 second',
+             case when i % 50 = 0 then 'FAILURE' else 'SUCCESS' end, 'info', 'step ' || i,
+             case when i % 2 = 0 then 'wf-' || (i % 40) end, case when i % 2 = 0 then 'run-' || (i / 10) end
+      from generate_series(1, 20000) as i`.execute(app.db)
+  }
+  await sql`analyze logs`.execute(app.db)
+
+  t.same(await indexFor(app.db, mine.clientId, 'workflow_id', 'wf-6'), ['logs_client_workflow_idx'])
+  t.same(await indexFor(app.db, mine.clientId, 'run_id', 'run-70'), ['logs_client_run_idx'])
+  t.same(await indexFor(app.db, mine.clientId, 'status', 'FAILURE'), ['logs_client_status_idx'])
+  // SUCCESS is most of the rows: read in order from the listing index and filtered.
+  t.same(await indexFor(app.db, mine.clientId, 'status', 'SUCCESS'), ['logs_client_executed_at_idx'])
+
+  // The listing answers every filter, the values left out of an index
+  // included, with the caller's logs alone (the other tenant has the same ones).
+  const list = async (query: string): Promise<{ data: Array<Record<string, unknown>>, next_cursor: string | null }> => {
+    const res = await callApi(app, mine.apiKey, 'GET', `/api/v1/logs?limit=1000&${query}`)
+    t.equal(res.statusCode, 200, query)
+    return res.json()
+  }
+  const failures = await list('status=FAILURE')
+  t.equal(failures.data.length, 400)
+  t.equal(failures.next_cursor, null)
+  t.ok(failures.data.every((log) => log.status === 'FAILURE'))
+  const successes = await list('status=SUCCESS')
+  t.equal(successes.data.length, 1000)
+  t.not(successes.next_cursor, null)
+  t.ok(successes.data.every((log) => log.status === 'SUCCESS'))
+  const workflow = await list('workflow_id=wf-6')
+  t.equal(workflow.data.length, 500)
+  t.ok(workflow.data.every((log) => log.workflow_id === 'wf-6'))
+  const run = await list('run_id=run-70')
+  t.equal(run.data.length, 5)
+  t.ok(run.data.every((log) => log.run_id === 'run-70'))
+})
+
+void t.test('the migration can be undone and done again', async (t) => {
+  const { app } = await buildTestApp(t)
+  const migrator = new Migrator({ db: app.db, provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS }) })
+  const down = await migrator.migrateDown()
+  t.equal(down.error, undefined)
+  t.match(down.results, [{ migrationName: '2026-12-02T12-00-00_partial_log_indexes', direction: 'Down', status: 'Success' }])
+  const full = await logIndexes(app.db)
+  t.equal(full.logs_client_status_idx, '(client_id, status, executed_at, id)')
+  t.equal(full.logs_client_workflow_idx, '(client_id, workflow_id, executed_at, id)')
+  t.equal(full.logs_client_run_idx, '(client_id, run_id, executed_at, id)')
+  const up = await migrator.migrateToLatest()
+  t.equal(up.error, undefined)
+  t.equal((await logIndexes(app.db)).logs_client_status_idx, "(client_id, status, executed_at, id) WHERE (status <> 'SUCCESS'::text)")
+})
