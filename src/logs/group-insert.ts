@@ -6,7 +6,7 @@
 //
 // It runs on the pg pool rather than through Kysely: the insert is a named
 // statement, parsed and planned once per connection and then only bound and
-// executed, which takes a third of the database's work per group away.
+// executed, which took about a fifth of PostgreSQL's CPU per group away.
 import type pg from 'pg'
 import { v7 as uuidv7 } from 'uuid'
 import type { AuthenticatedClient } from '../keys/resolver.ts'
