@@ -1,6 +1,6 @@
-// The benchmark's child processes: each runs `node --import tsx <script>`
-// from the repository root (as `npm start` runs the service), directly rather
-// than through npm, so that its pid is the node process's own. Every child is
+// The benchmark's child processes: each runs `node --import tsx <script>`, or
+// `node <script>` for compiled JavaScript, from the repository root, directly
+// rather than through npm, so that its pid is the node process's own. Every child is
 // tracked: a failure stops them, and an interrupt kills them at once, so none
 // outlives the benchmark.
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -42,10 +42,14 @@ export function checkInterrupted (): void {
   if (interrupted) throw new Error('interrupted')
 }
 
-/** Starts `script` (relative to the repository root); its stderr is ours, its stdout piped or discarded. */
-export function startNode (name: string, script: string, options: { env: NodeJS.ProcessEnv, stdout: 'pipe' | 'ignore' }): Child {
+/**
+ * Starts `script` (relative to the repository root) with `args`, a `.ts` file
+ * through tsx; its stderr is ours, its stdout piped or discarded.
+ */
+export function startNode (name: string, script: string, options: { env: NodeJS.ProcessEnv, stdout: 'pipe' | 'ignore', args?: string[] }): Child {
   checkInterrupted()
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const args = [...script.endsWith('.ts') ? ['--import', 'tsx'] : [], script, ...options.args ?? []]
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: options.env,
     stdio: ['ignore', options.stdout, 'inherit']
@@ -58,14 +62,15 @@ export function startNode (name: string, script: string, options: { env: NodeJS.
   return { name, process: child, exited }
 }
 
-/** Runs `script` to its end and returns its stdout; fails unless it exits 0. */
-export async function runNode (name: string, script: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const child = startNode(name, script, { env, stdout: 'pipe' })
+/** Runs `script` to its end and returns its stdout; fails unless it exits 0, with what it printed. */
+export async function runNode (name: string, script: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<string> {
+  const child = startNode(name, script, { env, stdout: 'pipe', args })
   const chunks: Buffer[] = []
   child.process.stdout?.on('data', (chunk: Buffer) => { chunks.push(chunk) })
   const ended = await child.exited
-  if (ended !== 'exit code 0') throw new Error(`${name} failed (${ended}); its errors, if any, are above`)
-  return Buffer.concat(chunks).toString('utf8')
+  const output = Buffer.concat(chunks).toString('utf8')
+  if (ended !== 'exit code 0') throw new Error(`${name} failed (${ended}); its errors, if any, are above${output === '' ? '' : `, and it printed:\n${output.slice(0, 4000)}`}`)
+  return output
 }
 
 /** The first line the child writes on stdout; fails if it exits first. */
