@@ -5,13 +5,36 @@ import { STATUS_CODES } from 'node:http'
 import { formatBytes } from './bytes.ts'
 import { UNPRINTABLE_RULE, type TextProblem } from './text/unprintable.ts'
 
+/**
+ * Every code an error answer may carry: a closed set, each listed in the
+ * README's error tables (test/docs.test.ts checks it), so that a client can
+ * branch on a code it has read about.
+ */
+export const ERROR_CODES = [
+  'address_not_allowed', 'allowlist_not_grantable', 'auth_throttled', 'bad_request', 'batch_over_ingest_bytes_limit',
+  'batch_over_ingest_limit', 'client_closed_request', 'conflicting_api_keys', 'database_unavailable', 'empty_batch',
+  'empty_body', 'expired_api_key', 'headers_too_large', 'ingest_bytes_rate_limited', 'ingest_rate_limited',
+  'insufficient_scope', 'internal_error', 'invalid_allowlist', 'invalid_api_key', 'invalid_compressed_body',
+  'invalid_content_length', 'invalid_content_type', 'invalid_cursor', 'invalid_encoding', 'invalid_entries',
+  'invalid_forwarded_for', 'invalid_json', 'invalid_name', 'invalid_nonce', 'invalid_request', 'invalid_signature',
+  'invalid_timestamp', 'key_already_rotated', 'key_in_grace', 'key_not_active', 'malformed_api_key',
+  'malformed_http_request', 'malformed_query', 'malformed_url', 'missing_api_key', 'missing_host_header',
+  'nonce_reused', 'nonce_store_unavailable', 'not_found', 'own_key', 'payload_too_large', 'queries_busy',
+  'query_timeout', 'rate_limited', 'request_timeout', 'revoked_api_key', 'rotated_api_key', 'route_not_found',
+  'scope_not_grantable', 'signature_required', 'signing_not_set_up', 'signing_unavailable', 'stale_timestamp',
+  'storage_quota_exceeded', 'too_many_body_bytes', 'too_many_connections', 'too_many_entries', 'too_many_fields',
+  'too_many_queries', 'unsupported_content_encoding', 'unsupported_media_type', 'uri_too_long', 'write_timeout'
+] as const
+
+export type ErrorCode = typeof ERROR_CODES[number]
+
 export class HttpError extends Error {
   readonly statusCode: number
-  readonly code: string
+  readonly code: ErrorCode
   readonly details: unknown
   readonly headers: Record<string, string>
 
-  constructor (statusCode: number, code: string, message: string, options: { details?: unknown, headers?: Record<string, string> } = {}) {
+  constructor (statusCode: number, code: ErrorCode, message: string, options: { details?: unknown, headers?: Record<string, string> } = {}) {
     super(message)
     this.name = 'HttpError'
     this.statusCode = statusCode
@@ -24,12 +47,12 @@ export class HttpError extends Error {
 export interface ErrorBody {
   statusCode: number
   error: string
-  code: string
+  code: ErrorCode
   message: string
   details?: unknown
 }
 
-export function errorBody (statusCode: number, code: string, message: string, details?: unknown): ErrorBody {
+export function errorBody (statusCode: number, code: ErrorCode, message: string, details?: unknown): ErrorBody {
   const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', code, message }
   if (details !== undefined) body.details = details
   return body
@@ -37,7 +60,7 @@ export function errorBody (statusCode: number, code: string, message: string, de
 
 const WWW_AUTHENTICATE = 'Bearer realm="central-logger", ApiKey realm="central-logger"'
 
-function unauthorized (code: string, message: string, details?: unknown): HttpError {
+function unauthorized (code: ErrorCode, message: string, details?: unknown): HttpError {
   return new HttpError(401, code, message, { headers: { 'www-authenticate': WWW_AUTHENTICATE }, details })
 }
 
@@ -77,7 +100,7 @@ export const Errors = {
     'This key has been rotated and is only in its grace period: use the key that replaced it to manage keys.'),
   ownKey: (action: string, flag: string) => new HttpError(409, 'own_key',
     `This would ${action} the very key making the request. To do it anyway, repeat the request with ${flag}.`),
-  conflict: (code: string, message: string, details?: unknown) => new HttpError(409, code, message, { details }),
+  conflict: (code: 'key_already_rotated' | 'key_not_active', message: string, details?: unknown) => new HttpError(409, code, message, { details }),
   invalidName: (field: string, found: TextProblem) => new HttpError(400, 'invalid_name',
     `The ${field} ${found.problem}. A name is one line of printable text: ${UNPRINTABLE_RULE} are refused, ` +
     'since they can disguise what a terminal shows.',
@@ -111,6 +134,18 @@ export const Errors = {
   invalidEntries: (details: unknown) => new HttpError(400, 'invalid_entries',
     'One or more log entries are invalid; nothing was stored.', { details }),
   emptyBatch: () => new HttpError(400, 'empty_batch', 'The request holds no log entries.'),
+  invalidEncoding: () => new HttpError(400, 'invalid_encoding', 'The body is not valid UTF-8, which JSON must be.'),
+  invalidQuery: (problem: string) => new HttpError(400, 'invalid_request', `Invalid querystring: ${problem}`),
+  missingHost: () => new HttpError(400, 'missing_host_header', 'An HTTP/1.1 request must carry a Host header.'),
+  malformedQuery: (problem: string) => new HttpError(400, 'malformed_query',
+    `The query string is malformed: it holds ${problem}. Percent-encode each value as UTF-8 (a literal "%" is %25).`),
+  unsupportedContentEncoding: (encoding: string) => new HttpError(415, 'unsupported_content_encoding',
+    `Unsupported Content-Encoding "${encoding}": send gzip, deflate or an uncompressed body.`),
+  rateLimited: (max: number, after: string, retryAfterSeconds: number) => new HttpError(429, 'rate_limited',
+    `This client has made more than ${max} requests in the current window; retry in ${after}.`,
+    { details: { limit: max, retry_after_seconds: retryAfterSeconds } }),
+  forgedAddress: () => new HttpError(400, 'invalid_forwarded_for',
+    'X-Forwarded-For names something that is not an IP address where the client\'s address should be.'),
   tooManyEntries: (limit: number) => new HttpError(413, 'too_many_entries',
     `A request may hold at most ${limit} log entries; this one holds more (counting stopped there, nothing was read past it).`,
     { details: { limit } }),

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs'
 import t from 'tap'
+import { ERROR_CODES } from '../src/errors.ts'
 import { buildTestApp } from './helper.ts'
 
 void t.test('OpenAPI is generated from the route schemas', async (t) => {
@@ -26,4 +28,13 @@ void t.test('unknown routes answer the common error shape', async (t) => {
   const response = await app.inject({ method: 'GET', url: '/api/v1/nothing?x=1' })
   t.equal(response.statusCode, 404)
   t.same(response.json(), { statusCode: 404, error: 'Not Found', code: 'route_not_found', message: 'No route GET /api/v1/nothing.' })
+})
+
+void t.test('the README\'s table of error codes is the closed set the service answers with', async (t) => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  const section = readme.slice(readme.indexOf('\n### Error codes\n'), readme.indexOf('\n## The key CLI\n'))
+  t.ok(section.length > 0, 'the README has an "Error codes" section')
+  const rows = section.split('\n').filter((line) => /^\| \d{3} \|/.test(line))
+  const documented = rows.flatMap((row) => [...(row.split('|')[2] ?? '').matchAll(/`([a-z_]+)`/g)].map((match) => match[1]!))
+  t.same([...documented].sort(), [...ERROR_CODES].sort(), 'every code once, and no other')
 })

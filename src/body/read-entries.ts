@@ -8,7 +8,7 @@ import { isUtf8 } from 'node:buffer'
 import type { Readable } from 'node:stream'
 import { errorCodes } from 'fastify'
 import secureJson from 'secure-json-parse'
-import { Errors, HttpError } from '../errors.ts'
+import { Errors } from '../errors.ts'
 import { RefusedEntry, UnparsableLine } from '../logs/validate.ts'
 import { EntryScanner, type EntrySpan, type ScanLimits, type ScanMode } from './entry-scanner.ts'
 import type { BodyHold } from './in-flight.ts'
@@ -96,7 +96,7 @@ export async function readBody (payload: Payload, options: ReadOptions): Promise
   scanner.finish()
   if (options.mode === 'ndjson') return new ReceivedEntries(body, scanner.spans, { single: false, ndjson: true, limits: options })
   if (body.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY()
-  if (!isUtf8(body)) throw new HttpError(400, 'invalid_encoding', 'The body is not valid UTF-8, which JSON must be.')
+  if (!isUtf8(body)) throw Errors.invalidEncoding()
   if (options.mode === 'whole') return parseJson(body.toString('utf8'))
   if (!scanner.isArray && scanner.spans.length === 0) throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY()
   return new ReceivedEntries(body, scanner.spans, { single: !scanner.isArray, ndjson: false, limits: options })
@@ -113,7 +113,7 @@ async function feedPieces (scanner: EntryScanner, pacer: Pacer, bytes: Buffer): 
 /** A body small enough to parse in one piece: parsed, then held to the same counts the scanner keeps. */
 function parseWhole (body: Buffer, options: ReadOptions): unknown {
   if (body.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY()
-  if (!isUtf8(body)) throw new HttpError(400, 'invalid_encoding', 'The body is not valid UTF-8, which JSON must be.')
+  if (!isUtf8(body)) throw Errors.invalidEncoding()
   const value = parseJson(body.toString('utf8'))
   if (options.mode === 'whole') {
     if (fieldsOf(value, options.maxFields) > options.maxFields) throw Errors.tooManyFields(options.maxFields)

@@ -1,6 +1,6 @@
 // RFC 3339 times as Dates. The format allows leap seconds (23:59:60), which
 // no Date, and so no stored log, can hold.
-import { HttpError } from '../errors.ts'
+import { Errors } from '../errors.ts'
 
 /** The Date of an RFC 3339 time, or undefined when it names no real point in time. */
 export function pointInTime (text: string): Date | undefined {
@@ -13,7 +13,7 @@ export function timeFilter (value: string | undefined, name: string): Date | und
   if (value === undefined) return undefined
   const time = pointInTime(value)
   if (time === undefined) {
-    throw new HttpError(400, 'invalid_request', `Invalid querystring: ${name} must be a real point in time (not a leap second).`)
+    throw Errors.invalidQuery(`${name} must be a real point in time (not a leap second).`)
   }
   return time
 }

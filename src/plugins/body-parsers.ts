@@ -12,7 +12,7 @@ import fp from 'fastify-plugin'
 import type { BodyHold } from '../body/in-flight.ts'
 import { readBody, ReceivedEntries, type Payload } from '../body/read-entries.ts'
 import type { ScanMode } from '../body/entry-scanner.ts'
-import { Errors, HttpError } from '../errors.ts'
+import { Errors } from '../errors.ts'
 import { ENTRY_MAX_BYTES } from '../logs/schemas.ts'
 
 declare module 'fastify' {
@@ -80,8 +80,7 @@ export default fp(async function bodyParsers (fastify) {
     }
     const decompressor = decompressorFor(encoding)
     if (decompressor === undefined) {
-      throw new HttpError(415, 'unsupported_content_encoding',
-        `Unsupported Content-Encoding "${encoding}": send gzip, deflate or an uncompressed body.`)
+      throw Errors.unsupportedContentEncoding(encoding)
     }
     // Content-Length is compared with the bytes received on the wire (src/body/read-entries.ts), counted here.
     const counted = decompressor as typeof decompressor & { receivedEncodedLength: number }

@@ -3,9 +3,9 @@
 // a timeout) and at the router (a malformed URL, a path segment too long).
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { errorBody, type ErrorBody } from '../errors.ts'
+import { errorBody, type ErrorBody, type ErrorCode } from '../errors.ts'
 
-const ROUTER_ANSWERS: Record<string, [number, string, string]> = {
+const ROUTER_ANSWERS: Record<string, [number, ErrorCode, string]> = {
   FST_ERR_BAD_URL: [400, 'malformed_url', 'The URL is malformed.'],
   FST_ERR_MAX_PARAM_LENGTH: [414, 'uri_too_long', 'A path segment of the URL is too long.']
 }
@@ -15,7 +15,7 @@ export function answerRouterError (error: FastifyError, _request: FastifyRequest
   void reply.code(statusCode).send(errorBody(statusCode, code, message))
 }
 
-const ANSWERS: Record<string, [number, string, string]> = {
+const ANSWERS: Record<string, [number, ErrorCode, string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'The request took too long to arrive.'],
   HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'The request headers are too large.']
 }

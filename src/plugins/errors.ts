@@ -2,10 +2,10 @@
 // {statusCode, error, code, message, details?} with a stable code.
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { Errors, HttpError, errorBody } from '../errors.ts'
+import { Errors, HttpError, errorBody, type ErrorCode } from '../errors.ts'
 import { isDatabaseUnavailable } from '../db/unavailable.ts'
 
-interface Described { statusCode: number, code: string, message: string, details?: unknown, headers?: Record<string, string> }
+interface Described { statusCode: number, code: ErrorCode, message: string, details?: unknown, headers?: Record<string, string> }
 
 // Fastify's own errors, by their code, with a stable name and a message a client can act on.
 const FASTIFY_ERRORS: Record<string, (error: FastifyError, limit: number) => Described> = {

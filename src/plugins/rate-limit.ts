@@ -6,7 +6,7 @@
 import rateLimit from '@fastify/rate-limit'
 import fp from 'fastify-plugin'
 import { windowMs } from '../config.ts'
-import { HttpError } from '../errors.ts'
+import { Errors } from '../errors.ts'
 
 export default fp(async function clientRateLimit (fastify) {
   const config = fastify.config
@@ -22,8 +22,6 @@ export default fp(async function clientRateLimit (fastify) {
     ...(redis === undefined ? {} : { redis }),
     // Redis down: answer rather than fail every request (limits resume with it).
     skipOnError: true,
-    errorResponseBuilder: (_request, context) => new HttpError(429, 'rate_limited',
-      `This client has made more than ${context.max} requests in the current window; retry in ${context.after}.`,
-      { details: { limit: context.max, retry_after_seconds: Math.ceil(context.ttl / 1000) } })
+    errorResponseBuilder: (_request, context) => Errors.rateLimited(context.max, context.after, Math.ceil(context.ttl / 1000))
   })
 }, { name: 'client-rate-limit', dependencies: ['auth', 'redis'] })

@@ -4,7 +4,7 @@
 // root onRequest hook, so that the answer is the common JSON error shape.
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { HttpError } from '../errors.ts'
+import { Errors } from '../errors.ts'
 import { isPlainAddress } from '../keys/allowlist.ts'
 import { trustProxySetting } from '../config.ts'
 
@@ -14,7 +14,7 @@ import { trustProxySetting } from '../config.ts'
 function refuseMissingHost (request: FastifyRequest): void {
   const { httpVersionMajor, httpVersionMinor, headers } = request.raw
   if (headers.host === undefined && httpVersionMajor === 1 && httpVersionMinor >= 1) {
-    throw new HttpError(400, 'missing_host_header', 'An HTTP/1.1 request must carry a Host header.')
+    throw Errors.missingHost()
   }
 }
 
@@ -43,8 +43,7 @@ export function queryEncodingProblem (url: string): string | undefined {
 function refuseMalformedQuery (request: FastifyRequest): void {
   const problem = queryEncodingProblem(request.url)
   if (problem !== undefined) {
-    throw new HttpError(400, 'malformed_query',
-      `The query string is malformed: it holds ${problem}. Percent-encode each value as UTF-8 (a literal "%" is %25).`)
+    throw Errors.malformedQuery(problem)
   }
 }
 
@@ -56,8 +55,7 @@ function refuseMalformedQuery (request: FastifyRequest): void {
  */
 function refuseForgedAddress (request: FastifyRequest): void {
   if (!isPlainAddress(request.ip)) {
-    throw new HttpError(400, 'invalid_forwarded_for',
-      'X-Forwarded-For names something that is not an IP address where the client\'s address should be.')
+    throw Errors.forgedAddress()
   }
 }
 

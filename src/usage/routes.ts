@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
-import { HttpError } from '../errors.ts'
+import { Errors } from '../errors.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { mergeUsage, totalOf, usageDays } from './store.ts'
 import { queryLimitsDescription } from '../queries/runner.ts'
@@ -55,7 +55,7 @@ const WINDOW_PROBLEMS: Record<WindowProblem, string> = {
 
 export function dayRange (from: string | undefined, to: string | undefined, now = new Date()): { from: string, to: string } {
   const window = usageWindow(from, to, now)
-  if (window.problem !== undefined) throw new HttpError(400, 'invalid_request', `Invalid querystring: ${WINDOW_PROBLEMS[window.problem]}`)
+  if (window.problem !== undefined) throw Errors.invalidQuery(WINDOW_PROBLEMS[window.problem])
   return window
 }
 
