@@ -22,6 +22,21 @@ export default tseslint.config(
     }
   },
   {
+    // Tenant scoping by construction: a route or plugin reaches a store with
+    // its caller's client. Every client's rows at once (EVERY_CLIENT, the
+    // provider-wide reads) are for the provider's CLI alone.
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**', 'src/provider/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          group: ['**/provider/*'],
+          message: 'src/provider/ reads every client\'s rows: only the CLI may use it. Pass the caller\'s client ({ clientId }) instead.'
+        }]
+      }]
+    }
+  },
+  {
     // Migrations are frozen in time and speak to the database untyped.
     files: ['db/migrations/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' }

@@ -12,6 +12,7 @@ import t from 'tap'
 import { generateKey } from '../src/keys/format.ts'
 import { revokeKey } from '../src/keys/lifecycle.ts'
 import { buildTestApp, countLogs, entry, issueKey } from './helper.ts'
+import { EVERY_CLIENT } from '../src/provider/every-client.ts'
 
 async function listen (app: FastifyInstance): Promise<number> {
   await app.listen({ host: '127.0.0.1', port: 0 })
@@ -99,7 +100,7 @@ void t.test('a key revoked while its body arrives is refused before the handler'
   // The key was resolved when the headers came; now it is revoked elsewhere (the CLI, another instance).
   for (let i = 0; i < 100 && app.keyResolver.cached(doomed.apiKey) === undefined; i++) await setTimeout(5)
   const generation = app.keyResolver.generation
-  await revokeKey(app.db, { keyId: doomed.keyId }, { actor: 'cli:test' })
+  await revokeKey(app.db, { keyId: doomed.keyId, scope: EVERY_CLIENT }, { actor: 'cli:test' })
   for (let i = 0; i < 200 && app.keyResolver.generation === generation; i++) await setTimeout(5)
   exchange.socket.write(body.slice(10))
   await exchange.waitFor('revoked_api_key')

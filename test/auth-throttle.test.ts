@@ -14,6 +14,7 @@ import { revokeKey } from '../src/keys/lifecycle.ts'
 import { usage } from '../src/cli/commands/usage.ts'
 import { buildTestApp, callApi, expectError, issueKey, testRedis } from './helper.ts'
 import { keys } from './cli/run.ts'
+import { EVERY_CLIENT } from '../src/provider/every-client.ts'
 
 const ATTACKER = '203.0.113.66'
 const NEIGHBOUR = '198.51.100.7'
@@ -131,7 +132,7 @@ void t.test('the throttle counts within its window, with lookups in flight, and 
 void t.test('refusals are counted in usage: by client where the key is known, for the provider where not', async (t) => {
   const { app } = await buildTestApp(t, { AUTH_FAIL_MAX: '3', AUTH_FAIL_COOLDOWN_SECONDS: '60' })
   const acme = await issueKey(app, 'acme')
-  await revokeKey(app.db, { keyId: acme.keyId }, { actor: 'cli:test' })
+  await revokeKey(app.db, { keyId: acme.keyId, scope: EVERY_CLIENT }, { actor: 'cli:test' })
   expectError(t, await read(app, acme.apiKey, NEIGHBOUR), 401, 'revoked_api_key')
   for (let i = 0; i < 3; i++) expectError(t, await read(app, generateKey(), ATTACKER), 401, 'invalid_api_key')
   // The fourth made-up key is not looked up; it passes AUTH_FAIL_MAX and starts the cooling-off period.

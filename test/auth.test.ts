@@ -8,6 +8,7 @@ import { generateKey } from '../src/keys/format.ts'
 import { revokeKey } from '../src/keys/lifecycle.ts'
 import type { LogPageBody } from '../src/logs/schemas.ts'
 import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs } from './helper.ts'
+import { EVERY_CLIENT } from '../src/provider/every-client.ts'
 
 type Headers = Record<string, string>
 
@@ -184,7 +185,7 @@ void t.test('a key that is refused is refused whatever the body: it is judged be
   const { app } = await buildTestApp(t, { MAX_BODY_BYTES: String(64 * 1024) })
   const { apiKey } = await issueKey(app, 'acme')
   const revoked = await issueKey(app, 'acme')
-  await revokeKey(app.db, { keyId: revoked.keyId }, { actor: 'cli:test' })
+  await revokeKey(app.db, { keyId: revoked.keyId, scope: EVERY_CLIENT }, { actor: 'cli:test' })
   const expired = await issueKey(app, 'acme', { expiresAt: new Date(Date.now() - 1000) })
   const elsewhere = await issueKey(app, 'acme', { allowedCidrs: ['192.0.2.0/24'] })
   const readOnly = await issueKey(app, 'acme', { scopes: ['logs:read'] })

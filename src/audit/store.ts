@@ -3,6 +3,7 @@
 import { sql } from 'kysely'
 import type { AuditEventRow } from '../db/schema.ts'
 import { inTransaction, type Db } from '../db/in-transaction.ts'
+import { scopedClientId, type ClientScope } from '../db/scope.ts'
 
 export const AUDIT_EVENTS = [
   'key.created', 'key.rotated', 'key.revoked', 'key.updated', 'key.expired_in_use', 'auth.failed', 'client.updated',
@@ -58,8 +59,6 @@ export async function appendAuditEvents (db: Db, events: AuditEvent[]): Promise<
 }
 
 export interface AuditQuery {
-  /** Only this client's events; absent: every event (the provider's view). */
-  clientId?: string
   event?: AuditEventType
   since?: Date
   /** Events older than this id (the next page). */
@@ -67,10 +66,11 @@ export interface AuditQuery {
   limit: number
 }
 
-/** Newest first. */
-export async function listAuditEvents (db: Db, query: AuditQuery): Promise<AuditEventRow[]> {
+/** The scope's events, newest first. */
+export async function listAuditEvents (db: Db, scope: ClientScope, query: AuditQuery): Promise<AuditEventRow[]> {
   let select = db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(query.limit)
-  if (query.clientId !== undefined) select = select.where('client_id', '=', query.clientId)
+  const clientId = scopedClientId(scope)
+  if (clientId !== undefined) select = select.where('client_id', '=', clientId)
   if (query.event !== undefined) select = select.where('event', '=', query.event)
   if (query.since !== undefined) select = select.where('occurred_at', '>=', query.since)
   if (query.beforeId !== undefined) select = select.where('id', '<', query.beforeId)

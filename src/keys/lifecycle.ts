@@ -1,12 +1,13 @@
 // What happens to a key after it is made: created, rotated, revoked, its name
 // or allowlist changed. The CLI and the self-service routes both come here, so
 // each change and its audit event are written in one transaction, whoever
-// asks. With a client id (every HTTP call passes the caller's), a key of
-// another client is as good as absent.
+// asks. Each change names its scope: an HTTP call its caller's client, so
+// that a key of another client is as good as absent; the CLI every client.
 import type { Kysely, Transaction, Updateable } from 'kysely'
 import { validate as isUuid } from 'uuid'
 import type { ApiKeysTable, Database } from '../db/schema.ts'
 import { inTransaction, type Db } from '../db/in-transaction.ts'
+import { scopedClientId, type ClientScope } from '../db/scope.ts'
 import { appendAuditEvents, type Actor, type AuditEvent, type AuditEventType } from '../audit/store.ts'
 import { createKey, KEY_INFO_COLUMNS, type KeyInfo, type NewKey } from './store.ts'
 import { refusalOf, statusOf } from './status.ts'
@@ -61,10 +62,10 @@ async function updateKeyRow (trx: Transaction<Database>, key: KeyInfo, set: Upda
     .returning(KEY_INFO_COLUMNS).executeTakeFirstOrThrow()
 }
 
-/** Which key, as whose (with a client id, another client's key is as good as absent), and who may act on it. */
+/** Which key, within which scope (outside it, a key is as good as absent), and who may act on it. */
 export interface KeyTarget {
   keyId: string
-  clientId?: string
+  scope: ClientScope
   guard?: KeyGuard
 }
 
@@ -72,7 +73,8 @@ export interface KeyTarget {
 async function lockKey (trx: Transaction<Database>, target: KeyTarget): Promise<KeyInfo> {
   if (!isUuid(target.keyId)) throw new KeyNotFoundError(target.keyId)
   let query = trx.selectFrom('api_keys').select(KEY_INFO_COLUMNS).where('id', '=', target.keyId).forUpdate()
-  if (target.clientId !== undefined) query = query.where('client_id', '=', target.clientId)
+  const clientId = scopedClientId(target.scope)
+  if (clientId !== undefined) query = query.where('client_id', '=', clientId)
   const key = await query.executeTakeFirst()
   if (key === undefined) throw new KeyNotFoundError(target.keyId)
   target.guard?.(key)

@@ -13,7 +13,7 @@ Promise<{ keys: KeyInfo[], more: boolean } | undefined> {
   let query = db.selectFrom('api_keys').select(KEY_INFO_COLUMNS).where('client_id', '=', clientId)
   const after = page.after
   if (after !== undefined) {
-    if (await findKey(db, after, clientId) === undefined) return undefined
+    if (await findKey(db, { clientId }, after) === undefined) return undefined
     // The position is read in SQL: created_at has microseconds, a JavaScript Date only milliseconds.
     query = query.where(sql<boolean>`(created_at, id) > (select created_at, id from api_keys where client_id = ${clientId} and id = ${after})`)
   }

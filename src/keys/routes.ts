@@ -182,7 +182,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
       response: { 200: KeyView, ...errorResponses(...AUTHENTICATED_ERRORS, 404) }
     }
   }, async (request) => {
-    const key = await findKey(fastify.db, request.params.id, request.client.id)
+    const key = await findKey(fastify.db, { clientId: request.client.id }, request.params.id)
     if (key === undefined) throw Errors.notFound('Key')
     return view(request, key)
   })
@@ -234,7 +234,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     refuseKeyInGrace(request)
     const rotation = await answering(async () => await rotateKey(fastify.db, {
       keyId: request.params.id,
-      clientId: request.client.id,
+      scope: { clientId: request.client.id },
       guard: withinCallersReach(request),
       graceSeconds: body.grace_seconds,
       notAfter: notAfterCaller(request, null),
@@ -268,7 +268,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     }
     const key = await answering(async () => await updateKey(fastify.db, {
       keyId: request.params.id,
-      clientId: request.client.id,
+      scope: { clientId: request.client.id },
       guard: withinCallersReach(request),
       changes: { name, allowedCidrs }
     }, actorOf(request)))
@@ -295,7 +295,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     if (!own) refuseKeyInGrace(request)
     const revocation = await answering(async () => await revokeKey(fastify.db, {
       keyId: request.params.id,
-      clientId: request.client.id,
+      scope: { clientId: request.client.id },
       guard: withinCallersReach(request)
     }, actorOf(request)))
     forget(revocation.key.id)

@@ -5,6 +5,7 @@ import { displayPrefix, generateKey, hashKey } from './format.ts'
 import type { Scope } from './scopes.ts'
 import { validate as isUuid } from 'uuid'
 import type { Db } from '../db/in-transaction.ts'
+import { scopedClientId, type ClientScope } from '../db/scope.ts'
 
 /** A key as listings show it: never the key, never its hash. */
 export type KeyInfo = Omit<ApiKey, 'key_hash'>
@@ -50,10 +51,11 @@ export async function createKey (db: Db, key: NewKey): Promise<{ apiKey: string,
   return { apiKey, info }
 }
 
-/** One key by id; with a client id, only if it belongs to that client (what a tenant may see). */
-export async function findKey (db: Db, keyId: string, clientId?: string): Promise<KeyInfo | undefined> {
+/** One key by id, if it is within the scope (a tenant sees its own keys only). */
+export async function findKey (db: Db, scope: ClientScope, keyId: string): Promise<KeyInfo | undefined> {
   if (!isUuid(keyId)) return undefined
   let query = db.selectFrom('api_keys').select(KEY_INFO_COLUMNS).where('id', '=', keyId)
+  const clientId = scopedClientId(scope)
   if (clientId !== undefined) query = query.where('client_id', '=', clientId)
   return await query.executeTakeFirst()
 }
@@ -70,6 +72,10 @@ export interface KeyRecord extends KeyInfo {
   key_hash: Buffer
 }
 
+/**
+ * The one deliberate read of keys without a client: authentication, where the
+ * key itself (its hash) is what names the client.
+ */
 export async function findKeyByHash (db: Db, keyHash: Buffer): Promise<KeyRecord | undefined> {
   return await db.selectFrom('api_keys')
     .innerJoin('clients', 'clients.id', 'api_keys.client_id')
@@ -79,22 +85,4 @@ export async function findKeyByHash (db: Db, keyHash: Buffer): Promise<KeyRecord
       'clients.storage_quota_bytes as client_storage_quota_bytes', 'clients.signing_generation as client_signing_generation'])
     .where('api_keys.key_hash', '=', keyHash)
     .executeTakeFirst()
-}
-
-export interface ClientWithKeys extends Client {
-  keys: KeyInfo[]
-}
-
-/** Clients with their keys, oldest key first; all clients, or the one named or with the id. */
-export async function listClientsWithKeys (db: Db, which: { clientName?: string, clientId?: string } = {}): Promise<ClientWithKeys[]> {
-  let clientsQuery = db.selectFrom('clients').selectAll().orderBy('name')
-  if (which.clientName !== undefined) clientsQuery = clientsQuery.where('name', '=', which.clientName)
-  if (which.clientId !== undefined) clientsQuery = clientsQuery.where('id', '=', which.clientId)
-  const clients = await clientsQuery.execute()
-  if (clients.length === 0) return []
-  const keys = await db.selectFrom('api_keys').select(KEY_INFO_COLUMNS)
-    .where('client_id', 'in', clients.map((client) => client.id))
-    .orderBy('created_at').orderBy('id')
-    .execute()
-  return clients.map((client) => ({ ...client, keys: keys.filter((key) => key.client_id === client.id) }))
 }

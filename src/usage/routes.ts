@@ -73,7 +73,7 @@ const usageRoutes: FastifyPluginAsync = async (app) => {
   }, async (request) => {
     const { from, to } = dayRange(request.query.from, request.query.to)
     const clientId = request.client.id
-    const stored = await fastify.queries.run(request, async (db) => await usageDays(db, { clientId, from, to }))
+    const stored = await fastify.queries.run(request, async (db) => await usageDays(db, { clientId }, { from, to }))
     const days = mergeUsage(stored, clientId, fastify.usage.pending(clientId), from, to)
     const quota = request.client.storageQuotaBytes ?? fastify.config.STORAGE_QUOTA_BYTES
     // The response schema leaves client_id out of each day.

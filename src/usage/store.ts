@@ -1,6 +1,7 @@
 // Reading the daily usage counters, per client and UTC day.
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
+import { scopedClientId, type ClientScope } from '../db/scope.ts'
 import { COUNTERS, zeroCounts, type Counts } from './recorder.ts'
 
 export interface UsageDay extends Counts {
@@ -9,19 +10,18 @@ export interface UsageDay extends Counts {
 }
 
 export interface UsageQuery {
-  /** Only this client; absent: every client (the provider's view). */
-  clientId?: string
   /** First and last day included, YYYY-MM-DD. */
   from: string
   to: string
 }
 
-/** Days with any usage, oldest first. */
-export async function usageDays (db: Kysely<Database>, query: UsageQuery): Promise<UsageDay[]> {
+/** The scope's days with any usage, oldest first. */
+export async function usageDays (db: Kysely<Database>, scope: ClientScope, query: UsageQuery): Promise<UsageDay[]> {
   let select = db.selectFrom('usage_daily').select(['client_id', 'day', ...COUNTERS])
     .where('day', '>=', query.from).where('day', '<=', query.to)
     .orderBy('day').orderBy('client_id')
-  if (query.clientId !== undefined) select = select.where('client_id', '=', query.clientId)
+  const clientId = scopedClientId(scope)
+  if (clientId !== undefined) select = select.where('client_id', '=', clientId)
   return await select.execute()
 }
 

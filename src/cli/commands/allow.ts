@@ -6,6 +6,7 @@ import { updateKey } from '../../keys/lifecycle.ts'
 import { presentKey } from '../../keys/present.ts'
 import { cliActor, keyIdArgument } from '../actor.ts'
 import { shown, UsageError, type CommandResult } from '../output.ts'
+import { EVERY_CLIENT } from '../../provider/every-client.ts'
 
 /** A comma- or space-separated list of ranges, normalized; a bad one is a usage error. */
 export function parseAllowlist (text: string): string[] {
@@ -21,7 +22,7 @@ export async function allow (db: Kysely<Database>, keyIdText: string, ranges: st
   const keyId = keyIdArgument(keyIdText)
   if (any === (ranges !== undefined)) throw new UsageError('allow takes either CIDR ranges or --any (to accept any address), not both or neither.')
   const allowedCidrs = any ? null : parseAllowlist(ranges!)
-  const key = await updateKey(db, { keyId, changes: { allowedCidrs } }, cliActor())
+  const key = await updateKey(db, { keyId, scope: EVERY_CLIENT, changes: { allowedCidrs } }, cliActor())
   return {
     json: { key: presentKey(key) },
     text: allowedCidrs === null

@@ -7,6 +7,7 @@ import { AUDIT_EVENTS, listAuditEvents, type AuditEventType } from '../../audit/
 import { clientIdNamed, clientNames } from '../clients.ts'
 import { wholeNumberOption } from '../options.ts'
 import { shown, UsageError, type CommandResult } from '../output.ts'
+import { EVERY_CLIENT } from '../../provider/every-client.ts'
 
 export interface AuditOptions {
   clientName?: string
@@ -20,7 +21,7 @@ export async function audit (db: Kysely<Database>, options: AuditOptions): Promi
     throw new UsageError(`Unknown event "${options.event}": use ${AUDIT_EVENTS.join(', ')}.`)
   }
   const clientId = options.clientName === undefined ? undefined : await clientIdNamed(db, options.clientName)
-  const rows = await listAuditEvents(db, { clientId, event: options.event as AuditEventType | undefined, limit })
+  const rows = await listAuditEvents(db, clientId === undefined ? EVERY_CLIENT : { clientId }, { event: options.event as AuditEventType | undefined, limit })
   const names = await clientNames(db)
   const events = rows.map((row) => ({ ...presentAuditEvent(row), client_name: row.client_id === null ? null : names.get(row.client_id) ?? null }))
   const text = events.length === 0

@@ -4,7 +4,7 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import { EXPIRING_SOON_DAYS, presentKey, type KeyView } from '../../keys/present.ts'
-import { listClientsWithKeys } from '../../keys/store.ts'
+import { listClientsWithKeys } from '../../provider/clients-with-keys.ts'
 import { storedBytesByClient } from '../../logs/stored-bytes.ts'
 import { formatBytes } from '../../bytes.ts'
 import { endOf } from '../../keys/status.ts'

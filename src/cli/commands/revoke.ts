@@ -6,9 +6,10 @@ import { revokeKey } from '../../keys/lifecycle.ts'
 import { presentKey } from '../../keys/present.ts'
 import { cliActor, keyIdArgument } from '../actor.ts'
 import { shown, when, type CommandResult } from '../output.ts'
+import { EVERY_CLIENT } from '../../provider/every-client.ts'
 
 export async function revoke (db: Kysely<Database>, keyIdText: string): Promise<CommandResult> {
-  const { key, revoked } = await revokeKey(db, { keyId: keyIdArgument(keyIdText) }, cliActor())
+  const { key, revoked } = await revokeKey(db, { keyId: keyIdArgument(keyIdText), scope: EVERY_CLIENT }, cliActor())
   return {
     json: { revoked, key: presentKey(key) },
     text: revoked

@@ -9,6 +9,7 @@ import { endOf } from '../../keys/status.ts'
 import { cliActor, keyIdArgument } from '../actor.ts'
 import { durationOption } from '../duration.ts'
 import { shown, UsageError, when, type CommandResult } from '../output.ts'
+import { EVERY_CLIENT } from '../../provider/every-client.ts'
 
 export interface RotateOptions {
   keyId: string
@@ -30,7 +31,7 @@ export async function rotate (db: Kysely<Database>, options: RotateOptions): Pro
   const keyId = keyIdArgument(options.keyId)
   const graceSeconds = parseGrace(options.grace)
   const expiresAt = options.expiresIn === undefined ? undefined : new Date(Date.now() + durationOption('--expires-in', options.expiresIn) * 1000)
-  const rotation = await rotateKey(db, { keyId, graceSeconds, ...(expiresAt === undefined ? {} : { expiresAt }) }, cliActor())
+  const rotation = await rotateKey(db, { keyId, scope: EVERY_CLIENT, graceSeconds, ...(expiresAt === undefined ? {} : { expiresAt }) }, cliActor())
   const oldEnd = endOf(rotation.previous)
   return {
     json: {

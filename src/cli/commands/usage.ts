@@ -13,6 +13,7 @@ import { storedBytesByClient } from '../../logs/stored-bytes.ts'
 import { clientIdNamed, clientNames } from '../clients.ts'
 import { dayOption, wholeNumberOption } from '../options.ts'
 import { shown, UsageError, type CommandResult } from '../output.ts'
+import { EVERY_CLIENT } from '../../provider/every-client.ts'
 
 export interface UsageOptions {
   clientName?: string
@@ -42,7 +43,7 @@ export function usageWindow (options: UsageOptions, now = new Date()): { from: s
 export async function usage (db: Kysely<Database>, options: UsageOptions): Promise<CommandResult> {
   const { from, to } = usageWindow(options)
   const clientId = options.clientName === undefined ? undefined : await clientIdNamed(db, options.clientName)
-  const rows = await usageDays(db, { clientId, from, to })
+  const rows = await usageDays(db, clientId === undefined ? EVERY_CLIENT : { clientId }, { from, to })
   const names = await clientNames(db)
   const stored = await storedBytesByClient(db)
 

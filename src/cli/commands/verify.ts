@@ -3,7 +3,7 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import { KeyResolver } from '../../keys/resolver.ts'
-import { listClientsWithKeys } from '../../keys/store.ts'
+import { listClientsWithKeys } from '../../provider/clients-with-keys.ts'
 import { refusalOf, statusOf } from '../../keys/status.ts'
 import { noClientNamed } from '../clients.ts'
 import { shown, when, type CommandResult } from '../output.ts'
