@@ -3,21 +3,21 @@
 // a timeout) and at the router (a malformed URL, a path segment too long).
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { errorBody, type ErrorBody, type ErrorCode } from '../errors.ts'
+import { errorBody, Errors, type ErrorBody, type HttpError } from '../errors.ts'
 
-const ROUTER_ANSWERS: Record<string, [number, ErrorCode, string]> = {
-  FST_ERR_BAD_URL: [400, 'malformed_url', 'The URL is malformed.'],
-  FST_ERR_MAX_PARAM_LENGTH: [414, 'uri_too_long', 'A path segment of the URL is too long.']
+const ROUTER_ANSWERS: Record<string, () => HttpError> = {
+  FST_ERR_BAD_URL: Errors.malformedUrl,
+  FST_ERR_MAX_PARAM_LENGTH: Errors.uriTooLong
 }
 
 export function answerRouterError (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  const [statusCode, code, message] = ROUTER_ANSWERS[error.code] ?? [400, 'bad_request', error.message]
-  void reply.code(statusCode).send(errorBody(statusCode, code, message))
+  const answer = ROUTER_ANSWERS[error.code]?.() ?? Errors.badRequest(400, error.message)
+  void reply.code(answer.statusCode).send(errorBody(answer.statusCode, answer.code, answer.message))
 }
 
-const ANSWERS: Record<string, [number, ErrorCode, string]> = {
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'The request took too long to arrive.'],
-  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'The request headers are too large.']
+const ANSWERS: Record<string, () => HttpError> = {
+  ERR_HTTP_REQUEST_TIMEOUT: Errors.requestTimeout,
+  HPE_HEADER_OVERFLOW: Errors.headersTooLarge
 }
 
 export function answerClientError (error: Error & { code?: string }, socket: Socket): void {
@@ -29,8 +29,8 @@ export function answerClientError (error: Error & { code?: string }, socket: Soc
     socket.destroy()
     return
   }
-  const [statusCode, code, message] = ANSWERS[error.code ?? ''] ?? [400, 'malformed_http_request', 'The HTTP request is malformed.']
-  socket.end(rawAnswer(statusCode, errorBody(statusCode, code, message)))
+  const answer = ANSWERS[error.code ?? '']?.() ?? Errors.malformedHttpRequest()
+  socket.end(rawAnswer(answer.statusCode, errorBody(answer.statusCode, answer.code, answer.message)))
 }
 
 /** An error answer as the bytes of an HTTP/1.1 response that closes the connection, for a socket no request owns. */
