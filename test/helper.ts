@@ -9,7 +9,8 @@ import pg from 'pg'
 import type { Test } from 'tap'
 import { buildApp } from '../src/app.ts'
 import type { ErrorBody } from '../src/errors.ts'
-import { createKey, findOrCreateClient } from '../src/keys/store.ts'
+import { createKey } from '../src/keys/store.ts'
+import { findOrCreateClient } from '../src/clients/store.ts'
 import type { Scope } from '../src/keys/scopes.ts'
 
 function adminUrl (): string {

@@ -12,7 +12,7 @@ import { AuditRecorder, MAX_ANONYMOUS_ROWS, MAX_CLIENT_ROWS, MAX_ROWS_PER_CLIENT
 import { connect } from '../src/db/connect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import type { Database } from '../src/db/schema.ts'
-import { findOrCreateClient } from '../src/keys/store.ts'
+import { findOrCreateClient } from '../src/clients/store.ts'
 import { UsageRecorder } from '../src/usage/recorder.ts'
 import { testDatabaseUrl } from './helper.ts'
 

@@ -1,7 +1,7 @@
 // Clients as the provider names them on the command line.
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
-import { findClientByName } from '../keys/store.ts'
+import { findClientByName } from '../clients/store.ts'
 import { NotFoundError, shown } from './output.ts'
 
 export function noClientNamed (name: string): NotFoundError {

@@ -11,6 +11,7 @@ import { displayPrefix, hashKey } from './format.ts'
 import { DEFAULT_SCOPES, isScope, type Scope } from './scopes.ts'
 import type { KeyRecord } from './store.ts'
 import { unprintableProblem, UNPRINTABLE_RULE } from '../text/unprintable.ts'
+import { findOrCreateClient } from '../clients/store.ts'
 
 export class DevKeyError extends Error {
   override name = 'DevKeyError'
@@ -177,8 +178,5 @@ async function ensureClient (db: Kysely<Database>, key: DevKey): Promise<DevKeyC
     }
     return inserted
   }
-  const name = key.clientName!
-  const inserted = await db.insertInto('clients').values({ name })
-    .onConflict((oc) => oc.column('name').doNothing()).returning(CLIENT_COLUMNS).executeTakeFirst()
-  return inserted ?? await db.selectFrom('clients').select(CLIENT_COLUMNS).where('name', '=', name).executeTakeFirstOrThrow()
+  return (await findOrCreateClient(db, key.clientName!)).client
 }

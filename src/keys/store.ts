@@ -1,6 +1,6 @@
 // Clients and their API keys in the database. Only a key's SHA-256 is stored;
 // the plaintext exists once, in what createKey returns.
-import type { ApiKey, Client } from '../db/schema.ts'
+import type { ApiKey } from '../db/schema.ts'
 import { displayPrefix, generateKey, hashKey } from './format.ts'
 import type { Scope } from './scopes.ts'
 import { validate as isUuid } from 'uuid'
@@ -14,19 +14,6 @@ export const KEY_INFO_COLUMNS = [
   'id', 'client_id', 'name', 'prefix', 'scopes', 'created_at', 'expires_at', 'revoked_at', 'last_used_at',
   'last_used_address', 'rotated_at', 'replaced_by', 'grace_ends_at', 'allowed_cidrs'
 ] as const
-
-export async function findOrCreateClient (db: Db, name: string): Promise<{ client: Client, created: boolean }> {
-  const inserted = await db.insertInto('clients').values({ name })
-    .onConflict((oc) => oc.column('name').doNothing())
-    .returningAll().executeTakeFirst()
-  if (inserted !== undefined) return { client: inserted, created: true }
-  const client = await db.selectFrom('clients').selectAll().where('name', '=', name).executeTakeFirstOrThrow()
-  return { client, created: false }
-}
-
-export async function findClientByName (db: Db, name: string): Promise<Client | undefined> {
-  return await db.selectFrom('clients').selectAll().where('name', '=', name).executeTakeFirst()
-}
 
 export interface NewKey {
   clientId: string

@@ -5,7 +5,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t from 'tap'
 import type { Test } from 'tap'
 import { InvalidCidrError, isAddressAllowed, MAX_CIDRS, normalizeAllowlist, normalizeCidr } from '../../src/keys/allowlist.ts'
-import { createKey, findOrCreateClient } from '../../src/keys/store.ts'
+import { createKey } from '../../src/keys/store.ts'
+import { findOrCreateClient } from '../../src/clients/store.ts'
 import { buildTestApp, expectError } from '../helper.ts'
 
 function refused (t: Test, text: string, message: RegExp): void {

@@ -13,7 +13,7 @@ import { byteSizeOption, withUnit } from '../byte-size.ts'
 import { noClientNamed } from '../clients.ts'
 import { wholeNumberOption } from '../options.ts'
 import { shown, UsageError, type CommandResult } from '../output.ts'
-import { findClientByName } from '../../keys/store.ts'
+import { findClientByName } from '../../clients/store.ts'
 
 /** A limit on the command line: a whole number, or `default` for the service's. */
 export function limitOption (option: string, text: string): number | null {

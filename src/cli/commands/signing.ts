@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import { issueSigningSecret, stopSigning } from '../../clients/settings.ts'
-import { findClientByName } from '../../keys/store.ts'
+import { findClientByName } from '../../clients/store.ts'
 import { cliActor } from '../actor.ts'
 import { noClientNamed } from '../clients.ts'
 import { shown, UsageError, type CommandResult } from '../output.ts'
