@@ -24,8 +24,10 @@ export const AuditEventView = Type.Object({
   details: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])
 })
 
+const AuditPage = Type.Object({ data: Type.Array(AuditEventView), next_cursor: Type.Union([Type.String(), Type.Null()]) })
+
 export type AuditEventBody = Static<typeof AuditEventView>
-export interface AuditPageBody { data: AuditEventBody[], next_cursor: string | null }
+export type AuditPageBody = Static<typeof AuditPage>
 
 const AuditQuery = Type.Object({
   limit: PageLimit,
@@ -45,7 +47,7 @@ const auditRoutes: FastifyPluginAsync = async (app) => {
         `${fastify.config.MAX_PAGE_BYTES} bytes: follow next_cursor until it is null. ${queryLimitsDescription(fastify.config)}`,
       querystring: AuditQuery,
       response: {
-        200: Type.Object({ data: Type.Array(AuditEventView), next_cursor: Type.Union([Type.String(), Type.Null()]) }),
+        200: AuditPage,
         ...errorResponses(...AUTHENTICATED_ERRORS)
       }
     }

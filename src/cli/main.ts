@@ -18,6 +18,7 @@ import { audit } from './commands/audit.ts'
 import { limit, requestLimitArgument } from './commands/limit.ts'
 import { signing } from './commands/signing.ts'
 import { throttleClear, throttleList } from './commands/throttle.ts'
+import { AUDIT_EVENTS } from '../audit/store.ts'
 
 /** Where a command line reads and writes. */
 export interface CliIo {
@@ -26,6 +27,17 @@ export interface CliIo {
   readStdin: () => Promise<string>
   out: (text: string) => void
   err: (text: string) => void
+}
+
+/** Words wrapped at `width`, each line after the first indented by `indent` spaces, as the usage text is. */
+function wrapped (text: string, width: number, indent: number): string {
+  const lines: string[] = []
+  for (const word of text.split(' ')) {
+    const last = lines.length - 1
+    if (last >= 0 && lines[last]!.length + 1 + word.length <= width) lines[last] += ` ${word}`
+    else lines.push(word)
+  }
+  return lines.join(`\n${' '.repeat(indent)}`)
 }
 
 const USAGE = `Usage: npm run keys -- <command> [options]
@@ -75,8 +87,7 @@ Commands:
                        (default: the last 30 days; at most 366)
   audit [--client NAME] [--event TYPE] [--limit 100]
                        key events and authentication failures, newest first;
-                       TYPE: key.created, key.rotated, key.revoked, key.updated,
-                       key.expired_in_use, auth.failed, client.updated, throttle.cleared
+                       ${wrapped(`TYPE: ${AUDIT_EVENTS.join(', ')}`, 66, 23)}
   throttle list        the addresses blocked for failed authentications (an IPv6
                        address counts by its /64), as the running instances report them
   throttle clear <address> | --all
