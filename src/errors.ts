@@ -52,7 +52,8 @@ export interface ErrorBody {
   details?: unknown
 }
 
-export function errorBody (statusCode: number, code: ErrorCode, message: string, details?: unknown): ErrorBody {
+/** The answer's body for an error, in the one shape every error has. */
+export function errorBody ({ statusCode, code, message, details }: HttpError): ErrorBody {
   const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', code, message }
   if (details !== undefined) body.details = details
   return body
@@ -135,7 +136,6 @@ export const Errors = {
     'One or more log entries are invalid; nothing was stored.', { details }),
   emptyBatch: () => new HttpError(400, 'empty_batch', 'The request holds no log entries.'),
   invalidEncoding: () => new HttpError(400, 'invalid_encoding', 'The body is not valid UTF-8, which JSON must be.'),
-  invalidQuery: (problem: string) => new HttpError(400, 'invalid_request', `Invalid querystring: ${problem}`),
   missingHost: () => new HttpError(400, 'missing_host_header', 'An HTTP/1.1 request must carry a Host header.'),
   malformedQuery: (problem: string) => new HttpError(400, 'malformed_query',
     `The query string is malformed: it holds ${problem}. Percent-encode each value as UTF-8 (a literal "%" is %25).`),
@@ -147,7 +147,7 @@ export const Errors = {
   invalidContentType: () => new HttpError(400, 'invalid_content_type', 'The Content-Type header is invalid.'),
   invalidJson: (problem: string) => new HttpError(400, 'invalid_json', `The body is not valid JSON: ${problem}`),
   invalidCompressedBody: (problem: string) => new HttpError(400, 'invalid_compressed_body', `The body could not be decompressed: ${problem}`),
-  invalidRequest: (context: string, problem: string, details: unknown) => new HttpError(400, 'invalid_request',
+  invalidRequest: (context: string, problem: string, details?: unknown) => new HttpError(400, 'invalid_request',
     `Invalid ${context}: ${problem}`, { details }),
   badRequest: (statusCode: number, message: string) => new HttpError(statusCode, 'bad_request', message),
   internalError: () => new HttpError(500, 'internal_error', 'Internal server error.'),

@@ -13,7 +13,7 @@ export function timeFilter (value: string | undefined, name: string): Date | und
   if (value === undefined) return undefined
   const time = pointInTime(value)
   if (time === undefined) {
-    throw Errors.invalidQuery(`${name} must be a real point in time (not a leap second).`)
+    throw Errors.invalidRequest('querystring', `${name} must be a real point in time (not a leap second).`)
   }
   return time
 }

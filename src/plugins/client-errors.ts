@@ -12,7 +12,7 @@ const ROUTER_ANSWERS: Record<string, () => HttpError> = {
 
 export function answerRouterError (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   const answer = ROUTER_ANSWERS[error.code]?.() ?? Errors.badRequest(400, error.message)
-  void reply.code(answer.statusCode).send(errorBody(answer.statusCode, answer.code, answer.message))
+  void reply.code(answer.statusCode).send(errorBody(answer))
 }
 
 const ANSWERS: Record<string, () => HttpError> = {
@@ -30,7 +30,7 @@ export function answerClientError (error: Error & { code?: string }, socket: Soc
     return
   }
   const answer = ANSWERS[error.code ?? '']?.() ?? Errors.malformedHttpRequest()
-  socket.end(rawAnswer(answer.statusCode, errorBody(answer.statusCode, answer.code, answer.message)))
+  socket.end(rawAnswer(answer.statusCode, errorBody(answer)))
 }
 
 /** An error answer as the bytes of an HTTP/1.1 response that closes the connection, for a socket no request owns. */

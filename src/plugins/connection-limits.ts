@@ -35,7 +35,7 @@ export default fp(async function connectionLimits (fastify) {
     const error = Errors.tooManyConnections(scope, scope === 'address' ? MAX_CONNECTIONS_PER_ADDRESS : MAX_CONNECTIONS, RETRY_AFTER_SECONDS)
     socket.on('error', () => {})
     // Written before the request is read, and the connection closed: what the client sent is never handled.
-    socket.end(rawAnswer(error.statusCode, errorBody(error.statusCode, error.code, error.message, error.details), error.headers))
+    socket.end(rawAnswer(error.statusCode, errorBody(error), error.headers))
     socket.destroySoon()
   }
 

@@ -58,11 +58,10 @@ export default fp(async function errors (fastify) {
     }
     for (const [name, value] of Object.entries(described.headers)) reply.header(name, value)
     return await reply.code(described.statusCode)
-      .send(errorBody(described.statusCode, described.code, described.message, described.details))
+      .send(errorBody(described))
   })
 
   fastify.setNotFoundHandler(async function notFound (request, reply) {
-    const notFound = Errors.routeNotFound(request.method, request.url.split('?')[0] ?? '')
-    return await reply.code(404).send(errorBody(404, notFound.code, notFound.message))
+    return await reply.code(404).send(errorBody(Errors.routeNotFound(request.method, request.url.split('?')[0] ?? '')))
   })
 }, { name: 'errors', dependencies: ['env'] })

@@ -55,7 +55,7 @@ const WINDOW_PROBLEMS: Record<WindowProblem, string> = {
 
 export function dayRange (from: string | undefined, to: string | undefined, now = new Date()): { from: string, to: string } {
   const window = usageWindow(from, to, now)
-  if (window.problem !== undefined) throw Errors.invalidQuery(WINDOW_PROBLEMS[window.problem])
+  if (window.problem !== undefined) throw Errors.invalidRequest('querystring', WINDOW_PROBLEMS[window.problem])
   return window
 }
 
