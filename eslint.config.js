@@ -42,7 +42,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' }
   },
   {
-    files: ['eslint.config.js'],
+    files: ['eslint.config.js', 'test/loader/*.mjs'],
     ...tseslint.configs.disableTypeChecked
   }
 )
