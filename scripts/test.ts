@@ -1,11 +1,13 @@
 // `npm test`: runs the tap suite against TEST_DATABASE_URL, or, when it is
 // unset, against an embedded PostgreSQL started for the run and removed after.
+// Test databases are copies of one migrated template made for the run.
 // Ends with one line, "N passed, N failed, N skipped", counted from tap's
 // results of every test file.
 import { spawn } from 'node:child_process'
 import { readdir, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { Parser, type Result } from 'tap-parser'
+import { withMigratedTemplate } from './lib/migrated-template.ts'
 import { withThrowawayPostgres } from './lib/throwaway-postgres.ts'
 
 const RESULTS_DIR = '.tap/test-results'
@@ -17,11 +19,11 @@ async function withTestDatabase<T> (run: (url: string) => Promise<T>): Promise<T
   return await withThrowawayPostgres('test', run)
 }
 
-async function runTap (databaseUrl: string): Promise<number> {
+async function runTap (databaseUrl: string, template: string): Promise<number> {
   await rm(RESULTS_DIR, { recursive: true, force: true })
   const child = spawn(path.join('node_modules', '.bin', 'tap'), process.argv.slice(2), {
     stdio: 'inherit',
-    env: { ...process.env, TEST_DATABASE_URL: databaseUrl }
+    env: { ...process.env, TEST_DATABASE_URL: databaseUrl, TEST_TEMPLATE_DATABASE: template }
   })
   return await new Promise((resolve) => child.on('close', (code) => { resolve(code ?? 1) }))
 }
@@ -63,7 +65,7 @@ async function countResults (): Promise<Counts> {
   return counts
 }
 
-const code = await withTestDatabase(runTap)
+const code = await withTestDatabase(async (url) => await withMigratedTemplate(url, async (template) => await runTap(url, template)))
 const counts = await countResults()
 process.stdout.write(`${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`)
 process.exitCode = code

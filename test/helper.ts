@@ -1,5 +1,5 @@
-// Shared test setup: a fresh PostgreSQL database per test file, the app built
-// on it with its log output captured, keys issued straight through the store,
+// Shared test setup: a fresh PostgreSQL database for each test that asks for
+// one, the app built on it with its log output captured, keys issued straight through the store,
 // and the ingest call and error checks that several test files make.
 import { randomBytes } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
@@ -22,6 +22,19 @@ function adminUrl (): string {
 }
 const ADMIN_URL = adminUrl()
 
+/**
+ * The migrated database `npm test` makes for the run, which each test database
+ * copies; without it (a file run on its own with tap), a test database starts
+ * empty and the app migrates it.
+ */
+function templateDatabase (): string | undefined {
+  const name = process.env.TEST_TEMPLATE_DATABASE
+  if (name === undefined || name === '') return undefined
+  if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`TEST_TEMPLATE_DATABASE is not a plain database name: ${name}`)
+  return name
+}
+const TEMPLATE = templateDatabase()
+
 /** A key's exact shape: any such string in a log line is a leak. */
 export const KEY_SHAPE = /clk_[0-9A-Za-z]{49}/
 
@@ -36,12 +49,15 @@ export function testRedis (t: Test, untested: string): { url: string, skip: stri
   return { url, skip }
 }
 
-/** Creates an empty database for this test file and drops it when the file ends. */
-export async function testDatabaseUrl (t: Test): Promise<string> {
+/**
+ * Creates a database for this test and drops it when the test ends: migrated
+ * under `npm test`, or empty when asked (for a test of the migrations).
+ */
+export async function testDatabaseUrl (t: Test, { empty = false }: { empty?: boolean } = {}): Promise<string> {
   const name = `cl_test_${randomBytes(6).toString('hex')}`
   const admin = new pg.Client({ connectionString: ADMIN_URL })
   await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.query(empty || TEMPLATE === undefined ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`)
   await admin.end()
   t.teardown(async () => {
     const dropper = new pg.Client({ connectionString: ADMIN_URL })
@@ -61,7 +77,7 @@ export interface TestApp {
   logLines: () => string[]
 }
 
-/** Builds the app on a fresh database; closes it when the test ends. */
+/** Builds the app on a database of its own; closes it when the test ends. */
 export async function buildTestApp (t: Test, env: Record<string, string> = {}): Promise<TestApp> {
   const databaseUrl = env.DATABASE_URL ?? await testDatabaseUrl(t)
   const lines: string[] = []

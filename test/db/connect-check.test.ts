@@ -78,7 +78,7 @@ void t.test('a host name that does not resolve, a server that never answers: wha
 })
 
 void t.test('a migration that fails is named', async (t) => {
-  const url = await testDatabaseUrl(t)
+  const url = await testDatabaseUrl(t, { empty: true })
   const client = new pg.Client(url)
   await client.connect()
   // What the first migration creates, already there and different.
