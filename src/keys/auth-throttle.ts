@@ -11,7 +11,8 @@
 // addresses evicts the oldest, never exhausts the process. With Redis, the
 // counts are also shared (shared-auth-failures.ts) and a block decided by any
 // instance reaches every instance's memory here.
-import { LRUCache } from 'lru-cache'
+import type { LRUCache } from 'lru-cache'
+import { growingLru } from '../growing-lru.ts'
 
 export interface ThrottleOptions {
   /** Failures allowed per window; 0 disables throttling. */
@@ -34,8 +35,8 @@ export class AuthThrottle {
   constructor (options: ThrottleOptions) {
     this.#options = options
     const max = options.maxAddresses ?? 100_000
-    this.#failures = new LRUCache({ max, ttl: options.windowMs })
-    this.#blocked = new LRUCache({ max, ttl: options.cooldownMs })
+    this.#failures = growingLru({ maxEntries: max, ttlMs: options.windowMs })
+    this.#blocked = growingLru({ maxEntries: max, ttlMs: options.cooldownMs })
   }
 
   /** Seconds the group is still blocked for, or 0. */

@@ -7,7 +7,7 @@
 // from both (it is refused whole), and an accepted request whose write fails
 // gives both back.
 import type { Redis } from 'ioredis'
-import { LRUCache } from 'lru-cache'
+import { growingLru } from '../growing-lru.ts'
 
 export const INGEST_WINDOW_MS = 60_000
 
@@ -39,7 +39,7 @@ function overLimit (used: IngestVolume, volume: IngestVolume, limits: IngestVolu
 
 export class MemoryIngestBudget implements IngestBudget {
   // Bounded: a client silent for a minute has nothing worth keeping.
-  readonly #used = new LRUCache<string, { window: number, used: IngestVolume }>({ max: 100_000, ttl: 2 * INGEST_WINDOW_MS })
+  readonly #used = growingLru<string, { window: number, used: IngestVolume }>({ maxEntries: 100_000, ttlMs: 2 * INGEST_WINDOW_MS })
 
   async take (clientId: string, volume: IngestVolume, limits: IngestVolume, nowMs = Date.now()): Promise<IngestDecision> {
     const window = Math.floor(nowMs / INGEST_WINDOW_MS)
