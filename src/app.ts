@@ -3,12 +3,14 @@
 // where to listen.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { DestinationStream } from 'pino'
-import authPlugin, { authenticate, claimSignedNonce, countRequest, identify } from './plugins/auth.ts'
+import authPlugin from './auth/plugin.ts'
+import authenticated from './auth/authenticated.ts'
+import audit from './audit/plugin.ts'
+import usage from './usage/plugin.ts'
 import bodyBytes from './plugins/body-bytes.ts'
 import connectionLimits from './plugins/connection-limits.ts'
 import bodyParsers from './plugins/body-parsers.ts'
 import bodyDigest from './signing/body-digest.ts'
-import clientRateLimit from './plugins/rate-limit.ts'
 import database from './plugins/database.ts'
 import queries from './plugins/queries.ts'
 import logWriter from './plugins/log-writer.ts'
@@ -24,7 +26,7 @@ import keysRoutes from './keys/routes.ts'
 import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
 import { loadConfig, trustProxySetting, type Config, type TrustProxy } from './config.ts'
-import { parseDevKeys } from './keys/dev-keys.ts'
+import { parseDevKeys } from './auth/dev-keys.ts'
 import { serializeError } from './db/error-summary.ts'
 import { requestTimeouts } from './net/request-timeouts.ts'
 import { requestLog } from './net/request-log.ts'
@@ -133,27 +135,13 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     await app.register(bodyBytes)
     await app.register(bodyParsers)
     await app.register(docs)
+    await app.register(usage)
+    await app.register(audit)
     await app.register(authPlugin, { devKeys })
     app.addSchema(ErrorResponse)
 
     await app.register(healthRoutes)
-    await app.register(async function authenticated (scope) {
-      // Every route in this scope must say which scope it needs: none slips through unchecked.
-      scope.addHook('onRoute', (route) => {
-        if (route.config?.scope === undefined) throw new Error(`${route.method} ${route.url} names no key scope`)
-      })
-      scope.addHook('onRequest', identify)
-      scope.addHook('preHandler', authenticate)
-      scope.addHook('onResponse', countRequest)
-      // Route-level preHandler, so it runs after authenticate: the limit is the client's.
-      await scope.register(clientRateLimit)
-      // And after the rate limit's (onRoute hooks run in the order added): a nonce is used up last.
-      scope.addHook('onRoute', (route) => { route.preHandler = [...[route.preHandler ?? []].flat(), claimSignedNonce] })
-      await scope.register(logsRoutes)
-      await scope.register(keysRoutes)
-      await scope.register(auditRoutes)
-      await scope.register(usageRoutes)
-    })
+    await app.register(authenticated, { routes: [logsRoutes, keysRoutes, auditRoutes, usageRoutes] })
     await app.ready()
   } catch (error) {
     await app.close().catch(() => {})

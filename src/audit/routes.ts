@@ -11,6 +11,7 @@ import { presentAuditEvent } from './present.ts'
 import { PageLimit } from '../logs/schemas.ts'
 import { timeFilter } from '../logs/time.ts'
 import { queryLimitsDescription } from '../queries/runner.ts'
+import { clientOf } from '../auth/client.ts'
 
 export const AuditEventView = Type.Object({
   id: Type.String({ description: 'Increasing with time.' }),
@@ -60,7 +61,7 @@ const auditRoutes: FastifyPluginAsync = async (app) => {
       beforeId: cursor === undefined ? undefined : Number(cursor),
       maxBytes: fastify.config.MAX_PAGE_BYTES
     }
-    const { rows, more } = await fastify.queries.run(request, async (db) => await auditPageOf(db, request.client.id, query))
+    const { rows, more } = await fastify.queries.run(request, async (db) => await auditPageOf(db, clientOf(request).id, query))
     return {
       data: rows.map(presentAuditEvent),
       next_cursor: more ? String(rows.at(-1)!.id) : null

@@ -17,6 +17,7 @@ import { DEFAULT_SCOPES, type Scope } from './scopes.ts'
 import { keysPageOf } from './page.ts'
 import { queryLimitsDescription } from '../queries/runner.ts'
 import { findKey, type KeyInfo } from './store.ts'
+import { clientOf } from '../auth/client.ts'
 import {
   CreatedKey, CreateKeyBody, KeyIdParams, KeyList, KeyListQuery, KeyView, NoQuery, RevokedKey, RevokeQuery, RotatedKey, RotateKeyBody,
   UpdateKeyBody, UpdateKeyQuery
@@ -31,17 +32,17 @@ addFormatsModule.default(textAjv)
 addFormatsModule.default(bodyAjv)
 
 function actorOf (request: FastifyRequest): Actor {
-  return { actor: `key:${request.client.keyId}`, address: request.ip }
+  return { actor: `key:${clientOf(request).keyId}`, address: request.ip }
 }
 
 // Postgres reads an id in any case; the guard against acting on one's own key must too.
 function isOwnKey (request: FastifyRequest, keyId: string): boolean {
-  return keyId.toLowerCase() === request.client.keyId.toLowerCase()
+  return keyId.toLowerCase() === clientOf(request).keyId.toLowerCase()
 }
 
 /** The scopes of these that the caller lacks. */
 function scopesBeyondCaller (request: FastifyRequest, scopes: readonly string[]): string[] {
-  return scopes.filter((scope) => !(request.client.scopes as readonly string[]).includes(scope))
+  return scopes.filter((scope) => !(clientOf(request).scopes as readonly string[]).includes(scope))
 }
 
 /** A key cannot hand out more than it holds: the scopes of the key to create that the caller lacks. */
@@ -57,12 +58,12 @@ function refuseScopesBeyondCaller (request: FastifyRequest, scopes: readonly str
 // (in its rotation grace) manages nothing but its own revocation.
 
 function refuseKeyInGrace (request: FastifyRequest): void {
-  if (request.client.inGrace) throw Errors.keyInGrace()
+  if (clientOf(request).inGrace) throw Errors.keyInGrace()
 }
 
 /** The latest a key made by the caller may expire: when the caller stops working. */
 function notAfterCaller (request: FastifyRequest, wanted: Date | null): Date | null {
-  const end = request.client.keyEndsAt
+  const end = clientOf(request).keyEndsAt
   return end !== null && (wanted === null || wanted > end) ? end : wanted
 }
 
@@ -72,8 +73,8 @@ function notAfterCaller (request: FastifyRequest, wanted: Date | null): Date | n
  * than the caller's is refused.
  */
 function allowlistWithinCaller (request: FastifyRequest, ranges: string[] | null | undefined, creating: boolean): string[] | null | undefined {
-  if (request.client.allowedCidrs === null) return ranges
-  if (ranges === undefined) return creating ? request.client.allowedCidrs : undefined
+  if (clientOf(request).allowedCidrs === null) return ranges
+  if (ranges === undefined) return creating ? clientOf(request).allowedCidrs : undefined
   const outside = rangesBeyondCaller(request, ranges)
   if (outside === null || outside.length > 0) throw Errors.allowlistNotGrantable(outside)
   return ranges
@@ -81,7 +82,7 @@ function allowlistWithinCaller (request: FastifyRequest, ranges: string[] | null
 
 /** The ranges of an allowlist that reach outside the caller's own: null for no allowlist at all (any address) where the caller has one. */
 function rangesBeyondCaller (request: FastifyRequest, ranges: string[] | null): string[] | null {
-  const own = request.client.allowedCidrs
+  const own = clientOf(request).allowedCidrs
   if (own === null) return []
   if (ranges === null) return null
   return ranges.filter((range) => !isRangeWithin(range, own))
@@ -153,7 +154,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
   // notification arrives; this one must not answer from its cache meanwhile,
   // or a key revoked (or shut out) a moment ago would still be accepted here.
   const forget = (keyId: string): void => { fastify.keyResolver.forget(keyId) }
-  const view = (request: FastifyRequest, key: KeyInfo) => ({ ...presentKey(key), current: key.id === request.client.keyId })
+  const view = (request: FastifyRequest, key: KeyInfo) => ({ ...presentKey(key), current: key.id === clientOf(request).keyId })
 
   fastify.get('/api/v1/keys', {
     config: { scope: 'keys:manage' },
@@ -166,7 +167,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     }
   }, async (request) => {
     const { limit, cursor } = request.query
-    const page = await fastify.queries.run(request, async (db) => await keysPageOf(db, request.client.id, { after: cursor, limit }))
+    const page = await fastify.queries.run(request, async (db) => await keysPageOf(db, clientOf(request).id, { after: cursor, limit }))
     if (page === undefined) throw Errors.invalidCursor('it names none of this client\'s keys')
     const last = page.keys.at(-1)
     return { data: page.keys.map((key) => view(request, key)), next_cursor: page.more && last !== undefined ? last.id : null }
@@ -182,7 +183,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
       response: { 200: KeyView, ...errorResponses(...AUTHENTICATED_ERRORS, 404) }
     }
   }, async (request) => {
-    const key = await findKey(fastify.db, { clientId: request.client.id }, request.params.id)
+    const key = await findKey(fastify.db, { clientId: clientOf(request).id }, request.params.id)
     if (key === undefined) throw Errors.notFound('Key')
     return view(request, key)
   })
@@ -204,7 +205,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     const scopes: Scope[] = body.scopes ?? DEFAULT_SCOPES
     refuseScopesBeyondCaller(request, scopes)
     const { apiKey, info } = await createKeyWithAudit(fastify.db, {
-      clientId: request.client.id,
+      clientId: clientOf(request).id,
       scopes,
       name: name ?? null,
       expiresAt: notAfterCaller(request, body.expires_in_seconds === undefined ? null : new Date(Date.now() + body.expires_in_seconds * 1000)),
@@ -234,7 +235,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     refuseKeyInGrace(request)
     const rotation = await answering(async () => await rotateKey(fastify.db, {
       keyId: request.params.id,
-      scope: { clientId: request.client.id },
+      scope: { clientId: clientOf(request).id },
       guard: withinCallersReach(request),
       graceSeconds: body.grace_seconds,
       notAfter: notAfterCaller(request, null),
@@ -268,7 +269,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     }
     const key = await answering(async () => await updateKey(fastify.db, {
       keyId: request.params.id,
-      scope: { clientId: request.client.id },
+      scope: { clientId: clientOf(request).id },
       guard: withinCallersReach(request),
       changes: { name, allowedCidrs }
     }, actorOf(request)))
@@ -295,7 +296,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     if (!own) refuseKeyInGrace(request)
     const revocation = await answering(async () => await revokeKey(fastify.db, {
       keyId: request.params.id,
-      scope: { clientId: request.client.id },
+      scope: { clientId: clientOf(request).id },
       guard: withinCallersReach(request)
     }, actorOf(request)))
     forget(revocation.key.id)

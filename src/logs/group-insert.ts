@@ -9,7 +9,7 @@
 // executed, which took about a fifth of PostgreSQL's CPU per group away.
 import type pg from 'pg'
 import { v7 as uuidv7 } from 'uuid'
-import type { AuthenticatedClient } from '../keys/resolver.ts'
+import type { AuthenticatedClient } from '../auth/resolver.ts'
 import { PUBLIC_COLUMNS, type PublicLog, type StoredEntry } from './tenant-logs.ts'
 import type { NormalizedEntry } from './validate.ts'
 

@@ -1,5 +1,5 @@
 // POST /api/v1/logs (ingest), GET /api/v1/logs (query) and GET /api/v1/logs/:id.
-// Registered inside the authenticated scope: request.client is always set.
+// Registered inside the authenticated scope: clientOf(request) is always set.
 import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
@@ -17,8 +17,9 @@ import { BatchResult, IngestBody, IngestQuery, ListQuery, LogByIdQuery, LogIdPar
 import { logsOf } from './tenant-logs.ts'
 import { queryLimitsDescription } from '../queries/runner.ts'
 import { MemoryIngestBudget, RedisIngestBudget, type IngestBudget, type IngestVolume } from './ingest-budget.ts'
-import type { AuthenticatedClient } from '../keys/resolver.ts'
+import type { AuthenticatedClient } from '../auth/resolver.ts'
 import { checkEntries, entrySource } from './check-entries.ts'
+import { clientOf } from '../auth/client.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -89,6 +90,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       }
     }
   }, async (request, reply) => {
+    const client = clientOf(request)
     const raw = entrySource(request.body)
     const single = raw.single
     if (raw.length === 0) throw Errors.emptyBatch()
@@ -98,22 +100,22 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     const { valid, issues } = await checkEntries(raw)
     const partial = request.query.partial === true && !single
     if (issues.length > 0 && !partial) {
-      fastify.usage.count(request.client.id, { logs_rejected: raw.length })
+      fastify.usage.count(client.id, { logs_rejected: raw.length })
       throw Errors.invalidEntries(issues)
     }
 
     const entries = valid.map(({ entry }) => entry)
-    const taken = await admit(request.client, { entries: entries.length, bytes: sumOf(entries.map((entry) => entry.size_bytes)) })
+    const taken = await admit(client, { entries: entries.length, bytes: sumOf(entries.map((entry) => entry.size_bytes)) })
     let stored
     try {
-      stored = await fastify.logWriter.write({ client: request.client, entries, withLogs: single })
+      stored = await fastify.logWriter.write({ client: client, entries, withLogs: single })
     } catch (error) {
       await taken.refund()
       throw error
     }
     const duplicates = stored.filter((result) => result.duplicate).length
-    fastify.usage.addStoredBytes(request.client.id, sumOf(entries.map((entry, i) => stored[i]!.duplicate ? 0 : entry.size_bytes)))
-    fastify.usage.count(request.client.id, {
+    fastify.usage.addStoredBytes(client.id, sumOf(entries.map((entry, i) => stored[i]!.duplicate ? 0 : entry.size_bytes)))
+    fastify.usage.count(client.id, {
       logs_accepted: stored.length - duplicates,
       logs_duplicates: duplicates,
       logs_rejected: raw.length - valid.length
@@ -149,7 +151,8 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       response: { 200: LogPage, ...errorResponses(...AUTHENTICATED_ERRORS) }
     }
   }, async (request) => {
-    const { query, client } = request
+    const { query } = request
+    const client = clientOf(request)
     const after = query.cursor === undefined ? undefined : cursors.decode(query.cursor, client.id, query.order)
     const filters = {
       from: timeFilter(query.from, 'from'),
@@ -186,7 +189,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
   }, async (request) => {
     const { id } = request.params
     // A malformed id cannot exist: the same 404, without asking the database.
-    const log = UUID.test(id) ? await fastify.queries.run(request, async (db) => await logsOf(db, request.client).get(id)) : undefined
+    const log = UUID.test(id) ? await fastify.queries.run(request, async (db) => await logsOf(db, clientOf(request)).get(id)) : undefined
     if (log === undefined) throw Errors.notFound('Log')
     return present(log)
   })

@@ -3,7 +3,7 @@
 // Logs are written by group-insert.ts, each row with its sender's client_id.
 import { sql, type Kysely } from 'kysely'
 import type { Database, LogRow } from '../db/schema.ts'
-import type { AuthenticatedClient } from '../keys/resolver.ts'
+import type { AuthenticatedClient } from '../auth/resolver.ts'
 import type { CursorPosition } from './cursor.ts'
 
 /** A stored log as the API returns it (no client or key columns, nor its counted size). */

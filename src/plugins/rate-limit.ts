@@ -7,6 +7,7 @@ import rateLimit from '@fastify/rate-limit'
 import fp from 'fastify-plugin'
 import { windowMs } from '../config.ts'
 import { Errors } from '../errors.ts'
+import { clientOf } from '../auth/client.ts'
 
 export default fp(async function clientRateLimit (fastify) {
   const config = fastify.config
@@ -15,9 +16,9 @@ export default fp(async function clientRateLimit (fastify) {
     global: true,
     hook: 'preHandler',
     // The client's own limit, set by the provider, or the service's.
-    max: (request) => request.client.rateLimit ?? config.RATE_LIMIT_MAX,
+    max: (request) => clientOf(request).rateLimit ?? config.RATE_LIMIT_MAX,
     timeWindow: windowMs(config.RATE_LIMIT_WINDOW),
-    keyGenerator: (request) => `client:${request.client.id}`,
+    keyGenerator: (request) => `client:${clientOf(request).id}`,
     nameSpace: `${config.REDIS_PREFIX}rate-limit:`,
     ...(redis === undefined ? {} : { redis }),
     // Redis down: answer rather than fail every request (limits resume with it).

@@ -10,6 +10,7 @@ import { Errors } from '../errors.ts'
 import { ReadPoolBusyError, WorkAbortedError, type PoolUse, type ReadPool } from '../db/read-pool.ts'
 import type { Database } from '../db/schema.ts'
 import { ClientSlots } from './client-slots.ts'
+import { clientOf } from '../auth/client.ts'
 
 // SQLSTATE query_canceled: the statement timeout, or a cancel request.
 const QUERY_CANCELED = '57014'
@@ -65,7 +66,7 @@ export class QueryRunner {
       if (gone.signal.aborted) throw Errors.clientClosedRequest()
       // Refused at once rather than queued: a queued query would still hold
       // its connection to the service, and the client learns to pace itself.
-      const release = this.#slots.take(request.client.id)
+      const release = this.#slots.take(clientOf(request).id)
       if (release === undefined) throw Errors.tooManyQueries(this.#slots.limit)
       try {
         return await this.#pool.run(gone.signal, work)

@@ -9,6 +9,7 @@ import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { mergeUsage, totalOf, usageDays } from './store.ts'
 import { queryLimitsDescription } from '../queries/runner.ts'
 import { DEFAULT_DAYS, FIRST_DAY, MAX_DAYS, usageWindow, type WindowProblem } from './window.ts'
+import { clientOf } from '../auth/client.ts'
 
 
 const Counts = {
@@ -72,10 +73,10 @@ const usageRoutes: FastifyPluginAsync = async (app) => {
     }
   }, async (request) => {
     const { from, to } = dayRange(request.query.from, request.query.to)
-    const clientId = request.client.id
+    const clientId = clientOf(request).id
     const stored = await fastify.queries.run(request, async (db) => await usageDays(db, { clientId }, { from, to }))
     const days = mergeUsage(stored, clientId, fastify.usage.pending(clientId), from, to)
-    const quota = request.client.storageQuotaBytes ?? fastify.config.STORAGE_QUOTA_BYTES
+    const quota = clientOf(request).storageQuotaBytes ?? fastify.config.STORAGE_QUOTA_BYTES
     // The response schema leaves client_id out of each day.
     return {
       from,
@@ -83,7 +84,7 @@ const usageRoutes: FastifyPluginAsync = async (app) => {
       days,
       total: totalOf(days),
       storage: {
-        stored_bytes: await fastify.usage.storedBytes(request.client),
+        stored_bytes: await fastify.usage.storedBytes(clientOf(request)),
         quota_bytes: quota === 0 ? null : quota
       }
     }

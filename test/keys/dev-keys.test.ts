@@ -3,7 +3,7 @@
 // the variable and never quote the key; then working beside the database's keys.
 import t from 'tap'
 import type { Test } from 'tap'
-import { DevKeyError, devKeyId, parseDevKeys } from '../../src/keys/dev-keys.ts'
+import { DevKeyError, devKeyId, parseDevKeys } from '../../src/auth/dev-keys.ts'
 import { DEFAULT_SCOPES } from '../../src/keys/scopes.ts'
 import type { LogPageBody } from '../../src/logs/schemas.ts'
 import { KEY_SHAPE, buildTestApp, countLogs, entry, expectError, issueKey, postLogs } from '../helper.ts'

@@ -5,7 +5,7 @@
 import ipaddr from 'ipaddr.js'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
-import { clearBlocks, listBlocks, type Block } from '../../keys/throttle-blocks.ts'
+import { clearBlocks, listBlocks, type Block } from '../../auth/throttle-blocks.ts'
 import { addressGroup } from '../../net/address-group.ts'
 import { cliActor } from '../actor.ts'
 import { UsageError, type CommandResult } from '../output.ts'

@@ -2,7 +2,7 @@
 // client's keys) be accepted right now, and if not, why.
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
-import { KeyResolver } from '../../keys/resolver.ts'
+import { KeyResolver } from '../../auth/resolver.ts'
 import { listClientsWithKeys } from '../../provider/clients-with-keys.ts'
 import { refusalOf, statusOf } from '../../keys/status.ts'
 import { noClientNamed } from '../clients.ts'

@@ -12,12 +12,12 @@ import type { Kysely } from 'kysely'
 import { LRUCache } from 'lru-cache'
 import type { Database } from '../db/schema.ts'
 import { Errors, type HttpError } from '../errors.ts'
-import { displayPrefix, hashKey, isWellFormedKey } from './format.ts'
-import { findKeyByHash, type KeyRecord } from './store.ts'
+import { displayPrefix, hashKey, isWellFormedKey } from '../keys/format.ts'
+import { findKeyByHash, type KeyRecord } from '../keys/store.ts'
 import { KeyDirectory } from './key-directory.ts'
-import { isScope, type Scope } from './scopes.ts'
+import { isScope, type Scope } from '../keys/scopes.ts'
 import { deriveSigningSecret } from '../signing/secret.ts'
-import { endOf, refusalError, refusalOf, type KeyRefusal } from './status.ts'
+import { endOf, refusalError, refusalOf, type KeyRefusal } from '../keys/status.ts'
 
 /** Shared by every request that presents the same key while it stays cached: never changed once made. */
 export interface AuthenticatedClient {

@@ -1,57 +1,23 @@
-// Authentication for the routes registered after it in the same scope, in two
-// steps. On request, before any byte of the body is read or inflated, the key
-// is resolved (from the cache, or by one indexed lookup shared by concurrent
-// requests): a missing, malformed, unknown, revoked or expired key, one used
-// from outside its allowlist, or one lacking the route's scope is answered at
-// once, and the connection closes rather than receive a body nobody will
-// read. Then a preHandler takes that resolution (judging the key again only if
-// keys changed meanwhile), checks a signed request's signature, and decorates
-// the request with the client. Every failure goes to the audit trail, in
-// batches; every authenticated request is counted in usage.
-import fp from 'fastify-plugin'
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-import { AuditRecorder } from '../audit/recorder.ts'
-import { AuthThrottle } from '../keys/auth-throttle.ts'
-import { SharedAuthFailures } from '../keys/shared-auth-failures.ts'
+// The hooks of authentication, in two steps. On request, before any byte of
+// the body is read or inflated, the key is resolved (from the cache, or by one
+// indexed lookup shared by concurrent requests): a missing, malformed,
+// unknown, revoked or expired key, one used from outside its allowlist, or
+// one lacking the route's scope is answered at once, and the connection
+// closes rather than receive a body nobody will read. Then a preHandler takes
+// that resolution (judging the key again only if keys changed meanwhile),
+// checks a signed request's signature, and decorates the request with the
+// client. Every failure goes to the audit trail, in batches; every
+// authenticated request is counted in usage. authenticated.ts installs them.
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { AuditEvent } from '../audit/store.ts'
 import { Errors, HttpError } from '../errors.ts'
 import { isAddressAllowed } from '../keys/allowlist.ts'
-import { loadDevKeys, type DevKey } from '../keys/dev-keys.ts'
-import { KeyChangeListener } from '../keys/invalidation.ts'
-import { KeyResolver, type AuthenticatedClient, type Refusal, type Resolution } from '../keys/resolver.ts'
-import { BlockReporter } from '../keys/throttle-blocks.ts'
-import { addressGroup } from '../net/address-group.ts'
 import { displayPrefix } from '../keys/format.ts'
-import type { Scope } from '../keys/scopes.ts'
-import { UsageRecorder } from '../usage/recorder.ts'
-import { PostgresNonceStore, RedisNonceStore, type NonceStore } from '../signing/nonces.ts'
-import { claimNonce, verifySignature, type SignedNonce } from '../signing/verify.ts'
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    keyResolver: KeyResolver
-    authThrottle: AuthThrottle
-    /** With Redis: failed authentications counted across instances. */
-    sharedAuthFailures: SharedAuthFailures | undefined
-    /** Reports this instance's blocked addresses where the provider's CLI sees them. */
-    authBlocks: BlockReporter
-    usage: UsageRecorder
-    audit: AuditRecorder
-    nonces: NonceStore
-  }
-  interface FastifyRequest {
-    /** The authenticated client; set on every route behind authentication. */
-    client: AuthenticatedClient
-    /** The key and what it resolved to before the body was read; the preHandler makes `client` of it. */
-    identified: Identified | null
-    /** A signed request's nonce, verified and still to be claimed. */
-    signedNonce: SignedNonce | null
-  }
-  interface FastifyContextConfig {
-    /** The scope a key needs for this route. */
-    scope?: Scope
-  }
-}
+import { addressGroup } from '../net/address-group.ts'
+import { claimNonce, verifySignature } from '../signing/verify.ts'
+import { clientOf } from './client.ts'
+import { requiredKey } from './credentials.ts'
+import type { AuthenticatedClient, Refusal, Resolution } from './resolver.ts'
 
 export interface Identified {
   apiKey: string
@@ -60,145 +26,6 @@ export interface Identified {
   generation: number
 }
 
-/**
- * Every Authorization header as sent. Node keeps only the first of several in
- * `request.headers`, so a second one, with another key, would pass unseen.
- */
-function authorizationHeaders (request: FastifyRequest): string[] {
-  const raw = request.raw.rawHeaders
-  const values: string[] = []
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'authorization') values.push(raw[i + 1]!)
-  return values
-}
-
-/** The key from X-API-Key, `Authorization: Bearer` or `Authorization: Api-Key`. */
-export function presentedKey (request: FastifyRequest): string | undefined {
-  const authorizations = authorizationHeaders(request)
-  if (authorizations.some((value) => value !== authorizations[0])) throw Errors.conflictingKeys()
-  const fromHeader = request.headers['x-api-key']
-  const xApiKey = Array.isArray(fromHeader) ? fromHeader.join(',') : fromHeader
-  const authorization = request.headers.authorization
-  let fromAuthorization: string | undefined
-  if (authorization !== undefined) {
-    const match = /^(?:bearer|api-key)[ \t]+(\S*)[ \t]*$/i.exec(authorization)
-    // A credential in some other scheme (Basic, Digest) is not ours: say the key is malformed.
-    if (match === null) throw Errors.malformedKey()
-    fromAuthorization = match[1]
-  }
-  if (xApiKey !== undefined && fromAuthorization !== undefined && xApiKey !== fromAuthorization) {
-    throw Errors.conflictingKeys()
-  }
-  const key = (xApiKey ?? fromAuthorization)?.trim()
-  return key === '' ? undefined : key
-}
-
-export interface AuthOptions {
-  /** Development keys from the environment (parsed once, when the app is built). */
-  devKeys?: DevKey[]
-}
-
-export default fp<AuthOptions>(async function auth (fastify, options) {
-  const config = fastify.config
-  const devKeys = options.devKeys ?? []
-  if (devKeys.length > 0) {
-    fastify.log.warn({ keys: devKeys.map((key) => key.source) },
-      'plaintext development keys are configured in the environment (API_KEYS, API_KEY_<NAME>): do not use them in production')
-  }
-  const resolver = new KeyResolver(fastify.db, {
-    ttlMs: config.KEY_CACHE_TTL_SECONDS * 1000,
-    max: config.KEY_CACHE_MAX,
-    devKeys: await loadDevKeys(fastify.db, devKeys),
-    signingKey: config.SIGNING_KEY
-  })
-  if (config.API_SIGNING_REQUIRED && (config.SIGNING_KEY ?? '') === '') {
-    fastify.log.warn('API_SIGNING_REQUIRED is true but SIGNING_KEY is not set: no stored client can sign, so only ' +
-      'development keys with a signing secret are accepted')
-  }
-  const nonces: NonceStore = fastify.redis === undefined ? new PostgresNonceStore(fastify.db) : new RedisNonceStore(fastify.redis, config.REDIS_PREFIX)
-  fastify.decorate('nonces', nonces)
-  fastify.decorate('keyResolver', resolver)
-  const flushEveryMs = config.USAGE_FLUSH_SECONDS * 1000
-  const blocks = new BlockReporter(fastify.db, fastify.log, flushEveryMs)
-  fastify.decorate('authBlocks', blocks)
-  const throttleOptions = {
-    maxFailures: config.AUTH_FAIL_MAX,
-    windowMs: config.AUTH_FAIL_WINDOW_SECONDS * 1000,
-    cooldownMs: config.AUTH_FAIL_COOLDOWN_SECONDS * 1000,
-    onBlock: (group: string, since: number, until: number) => { blocks.report(group, since, until) }
-  }
-  const throttle = new AuthThrottle(throttleOptions)
-  const shared = fastify.redis === undefined
-    ? undefined
-    : new SharedAuthFailures(fastify.redis, throttle, throttleOptions, fastify.log, config.REDIS_PREFIX)
-  fastify.decorate('authThrottle', throttle)
-  fastify.decorate('sharedAuthFailures', shared)
-  if (shared !== undefined) fastify.addHook('onClose', async () => { shared.close() })
-  warnIfProxyUnseen(fastify.log, config.HOST, config.TRUST_PROXY)
-
-  const usage = new UsageRecorder(fastify.db, fastify.log, flushEveryMs)
-  const audit = new AuditRecorder(fastify.db, fastify.log, flushEveryMs)
-  fastify.decorate('usage', usage)
-  fastify.decorate('audit', audit)
-
-  // Always listening, cache or not: the key directory and the throttle's orders arrive the same way.
-  const cacheKeys = config.KEY_CACHE_TTL_SECONDS > 0
-  let started = false
-  const readDirectory = async (): Promise<void> => {
-    await resolver.directory.load(fastify.db).catch((error: unknown) => {
-      fastify.log.warn({ err: error }, 'could not read the key directory; a throttled address\'s keys wait until it is read')
-    })
-  }
-  const listener = new KeyChangeListener(fastify.databaseUrl, {
-    // A key id, `client:<id>` when a client's own settings changed, or `new:<hash>` for a key created.
-    changed: (payload) => {
-      if (payload.startsWith('new:')) resolver.directory.add(Buffer.from(payload.slice('new:'.length), 'hex'))
-      else if (payload.startsWith('client:')) resolver.forgetClient(payload.slice('client:'.length))
-      else resolver.forget(payload)
-    },
-    unblocked: (group) => {
-      if (group === '*') throttle.unblockAll()
-      else throttle.unblock(group)
-      if (group !== '*') shared?.forget(group)
-      fastify.log.info({ address: group }, 'failed-authentication block lifted by the provider')
-    },
-    listening: (listening) => {
-      if (cacheKeys) resolver.setCacheTrusted(listening)
-      // Keys created while nobody listened are read afresh (the first time, below).
-      if (listening && started) void readDirectory()
-    }
-  }, fastify.log)
-  await listener.start()
-  // After LISTEN: a key created from here on is announced, one created before is read now.
-  await readDirectory()
-  started = true
-  fastify.addHook('onClose', async () => { await listener.close() })
-  // Registered after the database plugin, so these run before the pool closes.
-  fastify.addHook('onClose', async () => { await Promise.all([usage.close(), audit.close(), blocks.close(), nonces.close()]) })
-  fastify.decorateRequest('client', null as unknown as AuthenticatedClient)
-  fastify.decorateRequest('identified', null)
-  fastify.decorateRequest('signedNonce', null)
-}, { name: 'auth', dependencies: ['database', 'redis'] })
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
-
-/**
- * Reachable from other machines, with X-Forwarded-For ignored: fine when
- * clients connect directly, but behind a reverse proxy or load balancer every
- * client would share the proxy's address, for allowlists and for the
- * failed-authentication throttle (one client's bad keys would block them all).
- */
-function warnIfProxyUnseen (log: FastifyBaseLogger, host: string, trustProxy: string): void {
-  if (LOOPBACK.has(host) || !['', 'false'].includes(trustProxy.trim().toLowerCase())) return
-  log.warn({ HOST: host, TRUST_PROXY: trustProxy }, 'listening beyond loopback with TRUST_PROXY=false: if a reverse proxy or load ' +
-    'balancer is in front of the service, every client shares its address (allowlists and the failed-authentication throttle ' +
-    'see only the proxy); set TRUST_PROXY to the proxies\' addresses or hop count')
-}
-
-function requiredKey (request: FastifyRequest): string {
-  const key = presentedKey(request)
-  if (key === undefined) throw Errors.missingKey()
-  return key
-}
 
 /**
  * An authentication failure goes to the audit trail, to its client's usage
@@ -406,7 +233,7 @@ function recordSigningFailure (request: FastifyRequest, client: AuthenticatedCli
   if (error instanceof HttpError && error.statusCode === 401) {
     recordFailure(request, { error, clientId: client.id, keyId: client.keyId, keyPrefix: client.keyPrefix }, true)
     request.identified = null
-    request.client = null as unknown as AuthenticatedClient
+    request.client = null
   }
 }
 
@@ -432,7 +259,7 @@ export function claimSignedNonce (request: FastifyRequest, _reply: FastifyReply,
     done()
     return
   }
-  const client = request.client
+  const client = clientOf(request)
   claimNonce(request.server.nonces, client.id, signed).then(() => { done() }, (error: unknown) => {
     recordSigningFailure(request, client, error)
     done(error as Error)
