@@ -3,11 +3,9 @@
 // so another client's key id is a 404, exactly like an id that does not exist.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import AjvModule from 'ajv'
-import addFormatsModule from 'ajv-formats'
 import type { Actor } from '../audit/store.ts'
 import { Errors } from '../errors.ts'
-import { REQUEST_AJV_OPTIONS } from '../schemas/ajv.ts'
+import { bodyAjv, textAjv } from '../schemas/ajv.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { InvalidCidrError, isAddressAllowed, isRangeWithin, normalizeAllowlist } from './allowlist.ts'
 import { createKeyWithAudit, KeyNotFoundError, revokeKey, rotateKey, RotationRefusedError, updateKey, type KeyGuard } from './lifecycle.ts'
@@ -23,13 +21,6 @@ import {
   UpdateKeyBody, UpdateKeyQuery
 } from './schemas.ts'
 
-// Parameters and query strings arrive as text and are coerced as everywhere
-// else; a JSON body is taken as typed, so that `"name": 5` or `"scopes":
-// "logs:read"` is reported rather than quietly turned into something else.
-const textAjv = new AjvModule.default({ ...REQUEST_AJV_OPTIONS, strict: false })
-const bodyAjv = new AjvModule.default({ ...REQUEST_AJV_OPTIONS, coerceTypes: false, strict: false })
-addFormatsModule.default(textAjv)
-addFormatsModule.default(bodyAjv)
 
 function actorOf (request: FastifyRequest): Actor {
   return { actor: `key:${clientOf(request).keyId}`, address: request.ip }

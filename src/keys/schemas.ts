@@ -5,6 +5,7 @@ import { MAX_CIDRS } from './allowlist.ts'
 import { DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS } from './lifecycle.ts'
 import { KEY_NAME_MAX } from './names.ts'
 import { SCOPES } from './scopes.ts'
+import { KEY_STATUSES, type KeyStatus } from './status.ts'
 
 const Time = Type.String({ format: 'date-time' })
 const NullableTime = Type.Union([Time, Type.Null()])
@@ -30,9 +31,9 @@ export const KeyView = Type.Object({
   prefix: Type.String({ description: 'The non-secret beginning of the key, to tell keys apart.' }),
   name: Type.Union([Type.String(), Type.Null()]),
   scopes: Type.Array(Type.String()),
-  status: Type.Unsafe<'active' | 'grace' | 'revoked' | 'rotated' | 'expired'>({
+  status: Type.Unsafe<KeyStatus>({
     type: 'string',
-    enum: ['active', 'grace', 'revoked', 'rotated', 'expired'],
+    enum: [...KEY_STATUSES],
     description: 'grace: rotated, still accepted until grace_ends_at; rotated: rotated and its grace has ended.'
   }),
   created_at: Time,
@@ -48,7 +49,8 @@ export const KeyView = Type.Object({
   current: Type.Boolean({ description: 'This is the key making the request.' })
 }, { $id: 'KeyView', description: 'An API key, never the key itself or its hash.' })
 
-const KeyRef = Type.Ref('KeyView')
+// A reference in the OpenAPI document, typed as the view it refers to, so that the bodies below are derived.
+const KeyRef = Type.Unsafe<Static<typeof KeyView>>(Type.Ref('KeyView'))
 
 export const KeyList = Type.Object({
   data: Type.Array(KeyRef),
@@ -126,7 +128,7 @@ export type CreateKeyBodyType = Static<typeof CreateKeyBody>
 
 /** The answers' bodies as clients receive them. */
 export type KeyViewBody = Static<typeof KeyView>
-export interface KeyListBody { data: KeyViewBody[], next_cursor: string | null }
-export interface CreatedKeyBody { api_key: string, key: KeyViewBody }
-export interface RotatedKeyBody { api_key: string, key: KeyViewBody, previous: KeyViewBody }
-export interface RevokedKeyBody { key: KeyViewBody, revoked: boolean }
+export type KeyListBody = Static<typeof KeyList>
+export type CreatedKeyBody = Static<typeof CreatedKey>
+export type RotatedKeyBody = Static<typeof RotatedKey>
+export type RevokedKeyBody = Static<typeof RevokedKey>

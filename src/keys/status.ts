@@ -1,7 +1,11 @@
 // Whether a stored key is accepted right now, and if not, why.
 import { Errors, type HttpError } from '../errors.ts'
 
-export type KeyRefusal = 'revoked' | 'rotated' | 'expired'
+/** What a key listing says of each key. */
+export const KEY_STATUSES = ['active', 'grace', 'revoked', 'rotated', 'expired'] as const
+export type KeyStatus = typeof KEY_STATUSES[number]
+/** Why a stored key is refused. */
+export type KeyRefusal = Exclude<KeyStatus, 'active' | 'grace'>
 
 export interface KeyTimes {
   revoked_at: Date | null
@@ -25,7 +29,7 @@ export function refusalOf (key: KeyTimes, now = new Date()): KeyRefusal | undefi
 }
 
 /** What a listing shows: why the key is refused, or whether it is in its rotation grace, or active. */
-export function statusOf (key: KeyTimes, now = new Date()): KeyRefusal | 'grace' | 'active' {
+export function statusOf (key: KeyTimes, now = new Date()): KeyStatus {
   return refusalOf(key, now) ?? (key.grace_ends_at === null ? 'active' : 'grace')
 }
 

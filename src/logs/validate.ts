@@ -2,42 +2,29 @@
 // say, and turns it into what is stored: status upper-cased, level defaulted,
 // executed_at to the millisecond, unknown fields moved into attributes, and
 // what it counts for in bytes.
-import AjvModule, { type ErrorObject } from 'ajv'
-import addFormatsModule from 'ajv-formats'
+import type { ErrorObject } from 'ajv'
+import type { Insertable } from 'kysely'
+import { entryAjv } from '../schemas/ajv.ts'
+import type { LogsTable } from '../db/schema.ts'
 import { entrySize } from './entry-size.ts'
 import { pointInTime } from './time.ts'
 import { ATTRIBUTES_MAX_BYTES, LogEntry, MESSAGE_MAX, STATUS_MAX, type LogEntryInput, type RejectionBody } from './schemas.ts'
 
-// ajv and ajv-formats are CommonJS modules with a default export.
-const Ajv = AjvModule.default
-const addFormats = addFormatsModule.default
-
-// No type coercion: "12" is not a duration. All errors, so a client fixes an entry in one go.
-const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: false, strict: false })
-addFormats(ajv, ['date-time'])
-const validateEntry = ajv.compile<LogEntryInput>(LogEntry)
+const validateEntry = entryAjv.compile<LogEntryInput>(LogEntry)
 
 const KNOWN_FIELDS = new Set(Object.keys(LogEntry.properties))
 const MAX_ATTRIBUTE_DEPTH = 32
 
-export interface NormalizedEntry {
-  event_id: string | null
-  environment: string
-  executed_at: Date
-  status: string
-  level: string
-  message: string | null
-  workflow_id: string | null
-  workflow_name: string | null
-  run_id: string | null
-  step: string | null
-  duration_ms: number | null
-  trace_id: string | null
-  /** Serialized JSON, or null when the entry has none. */
-  attributes: string | null
-  /** What the entry counts for against the ingest bytes limit and the storage quota (entry-size.ts). */
-  size_bytes: number
-}
+/**
+ * An entry as checked, ready to be written: the columns of `logs` that the
+ * client supplies (not its tenant, id, key or time of receipt), every one
+ * present, `attributes` as serialized JSON (or null), and `size_bytes`, what
+ * the entry counts for against the ingest bytes limit and the storage quota
+ * (entry-size.ts).
+ */
+export type NormalizedEntry =
+  Omit<Required<Insertable<LogsTable>>, 'client_id' | 'id' | 'key_id' | 'received_at' | 'executed_at' | 'size_bytes'> &
+  { executed_at: Date, size_bytes: number }
 
 /** Marks an NDJSON line that is not valid JSON, so it is reported by index like any other bad entry. */
 export class UnparsableLine {
