@@ -1,11 +1,14 @@
-// One linter for the whole tree: typescript-eslint with type information, so
-// that floating promises and explicit `any` are caught.
+// One linter for the whole tree: neostandard for style (JavaScript Standard
+// Style, TypeScript included), and typescript-eslint with type information,
+// so that floating promises and explicit `any` are caught.
 import js from '@eslint/js'
+import neostandard from 'neostandard'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
   { ignores: ['dist/', 'coverage/', '.tap/', 'data/', 'node_modules/'] },
   js.configs.recommended,
+  ...neostandard({ ts: true, noJsx: true }),
   ...tseslint.configs.recommended,
   {
     languageOptions: {
@@ -13,6 +16,11 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
+      // Rows and answers are snake_case, as the columns and the API are: a field is
+      // left out of a copy by destructuring it (`const { client_id, ...rest } = row`).
+      camelcase: ['error', { properties: 'never', ignoreDestructuring: true }],
+      // `void promise` is how a promise is left running on purpose, as no-floating-promises asks.
+      'no-void': ['error', { allowAsStatement: true }],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
       '@typescript-eslint/no-explicit-any': 'error',

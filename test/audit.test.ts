@@ -120,7 +120,9 @@ void t.test('authentication failures of the client\'s keys appear once flushed; 
     'the failures of this client\'s keys, and nothing else')
   t.equal(failures.length, 5, 'three identical failures are one event')
   t.match(byReason.get('revoked_api_key'), {
-    event: 'auth.failed', key_id: revoked.keyId, address: '198.51.100.20',
+    event: 'auth.failed',
+    key_id: revoked.keyId,
+    address: '198.51.100.20',
     details: { method: 'GET', route: '/api/v1/logs', count: 3 }
   }, 'a revoked key in use: which key, from where, how often')
   t.match(writeFailure, { event: 'auth.failed', key_id: revoked.keyId, address: '127.0.0.1', details: { method: 'POST', route: '/api/v1/logs' } },

@@ -45,7 +45,7 @@ function connect (port: number): Exchange {
 }
 
 function head (port: number, key: string, length: number, extra: string[] = []): string {
-  return [`POST /api/v1/logs HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'Content-Type: application/x-ndjson', `Content-Length: ${length}`,
+  return ['POST /api/v1/logs HTTP/1.1', `Host: 127.0.0.1:${port}`, 'Content-Type: application/x-ndjson', `Content-Length: ${length}`,
     `X-API-Key: ${key}`, ...extra, '', ''].join('\r\n')
 }
 

@@ -44,7 +44,7 @@ const auditRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['keys'],
       summary: 'The caller\'s audit trail: key events and authentication failures, newest first',
-      description: `A page ends at limit events, or earlier, before the event that would take its details past ` +
+      description: 'A page ends at limit events, or earlier, before the event that would take its details past ' +
         `${fastify.config.MAX_PAGE_BYTES} bytes: follow next_cursor until it is null. ${queryLimitsDescription(fastify.config)}`,
       querystring: AuditQuery,
       response: {

@@ -26,7 +26,6 @@ export interface Identified {
   generation: number
 }
 
-
 /**
  * An authentication failure goes to the audit trail, to its client's usage
  * when the key is known, and (when it `counts`) against the address group's

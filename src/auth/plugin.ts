@@ -87,7 +87,6 @@ export default fp<AuthOptions>(async function auth (fastify, options) {
   if (shared !== undefined) fastify.addHook('onClose', async () => { shared.close() })
   warnIfProxyUnseen(fastify.log, config.HOST, config.TRUST_PROXY)
 
-
   // Always listening, cache or not: the key directory and the throttle's orders arrive the same way.
   const cacheKeys = config.KEY_CACHE_TTL_SECONDS > 0
   let started = false

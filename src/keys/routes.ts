@@ -21,7 +21,6 @@ import {
   UpdateKeyBody, UpdateKeyQuery
 } from './schemas.ts'
 
-
 function actorOf (request: FastifyRequest): Actor {
   return { actor: `key:${clientOf(request).keyId}`, address: request.ip }
 }

@@ -21,7 +21,6 @@ import { clientOf } from '../auth/client.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-
 const logsRoutes: FastifyPluginAsync = async (app) => {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
   const cursors = new CursorCodec(await serviceSecret(fastify.db, 'cursor'))
@@ -103,7 +102,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     const taken = await admit(client, { entries: entries.length, bytes: sumOf(entries.map((entry) => entry.size_bytes)) })
     let stored
     try {
-      stored = await fastify.logWriter.write({ client: client, entries, withLogs: single })
+      stored = await fastify.logWriter.write({ client, entries, withLogs: single })
     } catch (error) {
       await taken.refund()
       throw error
@@ -139,7 +138,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['logs'],
       summary: 'List the caller\'s logs, newest first, with keyset pagination',
-      description: `A page ends at limit rows, or earlier, before the row that would take its text fields and attributes ` +
+      description: 'A page ends at limit rows, or earlier, before the row that would take its text fields and attributes ' +
         `past ${fastify.config.MAX_PAGE_BYTES} bytes (a row larger than that is a page of its own): a page may hold fewer ` +
         `than limit rows and still have a next_cursor; follow next_cursor until it is null. ${queryLimitsDescription(fastify.config)}`,
       querystring: ListQuery,

@@ -11,7 +11,6 @@ import { queryLimitsDescription } from '../queries/runner.ts'
 import { DEFAULT_DAYS, FIRST_DAY, MAX_DAYS, usageWindow, type WindowProblem } from './window.ts'
 import { clientOf } from '../auth/client.ts'
 
-
 const Counts = {
   requests: Type.Integer({ description: 'Authenticated requests answered.' }),
   rejected_requests: Type.Integer({ description: 'Of those, answered with an error (4xx or 5xx).' }),

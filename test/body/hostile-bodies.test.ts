@@ -89,6 +89,7 @@ function probeHealth (port: number): { stop: () => Promise<{ slowest: number, an
   let slowest = 0
   let answered = 0
   const loop = (async () => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- cleared by the test once the bodies are read
     while (running) {
       const started = performance.now()
       const status = await new Promise<number>((resolve, reject) => {

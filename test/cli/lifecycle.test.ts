@@ -26,7 +26,6 @@ import type { KeyView } from '../../src/keys/present.ts'
 import { KEY_SHAPE, buildTestApp, callApi, entry, issueKey, postLogs, testDatabaseUrl } from '../helper.ts'
 import { inParallel, keys, parsed, type Run, type Created } from './run.ts'
 
-
 const WHOLE_KEY = new RegExp(`^${KEY_SHAPE.source}$`)
 const DAY_MS = 86_400_000
 const ACTOR = `cli:${userInfo().username}`

@@ -38,7 +38,9 @@ void t.test('the serializer: database errors summarised, their cause too; other 
     'an AggregateError without a message says what its errors say')
   const wrapped = new Error('could not record usage', { cause: new Error('Connection terminated unexpectedly') })
   t.same(serializeError(wrapped), {
-    type: 'Error', message: 'could not record usage', stack: '',
+    type: 'Error',
+    message: 'could not record usage',
+    stack: '',
     cause: { type: 'Error', message: 'Connection terminated unexpectedly', stack: '' }
   })
   const bug = serializeError(new TypeError('x is undefined'))

@@ -132,7 +132,7 @@ export function envelopeCases (target: Target, apiKey: string, valid: string, pr
   cases.push(spoil(target, apiKey, 'a body without content-type', { headers: keyHeaders(apiKey) }))
   cases.push(spoil(target, apiKey, 'form-encoded body', { payload: 'name=x&scopes=logs:read', headers: keyHeaders(apiKey, 'application/x-www-form-urlencoded') }))
   cases.push(spoil(target, apiKey, 'xml body', { payload: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>', headers: keyHeaders(apiKey, 'application/xml') }))
-  cases.push(spoil(target, apiKey, 'multipart body', { payload: `--corpus\r\nContent-Disposition: form-data; name="name"\r\n\r\nx\r\n--corpus--\r\n`, headers: keyHeaders(apiKey, 'multipart/form-data; boundary=corpus') }))
+  cases.push(spoil(target, apiKey, 'multipart body', { payload: '--corpus\r\nContent-Disposition: form-data; name="name"\r\n\r\nx\r\n--corpus--\r\n', headers: keyHeaders(apiKey, 'multipart/form-data; boundary=corpus') }))
   for (const [name, payload] of Object.entries(brokenJson(valid, prng))) cases.push(spoil(target, apiKey, `broken JSON: ${name}`, { payload }))
   INVALID_UTF8.forEach((bytes, i) => cases.push(spoil(target, apiKey, `invalid UTF-8 #${i}`, { payload: withInvalidUtf8(valid, bytes) })))
   cases.push(spoil(target, apiKey, 'invalid UTF-8, gzipped', {

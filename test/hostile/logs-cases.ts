@@ -282,7 +282,7 @@ function cursorCases (target: Target, world: World, prng: Prng): HostileCase[] {
     dot: '.',
     'upper-cased': cursor.toUpperCase(),
     'standard base64 alphabet': cursor.replaceAll('-', '+').replaceAll('_', '/') + (cursor.includes('-') || cursor.includes('_') ? '' : '+'),
-    'padded': `${data}==.${signature}`,
+    padded: `${data}==.${signature}`,
     'with NUL': `${cursor}\u0000`,
     'JSON instead': '{"c":"x","o":"desc","t":"2026-11-20T10:00:00Z","i":"x"}',
     'unsigned payload of another client': `${Buffer.from(JSON.stringify({ c: world.other.clientId, o: 'desc', t: '2026-11-20T10:00:00.000Z', i: world.otherLogIds[0] })).toString('base64url')}.${signature}`
@@ -320,8 +320,16 @@ export function listCases (target: Target, world: World, prng: Prng): HostileCas
   cases.push(...textFilterCases(target, world, prng))
   cases.push(...cursorCases(target, world, prng))
   cases.push(...repeatedParamCases(target, world.admin.apiKey, {
-    limit: ['1', '2'], order: ['asc', 'desc'], level: ['info', 'error'], from: ['2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'],
-    to: ['2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'], status: ['a', 'b'], environment: ['a', 'b'], workflow_id: ['a', 'b'], run_id: ['a', 'b'], q: ['a', 'b']
+    limit: ['1', '2'],
+    order: ['asc', 'desc'],
+    level: ['info', 'error'],
+    from: ['2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'],
+    to: ['2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'],
+    status: ['a', 'b'],
+    environment: ['a', 'b'],
+    workflow_id: ['a', 'b'],
+    run_id: ['a', 'b'],
+    q: ['a', 'b']
   }))
   cases.push(...unknownParamCases(target, world.admin.apiKey, prng, [['limit', '5']]))
   cases.push(...malformedQueryCases(target, world.admin.apiKey, 'cursor'))

@@ -57,7 +57,7 @@ export const ABSURD_NUMBERS = [
 
 /** Text of the given length mixing quotes, wildcards, controls, RTL marks and non-Latin scripts. */
 export function hostileText (prng: Prng, length: number): string {
-  return prng.string(length, `abcXYZ019'"%_\\;-/*()$\u0001\r\n\u202e\u2028\u00e9\u4e2d\u{1f600}<>&|\``)
+  return prng.string(length, 'abcXYZ019\'"%_\\;-/*()$\u0001\r\n\u202e\u2028\u00e9\u4e2d\u{1f600}<>&|`')
 }
 
 /** A hostile string guaranteed to be refused wherever text is stored: it holds a NUL or an unpaired surrogate. */

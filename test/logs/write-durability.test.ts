@@ -112,6 +112,7 @@ void t.test('SIGKILL under load loses no entry that was answered 201', async (t)
   let n = 0
   // Twenty clients posting single entries and small batches back to back, until the process dies under them.
   const senders = Array.from({ length: 20 }, async (_, sender) => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- set when the process is killed, below
     while (!killed) {
       const batch = sender % 4 === 0
       const body = batch ? [entry({ message: `m${n++}` }), entry({ event_id: `e${n++}` })] : entry({ event_id: `e${n++}` })

@@ -56,6 +56,7 @@ void t.test('the README\'s clients sign requests the service accepts', async (t)
       'const { URL: url, API_KEY: key, SECRET: secret, BODY: body } = process.env as Record<string, string>',
       "const posted = await signedRequest(url, key, secret, 'POST', '/api/v1/logs', body)",
       "const read = await signedRequest(url, key, secret, 'GET', '/api/v1/logs?status=SUCCESS&limit=5&environment=production')",
+      // eslint-disable-next-line no-template-curly-in-string -- the script's own template string
       "const spaced = await signedRequest(url, key, secret, 'GET', `/api/v1/logs?q=${process.env.QUERY_TEXT!}&limit=5`)",
       "const forged = await signedRequest(url, key, secret + 'x', 'GET', '/api/v1/logs')",
       'console.log(JSON.stringify([posted.status, read.status, spaced.status, forged.status]))'
