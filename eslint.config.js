@@ -45,6 +45,26 @@ export default tseslint.config(
     }
   },
   {
+    // A route reaches the tables of a client through the accessors bound to
+    // its caller's client: logsOf, keysOf, auditOf and usageOf. The functions
+    // under them take any client (or every one) and are for those accessors
+    // and the CLI alone.
+    files: ['src/**/routes.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          group: ['**/provider/*'],
+          message: 'src/provider/ reads every client\'s rows: only the CLI may use it.'
+        }, {
+          group: ['./store.ts', './lifecycle.ts', './page.ts', '**/store.ts', '**/lifecycle.ts', '**/page.ts'],
+          importNames: ['findKey', 'createKey', 'createKeyWithAudit', 'rotateKey', 'updateKey', 'revokeKey', 'keysPageOf',
+            'auditPageOf', 'listAuditEvents', 'usageDays'],
+          message: 'A route reads and changes its caller\'s rows through keysOf, auditOf or usageOf (tenant-*.ts), bound to the client.'
+        }]
+      }]
+    }
+  },
+  {
     // Migrations are frozen in time and speak to the database untyped.
     files: ['db/migrations/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' }

@@ -6,7 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { AUDIT_EVENTS } from './store.ts'
-import { auditPageOf } from './page.ts'
+import { auditOf } from './tenant-audit.ts'
 import { presentAuditEvent } from './present.ts'
 import { PageLimit } from '../logs/schemas.ts'
 import { timeFilter } from '../logs/time.ts'
@@ -61,7 +61,7 @@ const auditRoutes: FastifyPluginAsync = async (app) => {
       beforeId: cursor === undefined ? undefined : Number(cursor),
       maxBytes: fastify.config.MAX_PAGE_BYTES
     }
-    const { rows, more } = await fastify.queries.run(request, async (db) => await auditPageOf(db, clientOf(request).id, query))
+    const { rows, more } = await fastify.queries.run(request, async (db) => await auditOf(db, clientOf(request)).page(query))
     return {
       data: rows.map(presentAuditEvent),
       next_cursor: more ? String(rows.at(-1)!.id) : null

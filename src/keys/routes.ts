@@ -8,13 +8,13 @@ import { Errors } from '../errors.ts'
 import { bodyAjv, textAjv } from '../schemas/ajv.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { InvalidCidrError, isAddressAllowed, isRangeWithin, normalizeAllowlist } from './allowlist.ts'
-import { createKeyWithAudit, KeyNotFoundError, revokeKey, rotateKey, RotationRefusedError, updateKey, type KeyGuard } from './lifecycle.ts'
+import { KeyNotFoundError, RotationRefusedError, type KeyGuard } from './lifecycle.ts'
 import { keyNameProblem } from './names.ts'
 import { presentKey } from './present.ts'
 import { DEFAULT_SCOPES, type Scope } from './scopes.ts'
-import { keysPageOf } from './page.ts'
+import { keysOf } from './tenant-keys.ts'
 import { queryLimitsDescription } from '../queries/runner.ts'
-import { findKey, type KeyInfo } from './store.ts'
+import type { KeyInfo } from './store.ts'
 import { clientOf } from '../auth/client.ts'
 import {
   CreatedKey, CreateKeyBody, KeyIdParams, KeyList, KeyListQuery, KeyView, NoQuery, RevokedKey, RevokeQuery, RotatedKey, RotateKeyBody,
@@ -157,7 +157,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     }
   }, async (request) => {
     const { limit, cursor } = request.query
-    const page = await fastify.queries.run(request, async (db) => await keysPageOf(db, clientOf(request).id, { after: cursor, limit }))
+    const page = await fastify.queries.run(request, async (db) => await keysOf(db, clientOf(request)).page({ after: cursor, limit }))
     if (page === undefined) throw Errors.invalidCursor('it names none of this client\'s keys')
     const last = page.keys.at(-1)
     return { data: page.keys.map((key) => view(request, key)), next_cursor: page.more && last !== undefined ? last.id : null }
@@ -173,7 +173,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
       response: { 200: KeyView, ...errorResponses(...AUTHENTICATED_ERRORS, 404) }
     }
   }, async (request) => {
-    const key = await findKey(fastify.db, { clientId: clientOf(request).id }, request.params.id)
+    const key = await keysOf(fastify.db, clientOf(request)).find(request.params.id)
     if (key === undefined) throw Errors.notFound('Key')
     return view(request, key)
   })
@@ -194,8 +194,7 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     refuseKeyInGrace(request)
     const scopes: Scope[] = body.scopes ?? DEFAULT_SCOPES
     refuseScopesBeyondCaller(request, scopes)
-    const { apiKey, info } = await createKeyWithAudit(fastify.db, {
-      clientId: clientOf(request).id,
+    const { apiKey, info } = await keysOf(fastify.db, clientOf(request)).create({
       scopes,
       name: name ?? null,
       expiresAt: notAfterCaller(request, body.expires_in_seconds === undefined ? null : new Date(Date.now() + body.expires_in_seconds * 1000)),
@@ -223,9 +222,8 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     const body = request.body
     const expiresIn = body.expires_in_seconds
     refuseKeyInGrace(request)
-    const rotation = await answering(async () => await rotateKey(fastify.db, {
+    const rotation = await answering(async () => await keysOf(fastify.db, clientOf(request)).rotate({
       keyId: request.params.id,
-      scope: { clientId: clientOf(request).id },
       guard: withinCallersReach(request),
       graceSeconds: body.grace_seconds,
       notAfter: notAfterCaller(request, null),
@@ -257,9 +255,8 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     if (own && allowedCidrs != null && !request.query.allow_self && !isAddressAllowed(request.ip, allowedCidrs)) {
       throw Errors.ownKey(`shut this address (${request.ip}) out of`, '?allow_self=true')
     }
-    const key = await answering(async () => await updateKey(fastify.db, {
+    const key = await answering(async () => await keysOf(fastify.db, clientOf(request)).update({
       keyId: request.params.id,
-      scope: { clientId: clientOf(request).id },
       guard: withinCallersReach(request),
       changes: { name, allowedCidrs }
     }, actorOf(request)))
@@ -284,9 +281,8 @@ const keysRoutes: FastifyPluginAsync = async (app) => {
     if (own && !request.query.allow_self) throw Errors.ownKey('revoke', '?allow_self=true')
     // A replaced key may still revoke itself (ending its grace early), nothing else.
     if (!own) refuseKeyInGrace(request)
-    const revocation = await answering(async () => await revokeKey(fastify.db, {
+    const revocation = await answering(async () => await keysOf(fastify.db, clientOf(request)).revoke({
       keyId: request.params.id,
-      scope: { clientId: clientOf(request).id },
       guard: withinCallersReach(request)
     }, actorOf(request)))
     forget(revocation.key.id)

@@ -6,7 +6,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import { Errors } from '../errors.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
-import { mergeUsage, totalOf, usageDays } from './store.ts'
+import { mergeUsage, totalOf } from './store.ts'
+import { usageOf } from './tenant-usage.ts'
 import { queryLimitsDescription } from '../queries/runner.ts'
 import { DEFAULT_DAYS, FIRST_DAY, MAX_DAYS, usageWindow, type WindowProblem } from './window.ts'
 import { clientOf } from '../auth/client.ts'
@@ -72,10 +73,10 @@ const usageRoutes: FastifyPluginAsync = async (app) => {
     }
   }, async (request) => {
     const { from, to } = dayRange(request.query.from, request.query.to)
-    const clientId = clientOf(request).id
-    const stored = await fastify.queries.run(request, async (db) => await usageDays(db, { clientId }, { from, to }))
-    const days = mergeUsage(stored, clientId, fastify.usage.pending(clientId), from, to)
-    const quota = clientOf(request).storageQuotaBytes ?? fastify.config.STORAGE_QUOTA_BYTES
+    const client = clientOf(request)
+    const stored = await fastify.queries.run(request, async (db) => await usageOf(db, client).days({ from, to }))
+    const days = mergeUsage(stored, client.id, fastify.usage.pending(client.id), from, to)
+    const quota = client.storageQuotaBytes ?? fastify.config.STORAGE_QUOTA_BYTES
     // The response schema leaves client_id out of each day.
     return {
       from,
@@ -83,7 +84,7 @@ const usageRoutes: FastifyPluginAsync = async (app) => {
       days,
       total: totalOf(days),
       storage: {
-        stored_bytes: await fastify.usage.storedBytes(clientOf(request)),
+        stored_bytes: await fastify.usage.storedBytes(client),
         quota_bytes: quota === 0 ? null : quota
       }
     }
