@@ -3,13 +3,14 @@
 // level defaulted) and of its attributes' JSON as stored. Its fixed-size
 // columns (ids, times, duration) and the database's own overhead (row
 // headers, indexes) are not counted: the entries limit bounds those.
-import type { NormalizedEntry } from './validate.ts'
+import type { LogsTable } from '../db/schema.ts'
 
 const TEXT_FIELDS = [
   'event_id', 'environment', 'status', 'level', 'message', 'workflow_id', 'workflow_name', 'run_id', 'step', 'trace_id', 'attributes'
-] as const satisfies ReadonlyArray<keyof NormalizedEntry>
+] as const satisfies ReadonlyArray<keyof LogsTable>
 
-type TextFields = Pick<NormalizedEntry, typeof TEXT_FIELDS[number]>
+/** The text columns of an entry as stored; attributes as their JSON. */
+type TextFields = Record<typeof TEXT_FIELDS[number], string | null>
 
 export function entrySize (entry: TextFields): number {
   let bytes = 0
