@@ -3,6 +3,7 @@
 // header) is added here, and every authenticated route accepts it.
 import type { FastifyRequest } from 'fastify'
 import { Errors } from '../errors.ts'
+
 /**
  * Every Authorization header as sent. Node keeps only the first of several in
  * `request.headers`, so a second one, with another key, would pass unseen.

@@ -2,7 +2,9 @@
 // key resolver and its cache (kept true by the database's key-change
 // notifications), the failed-authentication throttle (shared through Redis
 // when there is one), the report of blocked addresses, and the nonce store of
-// signed requests. The hooks that use them are in hooks.ts.
+// signed requests. The hooks that use them are in hooks.ts; they also record
+// failures and count requests through the usage and audit plugins, which
+// this one therefore depends on.
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger } from 'fastify'
 import { AuthThrottle } from './auth-throttle.ts'
@@ -124,7 +126,7 @@ export default fp<AuthOptions>(async function auth (fastify, options) {
   fastify.decorateRequest('client', null)
   fastify.decorateRequest('identified', null)
   fastify.decorateRequest('signedNonce', null)
-}, { name: 'auth', dependencies: ['database', 'redis'] })
+}, { name: 'auth', dependencies: ['database', 'redis', 'usage', 'audit'] })
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 
