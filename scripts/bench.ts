@@ -16,6 +16,7 @@ import { MAX_BYTE_SETTING } from '../src/config.ts'
 import { connect } from '../src/db/connect.ts'
 import { createKey } from '../src/keys/store.ts'
 import { findOrCreateClient } from '../src/clients/store.ts'
+import { databaseUrl } from './lib/server-databases.ts'
 import { withThrowawayPostgres } from './lib/throwaway-postgres.ts'
 import { checkInterrupted, firstLine, killChildrenOnInterrupt, ROOT, runNode, startNode, stop, wasInterrupted, type Child } from './bench/children.ts'
 import { body } from './bench/entries.ts'
@@ -232,10 +233,8 @@ async function withDatabase<T> (run: (url: string) => Promise<T>): Promise<T> {
     await adminClient.connect()
     try {
       await adminClient.query(`CREATE DATABASE ${name}`)
-      const url = new URL(admin)
-      url.pathname = `/${name}`
       try {
-        return await run(url.toString())
+        return await run(databaseUrl(admin, name))
       } finally {
         await adminClient.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
       }

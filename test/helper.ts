@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import pg from 'pg'
+import { databaseUrl, onServer } from '../scripts/lib/server-databases.ts'
 import type { Test } from 'tap'
 import { buildApp } from '../src/app.ts'
 import type { ErrorBody } from '../src/errors.ts'
@@ -55,19 +55,9 @@ export function testRedis (t: Test, untested: string): { url: string, skip: stri
  */
 export async function testDatabaseUrl (t: Test, { empty = false }: { empty?: boolean } = {}): Promise<string> {
   const name = `cl_test_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: ADMIN_URL })
-  await admin.connect()
-  await admin.query(empty || TEMPLATE === undefined ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`)
-  await admin.end()
-  t.teardown(async () => {
-    const dropper = new pg.Client({ connectionString: ADMIN_URL })
-    await dropper.connect()
-    await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await dropper.end()
-  })
-  const url = new URL(ADMIN_URL)
-  url.pathname = `/${name}`
-  return url.toString()
+  await onServer(ADMIN_URL, empty || TEMPLATE === undefined ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`)
+  t.teardown(async () => { await onServer(ADMIN_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) })
+  return databaseUrl(ADMIN_URL, name)
 }
 
 export interface TestApp {
