@@ -13,17 +13,29 @@ const MIGRATIONS = fileURLToPath(new URL('../../db/migrations', import.meta.url)
 async function logIndexes (db: Kysely<Database>): Promise<Record<string, string>> {
   const { rows } = await sql<{ indexname: string, indexdef: string }>`
     select indexname, indexdef from pg_indexes where tablename = 'logs' order by indexname`.execute(db)
-  return Object.fromEntries(rows.map(({ indexname, indexdef }) => [indexname, indexdef.replace(/^.* USING btree /, '')]))
+  return Object.fromEntries(rows.map(({ indexname, indexdef }) => [indexname, indexdef.replace(/^.* USING btree /, '').replace(/^.* USING gin /, 'gin ')]))
+}
+
+/** The indexes the plan of a statement reads. */
+async function indexesRead (db: Kysely<Database>, statement: ReturnType<typeof sql>): Promise<string[]> {
+  const { rows } = await sql<{ 'QUERY PLAN': unknown }>`explain (format json) ${statement}`.execute(db)
+  return [...JSON.stringify(rows[0]!['QUERY PLAN']).matchAll(/"Index Name":"([^"]+)"/g)].map((match) => match[1]!)
 }
 
 /** The index a listing with this filter reads, as the planner chooses it on a tenant of 20,000 logs among 40,000. */
 async function indexFor (db: Kysely<Database>, clientId: string, column: 'workflow_id' | 'run_id' | 'status', value: string): Promise<string[]> {
-  const { rows } = await sql<{ 'QUERY PLAN': unknown }>`
-    explain (format json)
+  return await indexesRead(db, sql`
     select id from logs
     where client_id = ${clientId} and ${sql.ref(column)} = ${value}
-    order by executed_at, id limit 100`.execute(db)
-  return [...JSON.stringify(rows[0]!['QUERY PLAN']).matchAll(/"Index Name":"([^"]+)"/g)].map((match) => match[1]!)
+    order by executed_at, id limit 100`)
+}
+
+/** The same for a text search, as the listing words it. */
+async function indexForSearch (db: Kysely<Database>, clientId: string, text: string): Promise<string[]> {
+  return await indexesRead(db, sql`
+    select id from logs
+    where client_id = ${clientId} and message ilike ${`%${text}%`}
+    order by executed_at desc, id desc limit 100`)
 }
 
 void t.test('the partial indexes leave out the rows their filter never asks for, and still serve each filter', async (t) => {
@@ -31,6 +43,7 @@ void t.test('the partial indexes leave out the rows their filter never asks for,
   t.same(await logIndexes(app.db), {
     logs_client_event_id_key: '(client_id, event_id) WHERE (event_id IS NOT NULL)',
     logs_client_executed_at_idx: '(client_id, executed_at, id)',
+    logs_client_message_trgm_idx: 'gin (client_id, message gin_trgm_ops)',
     logs_client_run_idx: '(client_id, run_id, executed_at, id) WHERE (run_id IS NOT NULL)',
     logs_client_status_idx: "(client_id, status, executed_at, id) WHERE (status <> 'SUCCESS'::text)",
     logs_client_workflow_idx: '(client_id, workflow_id, executed_at, id) WHERE (workflow_id IS NOT NULL)',
@@ -43,7 +56,8 @@ void t.test('the partial indexes leave out the rows their filter never asks for,
     await sql`
       insert into logs (client_id, key_id, id, environment, executed_at, status, level, message, workflow_id, run_id)
       select ${client}::uuid, ${mine.keyId}::uuid, gen_random_uuid(), 'production', now() - i * interval '1 second',
-             case when i % 50 = 0 then 'FAILURE' else 'SUCCESS' end, 'info', 'step ' || i,
+             case when i % 50 = 0 then 'FAILURE' else 'SUCCESS' end, 'info',
+             'step ' || i || case when i % 5000 = 7 then ' Prüfsumme falsch' else '' end,
              case when i % 2 = 0 then 'wf-' || (i % 40) end, case when i % 2 = 0 then 'run-' || (i / 10) end
       from generate_series(1, 20000) as i`.execute(app.db)
   }
@@ -54,6 +68,12 @@ void t.test('the partial indexes leave out the rows their filter never asks for,
   t.same(await indexFor(app.db, mine.clientId, 'status', 'FAILURE'), ['logs_client_status_idx'])
   // SUCCESS is most of the rows: read in order from the listing index and filtered.
   t.same(await indexFor(app.db, mine.clientId, 'status', 'SUCCESS'), ['logs_client_executed_at_idx'])
+
+  // A rare text is found through the trigram index; one in every message is
+  // found sooner by reading the newest rows in order.
+  t.same(await indexForSearch(app.db, mine.clientId, 'prüfsumme'), ['logs_client_message_trgm_idx'])
+  t.same(await indexForSearch(app.db, mine.clientId, 'absent-word'), ['logs_client_message_trgm_idx'])
+  t.same(await indexForSearch(app.db, mine.clientId, 'step'), ['logs_client_executed_at_idx'])
 
   // The listing answers every filter, the values left out of an index
   // included, with the caller's logs alone (the other tenant has the same ones).
@@ -76,19 +96,28 @@ void t.test('the partial indexes leave out the rows their filter never asks for,
   const run = await list('run_id=run-70')
   t.equal(run.data.length, 5)
   t.ok(run.data.every((log) => log.run_id === 'run-70'))
+  // Case-insensitive beyond ASCII, from the index as from a scan.
+  const found = await list(`q=${encodeURIComponent('PRÜFSUMME')}`)
+  t.same(found.data.map((log) => log.message), ['step 7 Prüfsumme falsch', 'step 5007 Prüfsumme falsch', 'step 10007 Prüfsumme falsch', 'step 15007 Prüfsumme falsch'])
 })
 
-void t.test('the migration can be undone and done again', async (t) => {
+void t.test('the index migrations can be undone and done again', async (t) => {
   const { app } = await buildTestApp(t)
   const migrator = new Migrator({ db: app.db, provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS }) })
-  const down = await migrator.migrateDown()
+  const down = await migrator.migrateTo('2026-12-02T00-00-00_key_creation_and_throttle_blocks')
   t.equal(down.error, undefined)
-  t.match(down.results, [{ migrationName: '2026-12-02T12-00-00_partial_log_indexes', direction: 'Down', status: 'Success' }])
+  t.match(down.results, [
+    { migrationName: '2026-12-02T18-00-00_message_search_index', direction: 'Down', status: 'Success' },
+    { migrationName: '2026-12-02T12-00-00_partial_log_indexes', direction: 'Down', status: 'Success' }
+  ])
   const full = await logIndexes(app.db)
+  t.equal(full.logs_client_message_trgm_idx, undefined)
   t.equal(full.logs_client_status_idx, '(client_id, status, executed_at, id)')
   t.equal(full.logs_client_workflow_idx, '(client_id, workflow_id, executed_at, id)')
   t.equal(full.logs_client_run_idx, '(client_id, run_id, executed_at, id)')
   const up = await migrator.migrateToLatest()
   t.equal(up.error, undefined)
-  t.equal((await logIndexes(app.db)).logs_client_status_idx, "(client_id, status, executed_at, id) WHERE (status <> 'SUCCESS'::text)")
+  const again = await logIndexes(app.db)
+  t.equal(again.logs_client_status_idx, "(client_id, status, executed_at, id) WHERE (status <> 'SUCCESS'::text)")
+  t.equal(again.logs_client_message_trgm_idx, 'gin (client_id, message gin_trgm_ops)')
 })
