@@ -215,7 +215,7 @@ void t.test('routes that take no query parameters refuse one, like every other r
   for (const [method, url, body] of requests) {
     const res = await callApi(app, admin.apiKey, method, `${url}?foo=1`, body)
     const error = expectError(t, res, 400, 'invalid_request')
-    t.match(error, { message: /querystring must NOT have additional properties/, details: [{ field: 'querystring.foo' }] }, `${method} ${url}`)
+    t.match(error, { message: /^Invalid querystring: unknown parameter "foo"/, details: [{ field: 'querystring.foo' }] }, `${method} ${url}`)
   }
   const keys = (await callApi(app, admin.apiKey, 'GET', '/api/v1/keys')).json<KeyListBody>().data
   t.equal(keys.length, keysBefore, 'no key was created')

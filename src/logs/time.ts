@@ -1,6 +1,7 @@
 // RFC 3339 times as Dates. The format allows leap seconds (23:59:60), which
 // no Date, and so no stored log, can hold.
 import { Errors } from '../errors.ts'
+import { TIME_EXAMPLE } from '../schemas/validation-messages.ts'
 
 /** The Date of an RFC 3339 time, or undefined when it names no real point in time. */
 export function pointInTime (text: string): Date | undefined {
@@ -13,7 +14,7 @@ export function timeFilter (value: string | undefined, name: string): Date | und
   if (value === undefined) return undefined
   const time = pointInTime(value)
   if (time === undefined) {
-    throw Errors.invalidRequest('querystring', `${name} must be a real point in time (not a leap second).`)
+    throw Errors.invalidRequest('querystring', `${name} must be a real point in time (not a leap second), such as ${TIME_EXAMPLE}.`)
   }
   return time
 }

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { Errors, HttpError, errorBody } from '../errors.ts'
 import { isDatabaseUnavailable } from '../db/unavailable.ts'
+import { explainIssue } from '../schemas/validation-messages.ts'
 
 // Fastify's own errors, by their code, with a stable name and a message a client can act on.
 const FASTIFY_ERRORS: Record<string, (error: FastifyError, limit: number) => HttpError> = {
@@ -15,17 +16,21 @@ const FASTIFY_ERRORS: Record<string, (error: FastifyError, limit: number) => Htt
   FST_ERR_CTP_INVALID_JSON_BODY: (error) => Errors.invalidJson(error.message)
 }
 
-function describe (error: FastifyError, bodyLimit: number): HttpError {
+function describe (error: FastifyError, request: FastifyRequest): HttpError {
   if (error instanceof HttpError) return error
   if (error.validation !== undefined) {
     const context = error.validationContext ?? 'request'
-    return Errors.invalidRequest(context, error.message, error.validation.map((issue) => ({
+    const schema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context]
+    const issues = error.validation.map((issue) => ({
       field: fieldName(context, issue.instancePath, issue.params),
-      message: issue.message ?? 'is invalid'
-    })))
+      message: explainIssue(context, issue, schema)
+    }))
+    return Errors.invalidRequest(context, issues[0]?.message ?? error.message, issues)
   }
   const known = FASTIFY_ERRORS[error.code]
-  if (known !== undefined) return known(error, bodyLimit)
+  // The limit of the route that refused the body: the ingest route has
+  // MAX_BODY_BYTES, the others Fastify's default, and the message must name the one applied.
+  if (known !== undefined) return known(error, request.routeOptions.bodyLimit)
   // zlib's errors (Z_DATA_ERROR, Z_BUF_ERROR...) while inflating a gzip or deflate body.
   if (typeof error.code === 'string' && error.code.startsWith('Z_')) return Errors.invalidCompressedBody(error.message)
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
@@ -45,9 +50,7 @@ export default fp(async function errors (fastify) {
   const retryAfter = fastify.config.RETRY_AFTER_SECONDS
 
   fastify.setErrorHandler(async function handle (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-    // The limit of the route that refused the body: the ingest route has
-    // MAX_BODY_BYTES, the others Fastify's default, and the message must name the one applied.
-    let described = describe(error, request.routeOptions.bodyLimit)
+    let described = describe(error, request)
     if (described.statusCode >= 500 && isDatabaseUnavailable(error)) {
       described = Errors.databaseUnavailable(retryAfter)
       request.log.warn({ err: error }, 'database unavailable')
