@@ -10,7 +10,7 @@ import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { responseSerializers } from '../schemas/serialize.ts'
 import { CursorCodec } from './cursor.ts'
 import { present } from './present.ts'
-import { timeFilter } from './time.ts'
+import { logFilters } from './filters.ts'
 import { BatchResult, IngestBody, IngestQuery, ListQuery, LogByIdQuery, LogIdParams, LogPage, StoredLog, type RejectionBody } from './schemas.ts'
 import { logsOf } from './tenant-logs.ts'
 import { queryLimitsDescription } from '../queries/runner.ts'
@@ -149,14 +149,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     const client = clientOf(request)
     const after = query.cursor === undefined ? undefined : cursors.decode(query.cursor, client.id, query.order)
     const filters = {
-      from: timeFilter(query.from, 'from'),
-      to: timeFilter(query.to, 'to'),
-      status: query.status?.toUpperCase(),
-      level: query.level,
-      environment: query.environment,
-      workflow_id: query.workflow_id,
-      run_id: query.run_id,
-      q: query.q,
+      ...logFilters(query),
       order: query.order,
       limit: query.limit,
       maxBytes: fastify.config.MAX_PAGE_BYTES,

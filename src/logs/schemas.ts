@@ -111,7 +111,8 @@ export const PageLimit = Type.Integer({ minimum: 1, maximum: 1000, default: 100,
 const Filter = (maxLength: number, description?: string) =>
   Type.Optional(Type.String({ minLength: 1, maxLength, pattern: '^[^\\u0000]*$', ...(description === undefined ? {} : { description }) }))
 
-export const ListQuery = Type.Object({
+/** The filters every query route of logs takes (listing, stats, export, tail), as query parameters. */
+export const FilterParams = {
   from: Type.Optional(Type.String({ format: 'date-time', description: 'executed_at at or after this time.' })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'executed_at before this time.' })),
   status: Filter(32, 'Matched upper-cased.'),
@@ -119,7 +120,15 @@ export const ListQuery = Type.Object({
   environment: Filter(64),
   workflow_id: Filter(256),
   run_id: Filter(256),
-  q: Filter(256, 'Case-insensitive substring of message.'),
+  q: Filter(256, 'Case-insensitive substring of message.')
+}
+
+export const FilterQuery = Type.Object(FilterParams, { additionalProperties: false })
+
+export type FilterQueryInput = Static<typeof FilterQuery>
+
+export const ListQuery = Type.Object({
+  ...FilterParams,
   limit: PageLimit,
   order: Type.Unsafe<'desc' | 'asc'>({ type: 'string', enum: ['desc', 'asc'], default: 'desc', description: 'By executed_at, then id.' }),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'next_cursor of the previous page.' }))

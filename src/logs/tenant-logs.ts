@@ -22,7 +22,8 @@ export interface StoredEntry {
   log?: PublicLog
 }
 
-export interface ListFilters {
+/** What every query route of logs may filter on; status already upper-cased. */
+export interface LogFilters {
   from?: Date
   to?: Date
   status?: string
@@ -30,7 +31,11 @@ export interface ListFilters {
   environment?: string
   workflow_id?: string
   run_id?: string
+  /** A case-insensitive substring of message, answered from the trigram index. */
   q?: string
+}
+
+export interface ListFilters extends LogFilters {
   order: 'asc' | 'desc'
   limit: number
   /** The page ends before the row that would take its text fields and attributes past this many bytes (one row at least). */
@@ -48,12 +53,27 @@ const ROW_BYTES = sql.join([
   sql`coalesce(octet_length(attributes::text), 0)`
 ], sql` + `)
 
-export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
-  const scoped = (on: Kysely<Database> = db) => on.selectFrom('logs').where('client_id', '=', client.id)
+/**
+ * The client's logs that pass the filters: the one starting point of every
+ * read of logs, here and in the other query modules (stats, export, tail).
+ */
+export function filteredLogs (db: Kysely<Database>, client: AuthenticatedClient, filters: LogFilters) {
+  let query = db.selectFrom('logs').where('client_id', '=', client.id)
+  if (filters.from !== undefined) query = query.where('executed_at', '>=', filters.from)
+  if (filters.to !== undefined) query = query.where('executed_at', '<', filters.to)
+  if (filters.status !== undefined) query = query.where('status', '=', filters.status)
+  if (filters.level !== undefined) query = query.where('level', '=', filters.level)
+  if (filters.environment !== undefined) query = query.where('environment', '=', filters.environment)
+  if (filters.workflow_id !== undefined) query = query.where('workflow_id', '=', filters.workflow_id)
+  if (filters.run_id !== undefined) query = query.where('run_id', '=', filters.run_id)
+  if (filters.q !== undefined) query = query.where('message', 'ilike', `%${escapeLike(filters.q)}%`)
+  return query
+}
 
+export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
   return {
     async get (id: string): Promise<PublicLog | undefined> {
-      return await scoped().select(PUBLIC_COLUMNS).where('id', '=', id).executeTakeFirst()
+      return await filteredLogs(db, client, {}).select(PUBLIC_COLUMNS).where('id', '=', id).executeTakeFirst()
     },
 
     /**
@@ -63,15 +83,7 @@ export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
      * only the page, never the rows after the cut.
      */
     async list (filters: ListFilters): Promise<{ rows: PublicLog[], more: boolean }> {
-      let query = scoped()
-      if (filters.from !== undefined) query = query.where('executed_at', '>=', filters.from)
-      if (filters.to !== undefined) query = query.where('executed_at', '<', filters.to)
-      if (filters.status !== undefined) query = query.where('status', '=', filters.status)
-      if (filters.level !== undefined) query = query.where('level', '=', filters.level)
-      if (filters.environment !== undefined) query = query.where('environment', '=', filters.environment)
-      if (filters.workflow_id !== undefined) query = query.where('workflow_id', '=', filters.workflow_id)
-      if (filters.run_id !== undefined) query = query.where('run_id', '=', filters.run_id)
-      if (filters.q !== undefined) query = query.where('message', 'ilike', `%${escapeLike(filters.q)}%`)
+      let query = filteredLogs(db, client, filters)
       const after = filters.after
       if (after !== undefined) {
         query = query.where((eb) => eb(
