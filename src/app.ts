@@ -25,6 +25,8 @@ import logsRoutes from './logs/routes.ts'
 import keysRoutes from './keys/routes.ts'
 import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
+import tailRoutes from './tail/routes.ts'
+import tails from './plugins/tails.ts'
 import { loadConfig, trustProxySetting, type Config, type TrustProxy } from './config.ts'
 import { parseDevKeys } from './auth/dev-keys.ts'
 import { serializeError } from './db/error-summary.ts'
@@ -127,6 +129,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     // The query routes' own pool, so that reads never take the connections writes and authentication need.
     await app.register(queries)
     await app.register(logWriter)
+    await app.register(tails)
     await app.register(redis)
     // Its preParsing hook comes after every onRequest hook, so after authentication.
     await app.register(expectContinue)
@@ -141,7 +144,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     app.addSchema(ErrorResponse)
 
     await app.register(healthRoutes)
-    await app.register(authenticated, { routes: [logsRoutes, keysRoutes, auditRoutes, usageRoutes] })
+    await app.register(authenticated, { routes: [logsRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes] })
     await app.ready()
   } catch (error) {
     await app.close().catch(() => {})

@@ -77,6 +77,22 @@ export const ConfigSchema = Type.Object({
     description: 'Largest page of a listing, counted on its messages and attributes (audit: details); a page that reaches it ' +
       'ends early with a next_cursor.'
   }),
+  TAIL_MAX_PER_CLIENT: Type.Integer({
+    minimum: 1,
+    default: 5,
+    description: 'Live tails (GET /api/v1/logs/tail) one client may have open at once on an instance; one more is answered 429 too_many_tails.'
+  }),
+  TAIL_HEARTBEAT_MS: Type.Integer({
+    minimum: 100,
+    default: 15000,
+    description: 'How often an open tail gets a comment line, so that proxies and clients see the connection alive.'
+  }),
+  TAIL_RESUME_MAX: Type.Integer({
+    minimum: 1,
+    maximum: 10000,
+    default: 1000,
+    description: 'Most logs a tail resumed with Last-Event-ID is sent from before it opened.'
+  }),
   RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, default: 5, description: 'Retry-After sent with 503 answers.' }),
   KEY_CACHE_TTL_SECONDS: Type.Integer({
     minimum: 0,

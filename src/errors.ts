@@ -22,8 +22,8 @@ export const ERROR_CODES = [
   'nonce_reused', 'nonce_store_unavailable', 'not_found', 'own_key', 'payload_too_large', 'queries_busy',
   'query_timeout', 'rate_limited', 'request_timeout', 'revoked_api_key', 'rotated_api_key', 'route_not_found',
   'scope_not_grantable', 'signature_required', 'signing_not_set_up', 'signing_unavailable', 'stale_timestamp',
-  'storage_quota_exceeded', 'too_many_body_bytes', 'too_many_connections', 'too_many_entries', 'too_many_fields',
-  'too_many_queries', 'unsupported_content_encoding', 'unsupported_media_type', 'uri_too_long', 'write_timeout'
+  'storage_quota_exceeded', 'tail_unavailable', 'too_many_body_bytes', 'too_many_connections', 'too_many_entries', 'too_many_fields',
+  'too_many_queries', 'too_many_tails', 'unsupported_content_encoding', 'unsupported_media_type', 'uri_too_long', 'write_timeout'
 ] as const
 
 export type ErrorCode = typeof ERROR_CODES[number]
@@ -197,6 +197,13 @@ export const Errors = {
     `This client may run ${limit} ${limit === 1 ? 'query' : 'queries'} at once, and that many are running: ` +
     'wait for an answer before sending the next query. Retry in 1 s.',
     { headers: { 'retry-after': '1' }, details: { limit, retry_after_seconds: 1 } }),
+  tooManyTails: (limit: number, retryAfterSeconds: number) => new HttpError(429, 'too_many_tails',
+    `This client has ${limit} live ${limit === 1 ? 'tail' : 'tails'} open on this instance, the most allowed: close one ` +
+    `before opening another; retry in ${retryAfterSeconds} s.`,
+    { headers: { 'retry-after': String(retryAfterSeconds) }, details: { limit, retry_after_seconds: retryAfterSeconds } }),
+  tailUnavailable: (retryAfterSeconds: number) => new HttpError(503, 'tail_unavailable',
+    `New logs cannot be heard from the database right now, so a tail would miss them; retry in ${retryAfterSeconds} s.`,
+    { headers: { 'retry-after': String(retryAfterSeconds) }, details: { retry_after_seconds: retryAfterSeconds } }),
   queryTimeout: (timeoutMs: number, retryAfterSeconds: number) => new HttpError(503, 'query_timeout',
     `The query ran for ${timeoutMs} ms, the longest allowed, and was stopped. Narrow it (a shorter time range ` +
     `with from and to, more filters, a more specific q) before retrying; retry in ${retryAfterSeconds} s at the earliest.`,

@@ -7,6 +7,7 @@ import type { CreatedKeyBody, KeyListBody, KeyViewBody } from '../src/keys/schem
 import type { BatchResultBody, LogPageBody, StoredLogBody } from '../src/logs/schemas.ts'
 import type { UsageReportBody } from '../src/usage/routes.ts'
 import { buildTestApp, callApi, entry, issueKey, postLogs, type IssuedKey } from './helper.ts'
+import { openTail } from './tail/sse-reader.ts'
 
 /** Values both tenants use, so that only the client_id can tell their rows apart. */
 const SHARED = {
@@ -182,6 +183,30 @@ const SWEEP: Record<string, (t: Test, world: World) => Promise<void>> = {
       t.equal(stolen.json<ErrorBody>().code, 'invalid_cursor')
       t.notOk(stolen.body.includes(a.clientId), 'without naming A')
     }
+  },
+
+  'GET /api/v1/logs/tail': async (t, { app, a, b, aIds, bIds }) => {
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    const { port } = app.server.address() as { port: number }
+    // Resumed from A's oldest id, with filters on the values both tenants use: only B's rows may come.
+    const query = `?${new URLSearchParams(FILTERS_ON_SHARED_VALUES).toString()}`
+    const bTail = await openTail(`http://127.0.0.1:${port}`, b.apiKey, query, { 'last-event-id': [...aIds.values()].sort()[0]! })
+    t.teardown(() => { bTail.close() })
+    t.equal(bTail.status, 200)
+    const resumed = await bTail.waitForEvents(bIds.length)
+    t.same(resumed.map((event) => event.id).sort(), [...bIds].sort(), 'the resume sends B\'s rows only')
+    // A and B write at once: B's tail takes B's new log alone.
+    const [aNew, bNew] = await Promise.all([
+      postLogs(app, a.apiKey, entry({ ...SHARED, executed_at: '2026-11-20T10:30:00.000Z', message: 'A nightly sync live' })),
+      postLogs(app, b.apiKey, entry({ ...SHARED, executed_at: '2026-11-20T10:30:00.000Z', message: 'B nightly sync live' }))
+    ])
+    const live = await bTail.waitForEvents(bIds.length + 1)
+    t.equal(live.at(-1)!.id, bNew.json<StoredLogBody>().id)
+    // One more of B's, so that anything of A's on its way would have arrived before it.
+    const bLast = await postLogs(app, b.apiKey, entry({ ...SHARED, executed_at: '2026-11-20T10:31:00.000Z', message: 'B nightly sync last' }))
+    const all = await bTail.waitForEvents(bIds.length + 2)
+    t.equal(all.at(-1)!.id, bLast.json<StoredLogBody>().id)
+    t.notOk(bTail.events.some((event) => event.id === aNew.json<StoredLogBody>().id || event.data!.includes('A nightly')), 'none of A\'s logs')
   },
 
   'GET /api/v1/logs/:id': async (t, { app, a, b, aIds }) => {

@@ -168,9 +168,21 @@ async function insertRows (pool: Queryable, rows: readonly Row[], wantedIds: str
   return returned
 }
 
+/** Where the ids of committed logs are announced, for live tails on every instance (src/tail/). */
+export const NEW_LOGS_CHANNEL = 'central_logger_new_logs'
+
+/** Ids per notification: a payload must stay under PostgreSQL's 8,000 bytes (a client id, then 33 bytes an id). */
+export const IDS_PER_NOTIFICATION = 200
+
 // One array per column, unnested into rows. Only the rows the answers need
 // come back: those with an event_id (to tell the ones the conflict clause
 // skipped) and those answered with their log ($18).
+//
+// The rows inserted (not those an event_id replays) are announced on
+// NEW_LOGS_CHANNEL as "<client id>:<id hex>,<id hex>…": NOTIFY is delivered
+// at commit and never for a statement that fails, so a tail hears of exactly
+// the logs committed. A SELECT in WITH runs only when referenced: the final
+// select counts the notifications to make it run.
 const INSERT_GROUP = `
   with inserted as (
     insert into logs (client_id, key_id, id, event_id, environment, executed_at, status, level, message,
@@ -182,13 +194,19 @@ const INSERT_GROUP = `
       $16::jsonb[], $17::int4[]
     )
     on conflict (client_id, event_id) where event_id is not null do nothing
-    returning id, event_id, received_at, attributes
+    returning client_id, id, event_id, received_at, attributes
+  ), numbered as (
+    select client_id, id, (row_number() over (partition by client_id order by id) - 1) / ${IDS_PER_NOTIFICATION} as part
+    from inserted
+  ), notified as (
+    select pg_notify('${NEW_LOGS_CHANNEL}', client_id::text || ':' || string_agg(replace(id::text, '-', ''), ',' order by id))
+    from numbered group by client_id, part
   )
   select id,
          case when id = any($18::uuid[]) then received_at end as received_at,
          case when id = any($18::uuid[]) then attributes end as attributes
   from inserted
-  where event_id is not null or id = any($18::uuid[])`
+  where (event_id is not null or id = any($18::uuid[])) and (select count(*) from notified) >= 0`
 
 /** The log as stored: the entry as normalized, with what the database set (received_at) or rewrote (the attributes, as jsonb). */
 function storedLog (row: Row, receivedAt: Date, attributes: Record<string, unknown> | null): PublicLog {

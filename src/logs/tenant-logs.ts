@@ -76,6 +76,22 @@ export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
       return await filteredLogs(db, client, {}).select(PUBLIC_COLUMNS).where('id', '=', id).executeTakeFirst()
     },
 
+    /** The logs of these ids, in id order (the order they were made in); ids of other clients find nothing. */
+    async byIds (ids: readonly string[]): Promise<PublicLog[]> {
+      if (ids.length === 0) return []
+      return await filteredLogs(db, client, {}).select(PUBLIC_COLUMNS).where('id', 'in', ids).orderBy('id').execute()
+    },
+
+    /**
+     * The logs made after the one of `afterId` that pass the filters, oldest
+     * first, at most `limit`: ids are UUIDv7, so id order is the order in
+     * which the instances made them.
+     */
+    async since (afterId: string, filters: LogFilters, limit: number): Promise<PublicLog[]> {
+      return await filteredLogs(db, client, filters).select(PUBLIC_COLUMNS)
+        .where('id', '>', afterId).orderBy('id').limit(limit).execute()
+    },
+
     /**
      * A page in (executed_at, id) order, and whether more rows follow it. The
      * page ends at `limit` rows, or before the row that would take it past

@@ -12,6 +12,8 @@ import type { Database } from '../db/schema.ts'
 import { ClientSlots } from './client-slots.ts'
 import { clientOf } from '../auth/client.ts'
 
+const NEVER_ABORTED = new AbortController().signal
+
 // SQLSTATE query_canceled: the statement timeout, or a cancel request.
 const QUERY_CANCELED = '57014'
 
@@ -77,6 +79,19 @@ export class QueryRunner {
       }
     } finally {
       gone.stop()
+    }
+  }
+
+  /**
+   * Runs work of the service itself, done for no one request (a live tail's
+   * read of new logs, shared by all the tails of a client), on the read pool:
+   * under the statement timeout, with no client's slot to take and no client to go away.
+   */
+  async background<T> (work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    try {
+      return await this.#pool.run(NEVER_ABORTED, work)
+    } catch (error) {
+      throw this.#answer(error, NEVER_ABORTED)
     }
   }
 
