@@ -34,6 +34,7 @@ function text (page: PublicLog[], encoding: ExportEncoding): string {
 async function * body (first: PublicLog[], rest: AsyncGenerator<PublicLog[]>, encoding: ExportEncoding,
   request: FastifyRequest, log: FastifyBaseLogger): AsyncGenerator<string> {
   let rows = first.length
+  let outcome: 'complete' | 'failed' | undefined
   try {
     log.trace({ page_rows: first.length, rows }, 'export page read')
     yield encoding.head + text(first, encoding)
@@ -42,14 +43,17 @@ async function * body (first: PublicLog[], rest: AsyncGenerator<PublicLog[]>, en
       log.trace({ page_rows: page.length, rows }, 'export page read')
       yield text(page, encoding)
     }
+    outcome = 'complete'
     log.debug({ rows }, 'export complete')
   } catch (error) {
-    if (request.raw.socket?.destroyed === true) {
-      log.info({ rows }, 'export stopped: the client went away')
-    } else {
+    if (request.raw.socket?.destroyed !== true) {
+      outcome = 'failed'
       log.error({ err: error, rows }, 'export failed after its answer began: the connection is closed to show it incomplete')
     }
     throw error
+  } finally {
+    // Stopped from outside (the body stream destroyed once its socket closed), or cancelled because the client went away.
+    if (outcome === undefined) log.info({ rows }, 'export stopped: the client went away')
   }
 }
 
@@ -75,7 +79,7 @@ const exportRoutes: FastifyPluginAsync = async (app) => {
           description: 'The logs, one per line (NDJSON) or one per record after a header record (CSV).',
           content: {
             'application/x-ndjson': { schema: StoredLog },
-            'text/csv': { schema: Type.String({ description: `A header record of the public columns, then one record per log (RFC 4180, CRLF).` }) }
+            'text/csv': { schema: Type.String({ description: 'A header record of the public columns, then one record per log (RFC 4180, CRLF).' }) }
           }
         },
         ...errorResponses(...AUTHENTICATED_ERRORS)

@@ -203,3 +203,32 @@ void t.test('the export is in the OpenAPI document, with both forms of its answe
   t.same(Object.keys(operation?.responses['200']?.content ?? {}).sort(), ['application/x-ndjson', 'text/csv'])
   t.ok(operation?.responses['429'] !== undefined && operation.responses['503'] !== undefined, 'its query-limit errors too')
 })
+
+void t.test('with A and B writing at once, B\'s export holds B\'s logs only', async (t) => {
+  const { app } = await buildTestApp(t)
+  const a = await issueKey(app, 'tenant-a')
+  const b = await issueKey(app, 'tenant-b')
+  const batch = (tenant: string, round: number) => Array.from({ length: 50 }, (_, i) =>
+    entry({ executed_at: new Date(Date.parse('2026-11-20T10:00:00Z') + i * 1000).toISOString(), message: `${tenant} sync ${round}-${i}`, workflow_id: 'wf-shared' }))
+  const exports: LightMyRequestResponse[] = []
+  const aIds: string[] = []
+  const bIds: string[] = []
+  // Each round's writes of both tenants and B's export at once; one export at a time, within B's query limit.
+  for (let round = 0; round < 6; round++) {
+    const [aNew, bNew, during] = await Promise.all([
+      postBatch(app, a.apiKey, batch('A', round)),
+      postBatch(app, b.apiKey, batch('B', round)),
+      exportLogs(app, b.apiKey, { workflow_id: 'wf-shared', q: 'sync' })
+    ])
+    aIds.push(...aNew)
+    bIds.push(...bNew)
+    exports.push(during)
+  }
+  for (const res of exports) {
+    t.equal(res.statusCode, 200)
+    const found = ndjson(res)
+    t.notOk(found.some((log) => log.message?.startsWith('A ') === true || aIds.includes(log.id)), `an export during the writes holds none of A's (${found.length} logs)`)
+  }
+  const after = ndjson(await exportLogs(app, b.apiKey))
+  t.same(after.map((log) => log.id).sort(), [...bIds].sort(), 'after the writes, exactly B\'s logs')
+})
