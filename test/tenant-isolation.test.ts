@@ -209,6 +209,23 @@ const SWEEP: Record<string, (t: Test, world: World) => Promise<void>> = {
     t.notOk(bTail.events.some((event) => event.id === aNew.json<StoredLogBody>().id || event.data!.includes('A nightly')), 'none of A\'s logs')
   },
 
+  'GET /api/v1/logs/export': async (t, { app, b, aIds, bIds }) => {
+    const aIdList = [...aIds.values()]
+    for (const format of ['ndjson', 'csv']) {
+      for (const query of [{}, FILTERS_ON_SHARED_VALUES, { ...FILTERS_ON_SHARED_VALUES, order: 'desc' }]) {
+        const res = await get(app, b.apiKey, `/api/v1/logs/export?${new URLSearchParams({ ...query, format }).toString()}`)
+        t.equal(res.statusCode, 200)
+        const ids = res.body.split(/\r?\n/).filter((line) => line !== '' && !line.startsWith('id,'))
+          .map((line) => format === 'csv' ? line.slice(0, line.indexOf(',')) : (JSON.parse(line) as StoredLogBody).id)
+        t.same([...ids].sort(), [...bIds].sort(), `${format} ${JSON.stringify(query)}: B exports its own rows only`)
+        t.same(ids.filter((id) => aIdList.includes(id)), [], 'none of A\'s ids')
+        t.notOk(res.body.includes('A nightly sync'), 'nor A\'s messages')
+      }
+    }
+    const aAlone = await get(app, b.apiKey, '/api/v1/logs/export?workflow_id=wf-only-a')
+    t.equal(aAlone.body, '', 'a value only A uses exports nothing')
+  },
+
   'GET /api/v1/logs/:id': async (t, { app, a, b, aIds }) => {
     const nonexistent = await get(app, b.apiKey, `/api/v1/logs/${randomUUID()}`)
     t.equal(nonexistent.statusCode, 404)

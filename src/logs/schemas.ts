@@ -152,3 +152,11 @@ export const LogIdParams = Type.Object({
 // GET /api/v1/logs/:id takes no query parameters; one sent anyway is refused,
 // as an unknown parameter is everywhere else.
 export const LogByIdQuery = Type.Object({}, { additionalProperties: false })
+
+export const ExportQuery = Type.Object({
+  ...FilterParams,
+  format: Type.Unsafe<'ndjson' | 'csv'>({ type: 'string', enum: ['ndjson', 'csv'], default: 'ndjson', description: 'NDJSON (one log per line) or CSV.' }),
+  order: Type.Unsafe<'asc' | 'desc'>({ type: 'string', enum: ['asc', 'desc'], default: 'asc', description: 'By executed_at, then id; oldest first by default.' })
+}, { additionalProperties: false })
+
+export type ExportQueryInput = Static<typeof ExportQuery>

@@ -338,6 +338,50 @@ export function listCases (target: Target, world: World, prng: Prng): HostileCas
   return cases
 }
 
+const EXPORT_BADS: Record<string, readonly string[]> = {
+  format: ['NDJSON', 'json', 'xlsx', encode('csv '), '', encode('csv\u0000'), encode('ndjson; DROP TABLE logs'), 'tsv'],
+  order: QUERY_BADS.order!,
+  level: QUERY_BADS.level!,
+  from: QUERY_BADS.from!,
+  to: QUERY_BADS.to!,
+  // The listing's paging parameters mean nothing to an export: unknown, so refused.
+  limit: ['5', '1000'],
+  cursor: ['abc']
+}
+
+/** Random valid export parameters around one bad parameter, in random order. */
+function mixedExportCases (target: Target, world: World, prng: Prng, count: number): HostileCase[] {
+  const good: Array<readonly [string, string]> = [['format', 'csv'], ['order', 'desc'], ['status', 'success'], ['level', 'info'], ['environment', 'production'],
+    ['q', encode(prng.pick(SQL_FRAGMENTS))], ['from', encode('2026-01-01T00:00:00Z')], ['to', encode('2027-01-01T00:00:00+01:00')]]
+  return Array.from({ length: count }, (_, i) => {
+    const name = prng.pick(Object.keys(EXPORT_BADS))
+    const bad = [name, prng.pick(EXPORT_BADS[name]!)] as const
+    const others = prng.shuffle(good.filter(([other]) => other !== name)).slice(0, prng.int(0, 4))
+    return spoil(target, world.admin.apiKey, `mixed #${i}: ${name}`, { url: target.path + query(prng.shuffle([...others, bad])) })
+  })
+}
+
+export function exportCases (target: Target, world: World, prng: Prng): HostileCase[] {
+  const cases: HostileCase[] = []
+  for (const [name, values] of Object.entries(EXPORT_BADS)) {
+    values.forEach((value, i) => cases.push(spoil(target, world.admin.apiKey, `${name} #${i} ${decodeSafely(value)}`, { url: target.path + query([[name, value]]) })))
+  }
+  cases.push(...textFilterCases(target, world, prng))
+  cases.push(...repeatedParamCases(target, world.admin.apiKey, {
+    format: ['ndjson', 'csv'],
+    order: ['asc', 'desc'],
+    level: ['info', 'error'],
+    from: ['2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'],
+    status: ['a', 'b'],
+    q: ['a', 'b']
+  }))
+  cases.push(...unknownParamCases(target, world.admin.apiKey, prng, [['format', 'csv']]))
+  cases.push(...malformedQueryCases(target, world.admin.apiKey, 'format'))
+  cases.push(...mixedExportCases(target, world, prng, 40))
+  cases.push(...authCases(target, world, prng))
+  return cases
+}
+
 export function logByIdCases (target: Target, world: World, prng: Prng): HostileCase[] {
   const base = target.path.slice(0, target.path.lastIndexOf('/') + 1)
   const cases = Object.entries(hostileIds(prng, world.otherLogIds, 70)).map(([name, id]) =>
