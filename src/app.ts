@@ -28,6 +28,7 @@ import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
 import tailRoutes from './tail/routes.ts'
 import tails from './plugins/tails.ts'
+import retention from './plugins/retention.ts'
 import { loadConfig, trustProxySetting, type Config, type TrustProxy } from './config.ts'
 import { parseDevKeys } from './auth/dev-keys.ts'
 import { serializeError } from './db/error-summary.ts'
@@ -131,6 +132,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     await app.register(queries)
     await app.register(logWriter)
     await app.register(tails)
+    await app.register(retention)
     await app.register(redis)
     // Its preParsing hook comes after every onRequest hook, so after authentication.
     await app.register(expectContinue)

@@ -77,6 +77,23 @@ export const ConfigSchema = Type.Object({
     description: 'Largest page of a listing, counted on its messages and attributes (audit: details); a page that reaches it ' +
       'ends early with a next_cursor.'
   }),
+  RETENTION_DAYS: Type.Integer({
+    minimum: 1,
+    maximum: 36500,
+    default: 30,
+    description: 'Days a log is kept after its executed_at, for a client without its own retention (keys retention).'
+  }),
+  PURGE_INTERVAL_MS: Type.Integer({
+    minimum: 0,
+    default: 3600000,
+    description: 'How often the service deletes expired logs (one instance at a time); 0: never in the service, only by npm run purge.'
+  }),
+  PURGE_BATCH_ROWS: Type.Integer({
+    minimum: 1,
+    maximum: 100000,
+    default: 5000,
+    description: 'Expired logs deleted per transaction: each batch holds its row locks briefly, so ingest and queries go on.'
+  }),
   TAIL_MAX_PER_CLIENT: Type.Integer({
     minimum: 1,
     default: 5,

@@ -16,6 +16,7 @@ import { allow } from './commands/allow.ts'
 import { usage } from './commands/usage.ts'
 import { audit } from './commands/audit.ts'
 import { limit, requestLimitArgument } from './commands/limit.ts'
+import { retention } from './commands/retention.ts'
 import { signing } from './commands/signing.ts'
 import { throttleClear, throttleList } from './commands/throttle.ts'
 import { AUDIT_EVENTS } from '../audit/store.ts'
@@ -76,6 +77,9 @@ Commands:
                        (--bytes, at least MAX_BODY_BYTES), across its keys, and the
                        bytes of logs it may store (--storage); without a value,
                        shows them and the bytes it stores
+  retention <client_name> [<days>d | <weeks>w | default]
+                       how long the client's logs are kept after their executed_at
+                       (default: RETENTION_DAYS); without a value, shows it
   signing <client_name> on | rotate | off
                        on, rotate: the client must sign its requests; prints a new
                        signing secret once (the previous one stops working);
@@ -218,6 +222,10 @@ async function run (config: Config, command: string, args: string[], values: Val
         }
       }))
     }
+    case 'retention':
+      rejectOptions(command, values, [])
+      expectArguments(command, args, 1, 2)
+      return await needsDatabase(async (db) => await retention(db, args[0]!, args[1], config.RETENTION_DAYS))
     case 'signing':
       rejectOptions(command, values, [])
       expectArguments(command, args, 2)

@@ -1,5 +1,5 @@
 // A client's own settings, set by the provider: its request rate limit, its
-// ingest volume limits, its storage quota and whether it signs its requests.
+// ingest volume limits, its storage quota, its retention and whether it signs its requests.
 // Each change and its audit event are one transaction; the clients table's
 // trigger announces the change, so every running instance applies it at once.
 import { inTransaction, type Db } from '../db/in-transaction.ts'
@@ -16,6 +16,8 @@ export interface ClientLimits {
   ingestBytesLimit?: number | null
   /** Counted bytes of stored logs; null: the service's STORAGE_QUOTA_BYTES; 0: no quota. */
   storageQuotaBytes?: number | null
+  /** Days logs are kept after their executed_at; null: the service's RETENTION_DAYS. */
+  retentionDays?: number | null
 }
 
 // Each limit and its column, which is also its name in the audit trail.
@@ -23,7 +25,8 @@ const COLUMNS = {
   rateLimit: 'rate_limit',
   ingestRateLimit: 'ingest_rate_limit',
   ingestBytesLimit: 'ingest_bytes_limit',
-  storageQuotaBytes: 'storage_quota_bytes'
+  storageQuotaBytes: 'storage_quota_bytes',
+  retentionDays: 'retention_days'
 } as const satisfies Record<keyof ClientLimits, keyof Client>
 type LimitColumn = typeof COLUMNS[keyof ClientLimits]
 

@@ -15,6 +15,8 @@ export interface ClientsTable {
   ingest_bytes_limit: number | null
   /** Counted bytes of stored logs beyond which ingest is refused; null: the service's default; 0: none. */
   storage_quota_bytes: number | null
+  /** Days a log is kept after its executed_at; null: the service's RETENTION_DAYS. */
+  retention_days: number | null
   /** Signing secrets ever issued to the client: the next one takes the next generation. */
   signing_secrets_issued: Generated<number>
   /** Which signing secret is in force (it is derived, never stored); null: the client does not sign. */
