@@ -22,6 +22,7 @@ import expectContinue from './plugins/expect-continue.ts'
 import requestHead from './plugins/request-head.ts'
 import healthRoutes from './health/routes.ts'
 import logsRoutes from './logs/routes.ts'
+import statsRoutes from './logs/stats-routes.ts'
 import keysRoutes from './keys/routes.ts'
 import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
@@ -141,7 +142,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     app.addSchema(ErrorResponse)
 
     await app.register(healthRoutes)
-    await app.register(authenticated, { routes: [logsRoutes, keysRoutes, auditRoutes, usageRoutes] })
+    await app.register(authenticated, { routes: [logsRoutes, statsRoutes, keysRoutes, auditRoutes, usageRoutes] })
     await app.ready()
   } catch (error) {
     await app.close().catch(() => {})
