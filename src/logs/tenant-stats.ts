@@ -42,31 +42,55 @@ function bucketOf (interval: Interval) {
 export function statsOf (db: Kysely<Database>, client: AuthenticatedClient) {
   return {
     async count (filters: StatsFilters): Promise<CountedBucket[]> {
-      const bucket = bucketOf(filters.interval)
-      const logs = filteredLogs(db, client, filters)
       const group = filters.group_by
-      if (group === undefined) {
-        const rows = await logs.select([bucket.as('start'), sql<number>`count(*)`.as('total')]).groupBy(bucket).execute()
-        return rows.map(({ start, total }) => ({ start, counts: [], other: 0, total }))
-      }
-
-      const value = sql<string | null>`${sql.ref(group)}`
-      const grouped = logs.select([bucket.as('start'), value.as('value'), sql<number>`count(*)`.as('count')]).groupBy([bucket, value])
-      // Ties are broken by the value's code points (collation "C"), so the order does not depend on the database's locale.
-      const { rows } = await sql<GroupRow>`
-        with ranked as (
-          select start, value, count,
-            row_number() over (partition by start order by count desc, value collate "C" nulls last) as rank,
-            sum(count) over (partition by start)::int8 as total
-          from (${grouped}) as grouped
-        )
-        select start, value, count, total, false as other, rank from ranked where rank <= ${TOP_VALUES}
-        union all
-        select start, null, sum(count)::int8, min(total), true, ${TOP_VALUES + 1} from ranked where rank > ${TOP_VALUES} group by start
-        order by start, rank`.execute(db)
-      return collect(rows)
+      return await withoutJit(db, async (trx) => group === undefined
+        ? await totals(trx, client, filters)
+        : await groupCounts(trx, client, filters, group))
     }
   }
+}
+
+async function totals (db: Kysely<Database>, client: AuthenticatedClient, filters: StatsFilters): Promise<CountedBucket[]> {
+  const bucket = bucketOf(filters.interval)
+  const rows = await filteredLogs(db, client, filters).select([bucket.as('start'), sql<number>`count(*)`.as('total')]).groupBy(bucket).execute()
+  return rows.map(({ start, total }) => ({ start, counts: [], other: 0, total }))
+}
+
+async function groupCounts (db: Kysely<Database>, client: AuthenticatedClient, filters: StatsFilters, group: Group): Promise<CountedBucket[]> {
+  const bucket = bucketOf(filters.interval)
+  const value = sql<string | null>`${sql.ref(group)}`
+  const grouped = filteredLogs(db, client, filters)
+    .select([bucket.as('start'), value.as('value'), sql<number>`count(*)`.as('count')])
+    .groupBy([bucket, value])
+  // Materialized, so that the groups are counted in a hash table: inlined, the planner sorts the million rows
+  // by bucket for the window below instead (1.7 s rather than 0.2 s for 30 days by hour, on disk past work_mem).
+  // Ties are broken by the value's code points (collation "C"), so the order does not depend on the database's locale.
+  const { rows } = await sql<GroupRow>`
+    with grouped as materialized (${grouped}),
+    ranked as (
+      select start, value, count,
+        row_number() over (partition by start order by count desc, value collate "C" nulls last) as rank,
+        sum(count) over (partition by start)::int8 as total
+      from grouped
+    )
+    select start, value, count, total, false as other, rank from ranked where rank <= ${TOP_VALUES}
+    union all
+    select start, null, sum(count)::int8, min(total), true, ${TOP_VALUES + 1} from ranked where rank > ${TOP_VALUES} group by start
+    order by start, rank`.execute(db)
+  return collect(rows)
+}
+
+/**
+ * Runs the statement with PostgreSQL's JIT compilation off. Counting a
+ * million rows, the planner's estimate (a group per row) passes the JIT
+ * thresholds, and compiling and optimizing the plan then takes longer than
+ * the statement saves: 430 ms against 185 ms for 30 days by hour, by status.
+ */
+async function withoutJit<T> (db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return await db.transaction().execute(async (trx) => {
+    await sql`set local jit = off`.execute(trx)
+    return await work(trx)
+  })
 }
 
 /** Rows in bucket order, listed values by rank and the rest last, as buckets. */
