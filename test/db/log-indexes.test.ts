@@ -75,6 +75,18 @@ void t.test('the partial indexes leave out the rows their filter never asks for,
   t.same(await indexForSearch(app.db, mine.clientId, 'absent-word'), ['logs_client_message_trgm_idx'])
   t.same(await indexForSearch(app.db, mine.clientId, 'step'), ['logs_client_executed_at_covering_idx'])
 
+  // Stats count from the listing index alone, grouped by any of the columns it carries (once vacuumed, as autovacuum does).
+  await sql`vacuum analyze logs`.execute(app.db)
+  for (const column of ['status', 'level', 'environment', 'workflow_id'] as const) {
+    const { rows } = await sql<{ 'QUERY PLAN': unknown }>`explain (format json)
+      select date_bin('1 hour', executed_at, timestamptz '2000-01-01 00:00:00+00'), ${sql.ref(column)}, count(*) from logs
+      where client_id = ${mine.clientId} and executed_at >= now() - interval '1 hour' and executed_at < now() and level = 'info'
+      group by 1, 2`.execute(app.db)
+    const plan = JSON.stringify(rows[0]!['QUERY PLAN'])
+    t.match(plan, /"Node Type":"Index Only Scan"/, `stats by ${column}: an index-only scan`)
+    t.same([...plan.matchAll(/"Index Name":"([^"]+)"/g)].map((match) => match[1]), ['logs_client_executed_at_covering_idx'])
+  }
+
   // The listing answers every filter, the values left out of an index
   // included, with the caller's logs alone (the other tenant has the same ones).
   const list = async (query: string): Promise<{ data: Array<Record<string, unknown>>, next_cursor: string | null }> => {
