@@ -23,6 +23,7 @@ import requestHead from './plugins/request-head.ts'
 import healthRoutes from './health/routes.ts'
 import logsRoutes from './logs/routes.ts'
 import exportRoutes from './logs/export-routes.ts'
+import statsRoutes from './logs/stats-routes.ts'
 import keysRoutes from './keys/routes.ts'
 import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
@@ -147,7 +148,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     app.addSchema(ErrorResponse)
 
     await app.register(healthRoutes)
-    await app.register(authenticated, { routes: [logsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes] })
+    await app.register(authenticated, { routes: [logsRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes] })
     await app.ready()
   } catch (error) {
     await app.close().catch(() => {})

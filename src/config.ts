@@ -33,7 +33,7 @@ export const ConfigSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({
     // Empty counts as unset, as compose files often write it.
     pattern: '^$|^postgres(ql)?://',
-    description: 'PostgreSQL 13+ connection string. Unset or empty: an embedded PostgreSQL runs under DATA_DIR.'
+    description: 'PostgreSQL 14+ connection string. Unset or empty: an embedded PostgreSQL runs under DATA_DIR.'
   })),
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Where the embedded PostgreSQL keeps its files.' }),
   EMBEDDED_PG_PORT: Type.Integer({

@@ -22,8 +22,9 @@ export const ERROR_CODES = [
   'nonce_reused', 'nonce_store_unavailable', 'not_found', 'own_key', 'payload_too_large', 'queries_busy',
   'query_timeout', 'rate_limited', 'request_timeout', 'revoked_api_key', 'rotated_api_key', 'route_not_found',
   'scope_not_grantable', 'signature_required', 'signing_not_set_up', 'signing_unavailable', 'stale_timestamp',
-  'storage_quota_exceeded', 'tail_unavailable', 'too_many_body_bytes', 'too_many_connections', 'too_many_entries', 'too_many_fields',
-  'too_many_queries', 'too_many_tails', 'unsupported_content_encoding', 'unsupported_media_type', 'uri_too_long', 'write_timeout'
+  'storage_quota_exceeded', 'tail_unavailable', 'too_many_body_bytes', 'too_many_buckets', 'too_many_connections', 'too_many_entries',
+  'too_many_fields', 'too_many_queries', 'too_many_tails', 'unsupported_content_encoding', 'unsupported_media_type', 'uri_too_long',
+  'write_timeout'
 ] as const
 
 export type ErrorCode = typeof ERROR_CODES[number]
@@ -192,6 +193,10 @@ export const Errors = {
   bodyTooLarge: (limit: number) => new HttpError(413, 'payload_too_large',
     `The request body exceeds the limit of ${limit} bytes (${formatBytes(limit)}), counted after decompression.`,
     { details: { limit_bytes: limit } }),
+  tooManyBuckets: (span: string, interval: string, buckets: number, limit: number, fitting: string | undefined) => new HttpError(400, 'too_many_buckets',
+    `${span} by ${interval} is ${buckets.toLocaleString('en-US')} buckets, more than ${limit.toLocaleString('en-US')}: ` +
+    `${fitting === undefined ? 'narrow from/to' : `use interval=${fitting} or narrow from/to`}.`,
+    { details: { buckets, limit, interval, ...(fitting === undefined ? {} : { fitting_interval: fitting }) } }),
   invalidCursor: (why: string) => new HttpError(400, 'invalid_cursor', `The cursor is not valid: ${why}.`),
   tooManyQueries: (limit: number) => new HttpError(429, 'too_many_queries',
     `This client may run ${limit} ${limit === 1 ? 'query' : 'queries'} at once, and that many are running: ` +

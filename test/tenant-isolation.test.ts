@@ -5,6 +5,7 @@ import type { AuditPageBody } from '../src/audit/routes.ts'
 import type { ErrorBody } from '../src/errors.ts'
 import type { CreatedKeyBody, KeyListBody, KeyViewBody } from '../src/keys/schemas.ts'
 import type { BatchResultBody, LogPageBody, StoredLogBody } from '../src/logs/schemas.ts'
+import type { StatsAnswerBody } from '../src/logs/stats-schemas.ts'
 import type { UsageReportBody } from '../src/usage/routes.ts'
 import { buildTestApp, callApi, entry, issueKey, postLogs, type IssuedKey } from './helper.ts'
 import { openTail } from './tail/sse-reader.ts'
@@ -224,6 +225,24 @@ const SWEEP: Record<string, (t: Test, world: World) => Promise<void>> = {
     }
     const aAlone = await get(app, b.apiKey, '/api/v1/logs/export?workflow_id=wf-only-a')
     t.equal(aAlone.body, '', 'a value only A uses exports nothing')
+  },
+
+  'GET /api/v1/logs/stats': async (t, { app, a, b, aIds, bIds }) => {
+    const statsUrl = (query: Record<string, string>): string => `/api/v1/logs/stats?${new URLSearchParams(query).toString()}`
+    const count = (body: StatsAnswerBody): number => body.buckets.reduce((sum, bucket) => sum + bucket.total, 0)
+    for (const group of ['workflow_id', 'status', 'level', 'environment']) {
+      const res = await get(app, b.apiKey, statsUrl({ ...FILTERS_ON_SHARED_VALUES, interval: 'minute', group_by: group }))
+      t.equal(res.statusCode, 200)
+      const body = res.json<StatsAnswerBody>()
+      t.equal(count(body), bIds.length, `group_by=${group}: every filter on A's values counts only B's rows`)
+      t.ok(body.buckets.every((bucket) => bucket.counts.every((entry) => entry.count <= 1)), 'one of B\'s logs a minute, none of A\'s')
+    }
+    const aAlone = (await get(app, b.apiKey, statsUrl({ from: '2026-11-20T00:00:00Z', to: '2026-11-21T00:00:00Z', workflow_id: 'wf-only-a' }))).json<StatsAnswerBody>()
+    t.equal(count(aAlone), 0, 'a value only A uses counts nothing for B')
+    const bDay = (await get(app, b.apiKey, statsUrl({ from: '2026-11-20T00:00:00Z', to: '2026-11-21T00:00:00Z', interval: 'day', group_by: 'workflow_id' }))).json<StatsAnswerBody>()
+    t.same(bDay.buckets[0]?.counts, [{ value: 'wf-shared', count: bIds.length }], 'B\'s day holds B\'s logs only')
+    const aDay = (await get(app, a.apiKey, statsUrl({ from: '2026-11-20T00:00:00Z', to: '2026-11-21T00:00:00Z', interval: 'day' }))).json<StatsAnswerBody>()
+    t.equal(count(aDay), aIds.size, 'and A\'s holds A\'s')
   },
 
   'GET /api/v1/logs/:id': async (t, { app, a, b, aIds }) => {

@@ -42,7 +42,7 @@ void t.test('the partial indexes leave out the rows their filter never asks for,
   const { app } = await buildTestApp(t)
   t.same(await logIndexes(app.db), {
     logs_client_event_id_key: '(client_id, event_id) WHERE (event_id IS NOT NULL)',
-    logs_client_executed_at_idx: '(client_id, executed_at, id)',
+    logs_client_executed_at_covering_idx: '(client_id, executed_at, id) INCLUDE (status, level, environment, workflow_id)',
     logs_client_message_trgm_idx: 'gin (client_id, message gin_trgm_ops)',
     logs_client_run_idx: '(client_id, run_id, executed_at, id) WHERE (run_id IS NOT NULL)',
     logs_client_status_idx: "(client_id, status, executed_at, id) WHERE (status <> 'SUCCESS'::text)",
@@ -67,13 +67,25 @@ void t.test('the partial indexes leave out the rows their filter never asks for,
   t.same(await indexFor(app.db, mine.clientId, 'run_id', 'run-70'), ['logs_client_run_idx'])
   t.same(await indexFor(app.db, mine.clientId, 'status', 'FAILURE'), ['logs_client_status_idx'])
   // SUCCESS is most of the rows: read in order from the listing index and filtered.
-  t.same(await indexFor(app.db, mine.clientId, 'status', 'SUCCESS'), ['logs_client_executed_at_idx'])
+  t.same(await indexFor(app.db, mine.clientId, 'status', 'SUCCESS'), ['logs_client_executed_at_covering_idx'])
 
   // A rare text is found through the trigram index; one in every message is
   // found sooner by reading the newest rows in order.
   t.same(await indexForSearch(app.db, mine.clientId, 'prüfsumme'), ['logs_client_message_trgm_idx'])
   t.same(await indexForSearch(app.db, mine.clientId, 'absent-word'), ['logs_client_message_trgm_idx'])
-  t.same(await indexForSearch(app.db, mine.clientId, 'step'), ['logs_client_executed_at_idx'])
+  t.same(await indexForSearch(app.db, mine.clientId, 'step'), ['logs_client_executed_at_covering_idx'])
+
+  // Stats count from the listing index alone, grouped by any of the columns it carries (once vacuumed, as autovacuum does).
+  await sql`vacuum analyze logs`.execute(app.db)
+  for (const column of ['status', 'level', 'environment', 'workflow_id'] as const) {
+    const { rows } = await sql<{ 'QUERY PLAN': unknown }>`explain (format json)
+      select date_bin('1 hour', executed_at, timestamptz '2000-01-01 00:00:00+00'), ${sql.ref(column)}, count(*) from logs
+      where client_id = ${mine.clientId} and executed_at >= now() - interval '1 hour' and executed_at < now() and level = 'info'
+      group by 1, 2`.execute(app.db)
+    const plan = JSON.stringify(rows[0]!['QUERY PLAN'])
+    t.match(plan, /"Node Type":"Index Only Scan"/, `stats by ${column}: an index-only scan`)
+    t.same([...plan.matchAll(/"Index Name":"([^"]+)"/g)].map((match) => match[1]), ['logs_client_executed_at_covering_idx'])
+  }
 
   // The listing answers every filter, the values left out of an index
   // included, with the caller's logs alone (the other tenant has the same ones).
@@ -107,11 +119,15 @@ void t.test('the index migrations can be undone and done again', async (t) => {
   const down = await migrator.migrateTo('2026-12-02T00-00-00_key_creation_and_throttle_blocks')
   t.equal(down.error, undefined)
   t.match(down.results, [
+    { migrationName: '2026-12-02T20-00-00_listing_index_covers_stats', direction: 'Down', status: 'Success' },
+    { migrationName: '2026-12-02T19-00-00_client_retention', direction: 'Down', status: 'Success' },
     { migrationName: '2026-12-02T18-00-00_message_search_index', direction: 'Down', status: 'Success' },
     { migrationName: '2026-12-02T12-00-00_partial_log_indexes', direction: 'Down', status: 'Success' }
   ])
   const full = await logIndexes(app.db)
   t.equal(full.logs_client_message_trgm_idx, undefined)
+  t.equal(full.logs_client_executed_at_idx, '(client_id, executed_at, id)')
+  t.equal(full.logs_client_executed_at_covering_idx, undefined)
   t.equal(full.logs_client_status_idx, '(client_id, status, executed_at, id)')
   t.equal(full.logs_client_workflow_idx, '(client_id, workflow_id, executed_at, id)')
   t.equal(full.logs_client_run_idx, '(client_id, run_id, executed_at, id)')
@@ -120,4 +136,6 @@ void t.test('the index migrations can be undone and done again', async (t) => {
   const again = await logIndexes(app.db)
   t.equal(again.logs_client_status_idx, "(client_id, status, executed_at, id) WHERE (status <> 'SUCCESS'::text)")
   t.equal(again.logs_client_message_trgm_idx, 'gin (client_id, message gin_trgm_ops)')
+  t.equal(again.logs_client_executed_at_covering_idx, '(client_id, executed_at, id) INCLUDE (status, level, environment, workflow_id)')
+  t.equal(again.logs_client_executed_at_idx, undefined)
 })

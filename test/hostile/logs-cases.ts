@@ -378,6 +378,57 @@ export function exportCases (target: Target, world: World, prng: Prng): HostileC
   cases.push(...unknownParamCases(target, world.admin.apiKey, prng, [['format', 'csv']]))
   cases.push(...malformedQueryCases(target, world.admin.apiKey, 'format'))
   cases.push(...mixedExportCases(target, world, prng, 40))
+  return cases
+}
+
+const STATS_BADS: Record<string, readonly string[]> = {
+  interval: ['week', 'Hour', 'HOUR', 'minutes', '', '1h', '3600', '%00', encode('hour; DROP TABLE logs'), encode(' hour'), 'hour%00'],
+  group_by: ['run_id', 'message', 'client_id', 'Status', '', 'status,level', '%00', encode("status' OR 1=1 --"), encode('workflow_id ')],
+  level: QUERY_BADS.level!,
+  from: QUERY_BADS.from!,
+  to: QUERY_BADS.to!
+}
+
+/** Ranges the stats route refuses: from not before to, or more than 1,500 buckets. */
+const STATS_RANGES: Array<[string, ReadonlyArray<readonly [string, string]>]> = [
+  ['from equal to to', [['from', '2026-11-20T10:00:00Z'], ['to', '2026-11-20T10:00:00Z']]],
+  ['from after to', [['from', '2026-11-21T00:00:00Z'], ['to', '2026-11-20T00:00:00Z']]],
+  ['from in the future, to by default', [['from', '2999-01-01T00:00:00Z']]],
+  ['a year by hour', [['from', '2026-01-01T00:00:00Z'], ['to', '2027-01-01T00:00:00Z']]],
+  ['a month by minute', [['from', '2026-11-01T00:00:00Z'], ['to', '2026-12-01T00:00:00Z'], ['interval', 'minute']]],
+  ['1,501 minutes', [['from', '2026-11-20T00:00:00Z'], ['to', encode('2026-11-21T01:01:00+00:00')], ['interval', 'minute']]],
+  ['millennia by day', [['from', '0001-01-01T00:00:00Z'], ['to', '9999-12-31T23:59:59Z'], ['interval', 'day']]],
+  ['to by default, from long ago', [['from', '1970-01-01T00:00:00Z'], ['interval', 'day']]]
+]
+
+export function statsCases (target: Target, world: World, prng: Prng): HostileCase[] {
+  const cases: HostileCase[] = []
+  for (const [name, values] of Object.entries(STATS_BADS)) {
+    values.forEach((value, i) => cases.push(spoil(target, world.admin.apiKey, `${name} #${i} ${decodeSafely(value)}`, { url: target.path + query([[name, value]]) })))
+  }
+  for (const [name, pairs] of STATS_RANGES) cases.push(spoil(target, world.admin.apiKey, name, { url: target.path + query(pairs), statuses: [400] }))
+  cases.push(...textFilterCases(target, world, prng))
+  cases.push(...repeatedParamCases(target, world.admin.apiKey, {
+    interval: ['hour', 'day'],
+    group_by: ['status', 'level'],
+    level: ['info', 'error'],
+    from: ['2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'],
+    to: ['2026-01-02T00:00:00Z', '2026-02-02T00:00:00Z'],
+    status: ['a', 'b'],
+    q: ['a', 'b']
+  }))
+  cases.push(...unknownParamCases(target, world.admin.apiKey, prng, [['interval', 'day']]))
+  for (const name of ['limit', 'order', 'cursor', 'top']) cases.push(spoil(target, world.admin.apiKey, `list parameter ${name}`, { url: target.path + query([[name, '1']]) }))
+  cases.push(...malformedQueryCases(target, world.admin.apiKey, 'group_by'))
+  const good: Array<readonly [string, string]> = [['interval', 'day'], ['group_by', 'workflow_id'], ['status', 'success'], ['level', 'info'],
+    ['environment', 'production'], ['q', encode(prng.pick(SQL_FRAGMENTS))], ['from', encode('2026-11-01T00:00:00Z')], ['to', encode('2026-12-01T00:00:00+01:00')]]
+  for (let i = 0; i < 30; i++) {
+    const name = prng.pick(Object.keys(STATS_BADS))
+    const bad = [name, prng.pick(STATS_BADS[name]!)] as const
+    const others = prng.shuffle(good.filter(([other]) => other !== name)).slice(0, prng.int(0, 4))
+    cases.push(spoil(target, world.admin.apiKey, `mixed #${i}: ${name}`, { url: target.path + query(prng.shuffle([...others, bad])) }))
+  }
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const) cases.push(spoil(target, world.admin.apiKey, `${method} on stats`, { method }))
   cases.push(...authCases(target, world, prng))
   return cases
 }

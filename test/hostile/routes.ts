@@ -3,7 +3,7 @@
 // most (rotation, revocation) come last.
 import type { HostileCase } from './check.ts'
 import { createKeyCases, getKeyCases, listKeysCases, patchKeyCases, revokeKeyCases, rotateKeyCases } from './keys-cases.ts'
-import { exportCases, ingestCases, listCases, logByIdCases } from './logs-cases.ts'
+import { exportCases, ingestCases, listCases, logByIdCases, statsCases } from './logs-cases.ts'
 import type { Prng } from './prng.ts'
 import { auditCases, usageCases } from './reports-cases.ts'
 import type { Target } from './target.ts'
@@ -25,6 +25,7 @@ export const ROUTES: RouteCorpus[] = [
   { target: () => aim('POST /api/v1/logs', '/api/v1/logs', 'logs:write', { body: VALID_ENTRY }), generate: ingestCases },
   { target: () => aim('GET /api/v1/logs', '/api/v1/logs', 'logs:read'), generate: listCases },
   { target: () => aim('GET /api/v1/logs/export', '/api/v1/logs/export', 'logs:read'), generate: exportCases },
+  { target: () => aim('GET /api/v1/logs/stats', '/api/v1/logs/stats', 'logs:read'), generate: statsCases },
   { target: (world) => aim('GET /api/v1/logs/:id', `/api/v1/logs/${world.ownLogIds[0]!}`, 'logs:read'), generate: logByIdCases },
   { target: () => aim('GET /api/v1/keys', '/api/v1/keys', 'keys:manage'), generate: listKeysCases },
   { target: (world) => aim('GET /api/v1/keys/:id', `/api/v1/keys/${world.victim.keyId}`, 'keys:manage'), generate: getKeyCases },
