@@ -129,20 +129,25 @@ async function readBackends (app: FastifyInstance): Promise<string[]> {
   return rows.map((row) => row.state)
 }
 
-const TOTAL = 120_000
-const MESSAGE_BYTES = 600
+// Rows of about 6 KB: an export larger than the kernel's socket buffers, in
+// few enough rows to be written quickly. (The timeout test wants many small pages.)
+const TOTAL = 16_000
+const MESSAGE_BYTES = 6_000
+const SMALL_MESSAGE_BYTES = 600
+/** Enough rows to outlast the socket buffers (some 50 MB), for the tests that stop a reader early. */
+const LONG_EXPORT = 8_000
 
 void t.test('a client that reads slowly or stops holds the service to a few pages: memory stays flat', async (t) => {
   const served = await serve(t)
   await seed(served.app, served.key, TOTAL, MESSAGE_BYTES)
   const reader = new Reader(t, served.port, served.key.apiKey, '/api/v1/logs/export')
-  // About 800 bytes a line: the export is some 95 MB. Between the service and
+  // About 6.2 KB a line: the export is some 99 MB. Between the service and
   // the client, the kernel's socket buffers hold what this machine allows
   // (net.ipv4.tcp_rmem and tcp_wmem: up to 32 MB and 4 MB): a row read ahead
   // of the client is in them, or in the service's own buffers, which hold at
   // most a page beyond its socket's high-water mark.
   const kernelBytes = 36 * 1024 * 1024
-  for (const at of [1_000, 30_000]) {
+  for (const at of [100, 4_000]) {
     await reader.readUntil(at)
     const read = await untilServiceWaits(served)
     const lineBytes = reader.bytes / reader.lines
@@ -163,9 +168,9 @@ void t.test('a client that reads slowly or stops holds the service to a few page
 
 void t.test('a client that goes away mid-export frees its slot, its connections and the statement', async (t) => {
   const served = await serve(t, { QUERY_CONCURRENCY_PER_CLIENT: '1' })
-  await seed(served.app, served.key, 40_000, MESSAGE_BYTES)
+  await seed(served.app, served.key, LONG_EXPORT, MESSAGE_BYTES)
   const reader = new Reader(t, served.port, served.key.apiKey, '/api/v1/logs/export?format=csv')
-  await reader.readUntil(2_000)
+  await reader.readUntil(200)
   const read = await untilServiceWaits(served)
   expectError(t, await callApi(served.app, served.key.apiKey, 'GET', '/api/v1/logs'), 429, 'too_many_queries')
 
@@ -204,9 +209,9 @@ async function waitingOnLogs (app: FastifyInstance): Promise<number> {
 
 void t.test('a client that leaves while a page is being read has that statement cancelled', async (t) => {
   const served = await serve(t)
-  await seed(served.app, served.key, 40_000, MESSAGE_BYTES)
+  await seed(served.app, served.key, LONG_EXPORT, MESSAGE_BYTES)
   const reader = new Reader(t, served.port, served.key.apiKey, '/api/v1/logs/export')
-  await reader.readUntil(1_000)
+  await reader.readUntil(100)
   await untilServiceWaits(served)
   const release = await lockLogs(t, served.databaseUrl)
   void reader.readToEnd()
@@ -223,7 +228,7 @@ void t.test('QUERY_TIMEOUT_MS bounds each page, not the export', async (t) => {
   const timeoutMs = 250
   const served = await serve(t, { QUERY_TIMEOUT_MS: String(timeoutMs) })
   const rows = 20_000
-  await seed(served.app, served.key, rows, MESSAGE_BYTES)
+  await seed(served.app, served.key, rows, SMALL_MESSAGE_BYTES)
   const started = Date.now()
   const reader = new Reader(t, served.port, served.key.apiKey, '/api/v1/logs/export')
   // A slow reader: 4,000 rows, then a pause longer than the timeout, and again.
@@ -240,7 +245,7 @@ void t.test('QUERY_TIMEOUT_MS bounds each page, not the export', async (t) => {
 
 void t.test('a page that fails after the first byte cuts the transfer; before it, the error is JSON', async (t) => {
   const served = await serve(t, { QUERY_TIMEOUT_MS: '300' })
-  await seed(served.app, served.key, 40_000, MESSAGE_BYTES)
+  await seed(served.app, served.key, LONG_EXPORT, MESSAGE_BYTES)
 
   const release = await lockLogs(t, served.databaseUrl)
   expectError(t, await callApi(served.app, served.key.apiKey, 'GET', '/api/v1/logs/export'), 503, 'query_timeout')
@@ -249,13 +254,13 @@ void t.test('a page that fails after the first byte cuts the transfer; before it
   const reader = new Reader(t, served.port, served.key.apiKey, '/api/v1/logs/export')
   const response = await reader.response
   t.equal(response.statusCode, 200)
-  await reader.readUntil(1_000)
+  await reader.readUntil(100)
   await untilServiceWaits(served)
   const releaseAgain = await lockLogs(t, served.databaseUrl)
   const { complete } = await reader.readToEnd()
   await releaseAgain()
   t.notOk(complete, 'the client sees a cut transfer, not an end')
-  t.ok(reader.lines < 40_000, `after ${reader.lines} lines`)
+  t.ok(reader.lines < LONG_EXPORT, `after ${reader.lines} lines`)
   t.ok(served.logLines().some((line) => line.includes('export failed after its answer began')), 'logged as a failure')
   await until('the slot is given back', () => served.app.queries.running(served.key.clientId) === 0)
 })
