@@ -31,6 +31,7 @@ EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The key CLI in the container: docker exec <container> node dist/scripts/keys.js create acme
+# Expired logs deleted now (the service also does it every PURGE_INTERVAL_MS): docker exec <container> node dist/scripts/purge.js
 # Node itself is PID 1, with no shell or npm in between: docker stop's SIGTERM
 # reaches it, and it writes what it holds and stops the embedded PostgreSQL (its
 # own child, in a session of its own) before exiting, within docker stop's 10 s.
