@@ -162,12 +162,16 @@ void t.test('tails per client are capped, and a closed tail frees its place', as
   await tail(t, base, acme.apiKey)
 })
 
-void t.test('heartbeats keep an idle tail alive, and a stop ends every tail', async (t) => {
-  const { app } = await buildTestApp(t, { TAIL_HEARTBEAT_MS: '100' })
+void t.test('heartbeats keep an idle tail alive past the request timeout, and a stop ends every tail', async (t) => {
+  const { app } = await buildTestApp(t, { TAIL_HEARTBEAT_MS: '100', REQUEST_TIMEOUT_MS: '300' })
   const base = await listen(app)
   const { apiKey } = await issueKey(app, 'acme')
   const reader = await tail(t, base, apiKey)
   await reader.waitForComment(/^heartbeat$/, 1000)
+  // REQUEST_TIMEOUT_MS bounds how long a request takes to arrive, not how long its answer streams.
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  const [id] = await post(app, apiKey, entry({ message: 'still there' }))
+  t.equal((await reader.waitForEvents(1))[0]!.id, id, 'a log still arrives after three request timeouts')
   await app.close()
   await reader.ended
   t.pass('the stream ended when the service stopped')
