@@ -91,9 +91,11 @@ const exportRoutes: FastifyPluginAsync = async (app) => {
     const { query } = request
     const client = clientOf(request)
     const encoding = ENCODINGS[query.format]
-    reply.type(encoding.contentType).header('content-disposition', `attachment; filename="${exportFilename(new Date(), encoding)}"`)
+    // Set only on the way to a 200: an error answer before it is JSON, and no attachment.
+    const asFile = (): FastifyReply => reply.type(encoding.contentType)
+      .header('content-disposition', `attachment; filename="${exportFilename(new Date(), encoding)}"`)
     // HEAD answers with the headers alone: Fastify would otherwise run the whole export to throw its bytes away.
-    if (request.method === 'HEAD') return await reply.send()
+    if (request.method === 'HEAD') return await asFile().send()
 
     const filters = logFilters(query)
     await fastify.queries.run(request, async (db) => {
@@ -105,7 +107,7 @@ const exportRoutes: FastifyPluginAsync = async (app) => {
       // held until the stream closes: once the last page is out, or once its
       // pages have stopped (the client went away, or a page failed).
       const closed = new Promise((resolve) => stream.once('close', resolve))
-      void reply.send(stream)
+      void asFile().send(stream)
       await closed
     })
     return reply

@@ -38,12 +38,12 @@ const DAY_MS = 86_400_000
  * when another process is purging now.
  */
 export async function purgeExpired (db: Kysely<Database>, options: PurgeOptions): Promise<PurgeResult | undefined> {
-  // A session lock on one pooled connection for the whole purge; the batches run on others.
+  // A session lock, on one connection that also runs the batches: a purge takes one connection of the pool, never two.
   return await db.connection().execute(async (lockHolder) => {
     const { rows: [lock] } = await sql<{ taken: boolean }>`select pg_try_advisory_lock(${PURGE_LOCK}) as taken`.execute(lockHolder)
     if (lock?.taken !== true) return undefined
     try {
-      return await purgeEveryClient(db, options)
+      return await purgeEveryClient(lockHolder, options)
     } finally {
       await sql`select pg_advisory_unlock(${PURGE_LOCK})`.execute(lockHolder)
     }

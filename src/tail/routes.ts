@@ -12,6 +12,8 @@ import { logsOf } from '../logs/tenant-logs.ts'
 import { queryLimitsDescription } from '../queries/runner.ts'
 import { clientOf } from '../auth/client.ts'
 import { TailSession } from './session.ts'
+import { requiredKey } from '../auth/credentials.ts'
+import type { PublicLog } from '../logs/tenant-logs.ts'
 
 const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
 
@@ -51,35 +53,44 @@ const tailRoutes: FastifyPluginAsync = async (app) => {
   }, async (request, reply) => {
     const client = clientOf(request)
     const filters = logFilters(request.query)
-    if (fastify.tails.count(client.id) >= config.TAIL_MAX_PER_CLIENT) {
-      throw Errors.tooManyTails(config.TAIL_MAX_PER_CLIENT, config.RETRY_AFTER_SECONDS)
+    // Judged again while the tail lasts: the key that opened it must still allow it.
+    const apiKey = requiredKey(request)
+    const stillAllowed = async (): Promise<boolean> => {
+      const now = await fastify.keyResolver.resolveDetailed(apiKey)
+      return now.ok && now.client.keyId === client.keyId && now.client.scopes.includes('logs:read')
     }
-    if (!await fastify.tails.ready()) throw Errors.tailUnavailable(config.RETRY_AFTER_SECONDS)
-
     const resumeLimit = config.TAIL_RESUME_MAX
+    const since = async (afterId: string, limit: number): Promise<PublicLog[]> =>
+      await fastify.queries.background(async (db) => await logsOf(db, client).since(afterId, filters, limit))
     const session = new TailSession({
       client,
       filters,
       heartbeatMs: config.TAIL_HEARTBEAT_MS,
       maxBufferedBytes: MAX_BUFFERED_BYTES,
-      since: async (afterId) => await fastify.queries.background(async (db) => await logsOf(db, client).since(afterId, filters, resumeLimit)),
-      onError: (error) => { request.log.warn({ err: error }, 'a tail could not catch up on the logs it missed') }
+      since,
+      catchUpLimit: resumeLimit,
+      stillAllowed,
+      onError: (error) => { request.log.warn({ err: error }, 'a tail could not catch up on the logs it missed, or judge its key') }
     })
+    // The place is taken in the same step as the count is read: tails opened at once cannot all pass the cap.
+    if (fastify.tails.count(client.id) >= config.TAIL_MAX_PER_CLIENT) {
+      throw Errors.tooManyTails(config.TAIL_MAX_PER_CLIENT, config.RETRY_AFTER_SECONDS)
+    }
     // Listening before the resume is read: a log committed meanwhile is held, not lost.
-    const unsubscribe = fastify.tails.subscribe(session)
-    session.stream.on('close', unsubscribe)
-    let missed: Awaited<ReturnType<ReturnType<typeof logsOf>['since']>> = []
-    const lastEventId = request.headers['last-event-id']
+    session.onEnd(fastify.tails.subscribe(session))
+    let missed: PublicLog[] = []
     try {
+      if (!await fastify.tails.ready()) throw Errors.tailUnavailable(config.RETRY_AFTER_SECONDS)
+      const lastEventId = request.headers['last-event-id']
       if (lastEventId !== undefined) {
         // One more than the bound, to tell a resume cut short.
         missed = await fastify.queries.run(request, async (db) => await logsOf(db, client).since(lastEventId.toLowerCase(), filters, resumeLimit + 1))
       }
     } catch (error) {
-      session.close()
+      session.abort()
       throw error
     }
-    reply.raw.on('close', () => { session.close() })
+    reply.raw.on('close', () => { session.abort() })
     reply.code(200)
       .header('content-type', 'text/event-stream; charset=utf-8')
       .header('cache-control', 'no-cache, no-store')

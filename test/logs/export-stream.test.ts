@@ -248,7 +248,9 @@ void t.test('a page that fails after the first byte cuts the transfer; before it
   await seed(served.app, served.key, LONG_EXPORT, MESSAGE_BYTES)
 
   const release = await lockLogs(t, served.databaseUrl)
-  expectError(t, await callApi(served.app, served.key.apiKey, 'GET', '/api/v1/logs/export'), 503, 'query_timeout')
+  const refused = await callApi(served.app, served.key.apiKey, 'GET', '/api/v1/logs/export')
+  expectError(t, refused, 503, 'query_timeout')
+  t.equal(refused.headers['content-disposition'], undefined, 'an error is no attachment')
   await release()
 
   const reader = new Reader(t, served.port, served.key.apiKey, '/api/v1/logs/export')

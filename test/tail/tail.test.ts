@@ -1,6 +1,7 @@
 // Live tail over real sockets: logs reach the tails of their own tenant
 // alone, within the time a reader waits, from whichever instance stored them.
 import type { FastifyInstance } from 'fastify'
+import pg from 'pg'
 import type { Test } from 'tap'
 import t from 'tap'
 import type { BatchResultBody, StoredLogBody } from '../../src/logs/schemas.ts'
@@ -197,4 +198,39 @@ void t.test('a replayed event_id is not announced again', async (t) => {
   await post(app, apiKey, entry({ event_id: 'evt-1', message: 'once' }))
   const [next] = await post(app, apiKey, entry({ message: 'next' }))
   t.same((await reader.waitForEvents(2)).map((event) => event.id), [id, next])
+})
+
+void t.test('a tail ends as soon as its key is revoked, on the instance that hears it', async (t) => {
+  const first = await buildTestApp(t)
+  const second = await buildTestApp(t, { DATABASE_URL: first.databaseUrl })
+  const base = await listen(first.app)
+  const reader = await issueKey(first.app, 'acme', { scopes: ['logs:read', 'logs:write'] })
+  const admin = await issueKey(first.app, 'acme', { scopes: ['keys:manage', 'logs:read', 'logs:write'] })
+  const other = await tail(t, base, reader.apiKey)
+  const revoked = await callApi(second.app, admin.apiKey, 'DELETE', `/api/v1/keys/${reader.keyId}`)
+  t.equal(revoked.statusCode, 200, revoked.body)
+  await other.waitForComment(/^closed: the key no longer allows reading logs/, 2000)
+  await other.ended
+  t.equal(first.app.tails.count(reader.clientId), 0, 'its place is given back')
+})
+
+void t.test('a tail refused while it resumes leaves no place taken', async (t) => {
+  const { app, databaseUrl } = await buildTestApp(t, { QUERY_CONCURRENCY_PER_CLIENT: '1' })
+  const { apiKey, clientId } = await issueKey(app, 'acme')
+  const [first] = await post(app, apiKey, entry({ message: 'one' }))
+  // The client's one query slot, held by a listing that waits on a lock.
+  const holder = new pg.Client({ connectionString: databaseUrl })
+  await holder.connect()
+  t.teardown(async () => { await holder.end() })
+  await holder.query('begin')
+  await holder.query('lock table logs in access exclusive mode')
+  const waiting = callApi(app, apiKey, 'GET', '/api/v1/logs')
+  while ((await holder.query('select count(*)::int as n from pg_locks where not granted')).rows[0].n === 0) await new Promise((resolve) => setTimeout(resolve, 20))
+  for (let i = 0; i < 3; i++) {
+    const res = await app.inject({ method: 'GET', url: '/api/v1/logs/tail', headers: { 'x-api-key': apiKey, 'last-event-id': first! } })
+    expectError(t, res, 429, 'too_many_queries')
+  }
+  t.equal(app.tails.count(clientId), 0, 'the refused tails hold no place')
+  await holder.query('rollback')
+  t.equal((await waiting).statusCode, 200)
 })
