@@ -12,7 +12,8 @@ export interface QueryFigures {
   perTenant: number
   requests: number
   cases: Array<{ latency: LatencyCase, result: SeriesResult }>
-  exported: ExportResult & { rssBefore: number | undefined, rssMax: number | undefined }
+  /** With the service's VmRSS before and at most during it, and the share of its time the service spent on a CPU. */
+  exported: ExportResult & { rssBefore: number | undefined, rssMax: number | undefined, cpuShare: number | undefined }
   tail: TailResult
 }
 
@@ -35,7 +36,8 @@ export function queryTable ({ perTenant, requests, cases, exported, tail }: Quer
 
   const perSecond = exported.logs / exported.seconds
   rows.push([`export of all ${count(perTenant)} logs (NDJSON, read fully)`,
-    `${count(exported.logs)} logs in ${exported.seconds.toFixed(1)} s: ${count(perSecond)} logs/s`, '', '',
+    `${count(exported.logs)} logs in ${exported.seconds.toFixed(1)} s: ${count(perSecond)} logs/s` +
+      (exported.cpuShare === undefined ? '' : `, service on a CPU ${Math.round(exported.cpuShare * 100)}% of it`), '', '',
     `≥ ${count(TARGETS.exportLogsPerSecond)} logs/s: ${met(perSecond >= TARGETS.exportLogsPerSecond)}`])
   const { rssBefore, rssMax } = exported
   const growth = rssBefore === undefined || rssMax === undefined ? undefined : Math.max(0, rssMax - rssBefore)

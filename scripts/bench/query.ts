@@ -12,7 +12,7 @@ import { seedQueryTenants } from './query-seed.ts'
 import { queryTable } from './query-table.ts'
 import type { TailResult, TailSettings } from './query-tail.ts'
 import { percentile } from './percentiles.ts'
-import { processMemory, startService, type Service } from './service.ts'
+import { processCpuSeconds, processMemory, startService, type Service } from './service.ts'
 import { ms } from './table.ts'
 
 const WARMUP = 2
@@ -62,11 +62,15 @@ export async function queryBench (databaseUrl: string, perTenant: number, progre
 
     progress('export of all the tenant\'s logs...')
     const exportSettings: ExportSettings = { url: `${first.base}/api/v1/logs/export`, apiKey }
+    const cpuBefore = await processCpuSeconds(first.pid)
     const watched = await watchingMemory(first.pid, async () => JSON.parse(await runNode('the export reader', 'scripts/bench/query-export.ts',
       { ...process.env, BENCH_QUERY_EXPORT: JSON.stringify(exportSettings) })) as ExportResult)
-    const exported = { ...watched.result, rssBefore: watched.rssBefore, rssMax: watched.rssMax }
+    const cpuAfter = await processCpuSeconds(first.pid)
+    // What share of the export's time the service's process was on a CPU: near 1, its one thread is what bounds the rate.
+    const cpuShare = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / watched.result.seconds
+    const exported = { ...watched.result, rssBefore: watched.rssBefore, rssMax: watched.rssMax, cpuShare }
     if (exported.logs !== perTenant) throw new Error(`the export held ${exported.logs} logs, not the tenant's ${perTenant}`)
-    progress(`  ${exported.logs} logs in ${exported.seconds.toFixed(1)} s`)
+    progress(`  ${exported.logs} logs in ${exported.seconds.toFixed(1)} s, the service on a CPU ${Math.round((cpuShare ?? 0) * 100)}% of it`)
 
     progress('tail: a second instance on the same database...')
     second = await startService('the second service', databaseUrl)

@@ -78,3 +78,17 @@ export async function processMemory (pid: number, line: 'VmRSS' | 'VmHWM'): Prom
   const kib = new RegExp(`^${line}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1]
   return kib === undefined ? undefined : Number(kib) * 1024
 }
+
+/**
+ * The CPU time the process has used so far, user and system, in seconds;
+ * undefined where /proc has no stat. /proc counts it in USER_HZ ticks, which
+ * Linux fixes at 100 a second.
+ */
+export async function processCpuSeconds (pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+  // After the command's name, which may hold spaces, in parentheses: state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const user = Number(fields[11])
+  const system = Number(fields[12])
+  return Number.isFinite(user) && Number.isFinite(system) && stat !== '' ? (user + system) / 100 : undefined
+}
