@@ -13,7 +13,7 @@ import { queryTable } from './query-table.ts'
 import type { TailResult, TailSettings } from './query-tail.ts'
 import { percentile } from './percentiles.ts'
 import { processCpuSeconds, processMemory, startService, type Service } from './service.ts'
-import { ms } from './table.ts'
+import { count, ms } from './table.ts'
 
 const WARMUP = 2
 const REQUESTS = 20
@@ -44,7 +44,7 @@ export async function queryBench (databaseUrl: string, perTenant: number, progre
   const first = await startService('the service', databaseUrl)
   let second: Service | undefined
   try {
-    progress(`seeding two tenants of ${perTenant} logs...`)
+    progress(`seeding two tenants of ${count(perTenant)} logs...`)
     const seeded = await seedQueryTenants(databaseUrl, perTenant, WARMUP + REQUESTS, progress)
     const { apiKey } = seeded.tenant
 
@@ -70,7 +70,7 @@ export async function queryBench (databaseUrl: string, perTenant: number, progre
     const cpuShare = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / watched.result.seconds
     const exported = { ...watched.result, rssBefore: watched.rssBefore, rssMax: watched.rssMax, cpuShare }
     if (exported.logs !== perTenant) throw new Error(`the export held ${exported.logs} logs, not the tenant's ${perTenant}`)
-    progress(`  ${exported.logs} logs in ${exported.seconds.toFixed(1)} s, the service on a CPU ${Math.round((cpuShare ?? 0) * 100)}% of it`)
+    progress(`  ${count(exported.logs)} logs in ${exported.seconds.toFixed(1)} s, the service on a CPU ${Math.round((cpuShare ?? 0) * 100)}% of it`)
 
     progress('tail: a second instance on the same database...')
     second = await startService('the second service', databaseUrl)
