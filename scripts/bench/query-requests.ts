@@ -1,9 +1,13 @@
 // The query benchmark's client, run as a process of its own: one connection,
 // one request at a time, each timed from its sending to the last byte of its
-// answer. For each series, `warmup` requests and then `count` measured ones,
-// going through its paths in turn. Settings come as JSON in
-// BENCH_QUERY_REQUESTS (a RequestsSettings), which keeps the API key off the
-// command line; prints one JSON line (a SeriesResult per series) on stdout.
+// answer. First `rounds` rounds of every series' requests, untimed: a fresh
+// Node.js process (this one, and the service just started) runs its first
+// few hundred requests slower while its compiler catches up, which would be
+// measured instead of the service. Then for each series, `warmup` requests
+// and `count` measured ones, going through its paths in turn. Settings come as
+// JSON in BENCH_QUERY_REQUESTS (a RequestsSettings), which keeps the API key
+// off the command line; prints one JSON line (a SeriesResult per series) on
+// stdout.
 
 export interface Series {
   label: string
@@ -16,6 +20,8 @@ export interface Series {
 export interface RequestsSettings {
   base: string
   apiKey: string
+  /** Untimed rounds of every series' requests before the first is timed. */
+  rounds: number
   warmup: number
   count: number
   series: Series[]
@@ -57,9 +63,20 @@ async function pageAfter (label: string, path: string, times: number): Promise<s
   return page
 }
 
-const results: SeriesResult[] = []
+const pathsOf: string[][] = []
 for (const series of settings.series) {
-  const paths = series.follow === undefined ? series.paths : [await pageAfter(series.label, series.paths[0] ?? '', series.follow)]
+  pathsOf.push(series.follow === undefined ? series.paths : [await pageAfter(series.label, series.paths[0] ?? '', series.follow)])
+}
+for (let round = 0; round < settings.rounds; round++) {
+  for (const [i, series] of settings.series.entries()) {
+    const paths = pathsOf[i] ?? []
+    await get(series.label, paths[round % paths.length] ?? '')
+  }
+}
+
+const results: SeriesResult[] = []
+for (const [s, series] of settings.series.entries()) {
+  const paths = pathsOf[s] ?? []
   const ms: number[] = []
   let answer = ''
   for (let i = 0; i < settings.warmup + settings.count; i++) {

@@ -15,6 +15,8 @@ import { percentile } from './percentiles.ts'
 import { processCpuSeconds, processMemory, startService, type Service } from './service.ts'
 import { count, ms } from './table.ts'
 
+/** Untimed rounds of every kind of request first, for the client's and the service's compilers (query-requests.ts). */
+const ROUNDS = 10
 const WARMUP = 2
 const REQUESTS = 20
 /** How often the service's resident memory is read while the export runs. */
@@ -49,8 +51,8 @@ export async function queryBench (databaseUrl: string, perTenant: number, progre
     const { apiKey } = seeded.tenant
 
     const cases = latencyCases(seeded.end, seeded.ids, WARMUP + REQUESTS)
-    progress(`${cases.length} kinds of request, ${WARMUP} + ${REQUESTS} each, one at a time...`)
-    const settings: RequestsSettings = { base: first.base, apiKey, warmup: WARMUP, count: REQUESTS, series: cases }
+    progress(`${cases.length} kinds of request: ${ROUNDS} rounds of each, then ${WARMUP} + ${REQUESTS} each, one at a time...`)
+    const settings: RequestsSettings = { base: first.base, apiKey, rounds: ROUNDS, warmup: WARMUP, count: REQUESTS, series: cases }
     const output = await runNode('the query client', 'scripts/bench/query-requests.ts', { ...process.env, BENCH_QUERY_REQUESTS: JSON.stringify(settings) })
     const results = JSON.parse(output) as SeriesResult[]
     const timed = cases.map((latency, i) => {
