@@ -1,30 +1,34 @@
 // `npm run bench`: ingest throughput and latency of the service as users run
-// it, beside baselines measured in the same run on the same machine. Every
+// it, beside baselines measured in the same run on the same machine, then the
+// time its queries take on a large tenant (scripts/bench/query.ts). Every
 // party is a process of its own: the service (compiled by `npm run build` and
 // run as `node dist/src/server.js`, as the Docker image runs it), the load
-// generator (autocannon), a bare Fastify route, and raw COPY into PostgreSQL. Uses BENCH_DATABASE_URL (a
-// superuser URL; a scratch database is created and dropped) or a throw-away
-// embedded PostgreSQL. BENCH_SECONDS (default 10) is each figure's duration,
-// after a warm-up. Prints one Markdown table on stdout, progress on stderr.
+// generators (autocannon; one sequential client for queries), a bare Fastify
+// route, and raw COPY into PostgreSQL. Uses BENCH_DATABASE_URL (a superuser
+// URL; a scratch database is created and dropped for each table) or a
+// throw-away embedded PostgreSQL. BENCH_SECONDS (default 10) is each ingest
+// figure's duration, after a warm-up; BENCH_QUERY_LOGS (default 1,000,000;
+// 0 skips the query table) the size of the queried tenant. Prints two
+// Markdown tables on stdout, each as soon as it is measured; progress on stderr.
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
-import net from 'node:net'
 import path from 'node:path'
 import { sql } from 'kysely'
 import pg from 'pg'
-import { MAX_BYTE_SETTING } from '../src/config.ts'
 import { connect } from '../src/db/connect.ts'
 import { createKey } from '../src/keys/store.ts'
 import { findOrCreateClient } from '../src/clients/store.ts'
 import { databaseUrl } from './lib/server-databases.ts'
 import { withThrowawayPostgres } from './lib/throwaway-postgres.ts'
-import { checkInterrupted, firstLine, killChildrenOnInterrupt, ROOT, runNode, startNode, stop, wasInterrupted, type Child } from './bench/children.ts'
+import { checkInterrupted, firstLine, killChildrenOnInterrupt, ROOT, runNode, startNode, stop, wasInterrupted } from './bench/children.ts'
 import { body } from './bench/entries.ts'
 import type { LoadResult, LoadSettings, RunSummary } from './bench/load.ts'
+import { queryBench } from './bench/query.ts'
 import type { CopyResult, CopySettings } from './bench/raw-copy.ts'
+import { processMemory, startService } from './bench/service.ts'
 import { count, markdownTable, ms, ratio } from './bench/table.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
+const QUERY_LOGS = Number(process.env.BENCH_QUERY_LOGS ?? 1_000_000)
 const WARMUP_SECONDS = 2
 const BATCH = 1000
 const SINGLE_CONNECTIONS = 50
@@ -35,50 +39,6 @@ const TARGETS = { singleVsBare: 0.40, singleP99Ms: 25, batchVsCopy: 0.60, peakRs
 
 function progress (text: string): void {
   process.stderr.write(`${text}\n`)
-}
-
-/**
- * The service's environment: the database, the address, and the per-client
- * limits raised so far that they are never what is measured. Nothing else is
- * passed on from ours (a LOG_LEVEL or REDIS_URL set for other work would
- * change the figures): every other setting keeps its default.
- */
-function serviceEnv (databaseUrl: string, port: number): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
-    if (process.env[name] !== undefined) env[name] = process.env[name]
-  }
-  return {
-    ...env,
-    DATABASE_URL: databaseUrl,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    RATE_LIMIT_MAX: '1000000000',
-    INGEST_RATE_LIMIT: '1000000000',
-    INGEST_BYTES_LIMIT: String(MAX_BYTE_SETTING)
-  }
-}
-
-async function freePort (): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve, reject) => { server.once('error', reject).listen(0, '127.0.0.1', resolve) })
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-async function waitUntilReady (service: Child, base: string): Promise<void> {
-  let exited: string | undefined
-  void service.exited.then((how) => { exited = how })
-  const deadline = Date.now() + 120_000
-  for (;;) {
-    checkInterrupted()
-    if (exited !== undefined) throw new Error(`the service ended (${exited}) before it was ready; its errors, if any, are above`)
-    const ready = await fetch(`${base}/ready`, { signal: AbortSignal.timeout(2000) }).then((answer) => answer.ok, () => false)
-    if (ready) return
-    if (Date.now() > deadline) throw new Error('the service was not ready within 120 s')
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
 }
 
 /** One request before the load, so that a refusal is reported with its answer rather than as a count. */
@@ -159,36 +119,21 @@ async function prepare (databaseUrl: string): Promise<{ apiKey: string, clientId
   }
 }
 
-/** The most resident memory the process has had (VmHWM), in bytes; undefined where /proc has no such line. */
-async function peakRss (pid: number): Promise<number | undefined> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
-  const kib = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1]
-  return kib === undefined ? undefined : Number(kib) * 1024
-}
-
-async function bench (databaseUrl: string): Promise<string> {
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
-  progress(`starting the service on ${base}...`)
-  // Its log lines (two per request at the default level) go nowhere, as they
-  // would to a collector that keeps up; its stderr is ours.
-  // Compiled, as in production: the code npm start runs, without tsx's
-  // loader (a thread and some 30 MB of its own) in the memory figure.
-  progress('compiling the service (npm run build)...')
-  await runNode('the build', 'node_modules/typescript/bin/tsc', { ...process.env }, ['-p', 'tsconfig.build.json'])
-  const service = startNode('the service', 'dist/src/server.js', { env: serviceEnv(databaseUrl, port), stdout: 'ignore' })
+/** The ingest table, on a scratch database. */
+async function ingestBench (databaseUrl: string): Promise<string> {
+  progress('starting the service...')
+  const service = await startService('the service', databaseUrl)
   try {
-    await waitUntilReady(service, base)
     const { apiKey, clientId, keyId, server } = await prepare(databaseUrl)
-    progress(`service ready (pid ${service.process.pid}), PostgreSQL ${server}`)
+    progress(`service ready on ${service.base} (pid ${service.pid}), PostgreSQL ${server}`)
 
     const bare = await bareFastify()
-    const url = `${base}/api/v1/logs`
+    const url = `${service.base}/api/v1/logs`
     const headers = { 'x-api-key': apiKey }
     const single = await measure({ label: 'POST /api/v1/logs, 1 entry per request', url, entries: 1, connections: SINGLE_CONNECTIONS, headers })
     const batch = await measure({ label: `POST /api/v1/logs, ${BATCH}-entry arrays`, url, entries: BATCH, connections: BATCH_CONNECTIONS, headers })
     const copy = await rawCopy({ url: databaseUrl, table: COPY_TABLE, clientId, keyId })
-    const rss = await peakRss(service.process.pid ?? 0)
+    const rss = await processMemory(service.pid, 'VmHWM')
 
     const met = (ok: boolean): string => ok ? 'met' : 'NOT MET'
     const singleVsBare = single.perSecond / bare.single.perSecond
@@ -217,44 +162,60 @@ async function bench (databaseUrl: string): Promise<string> {
     return markdownTable(['figure', 'value', 'p50 ms', 'p99 ms', 'ratio to its baseline', 'target'], rows)
   } finally {
     progress('stopping the service...')
-    await stop(service)
+    await stop(service.child)
   }
 }
 
-/** A scratch database on BENCH_DATABASE_URL (a superuser URL), or on a throw-away embedded PostgreSQL. */
-async function withDatabase<T> (run: (url: string) => Promise<T>): Promise<T> {
-  const onServer = async (admin: string): Promise<T> => {
-    const name = `cl_bench_${process.pid}`
-    const adminClient = new pg.Client({ connectionString: admin })
-    // Idle while the figures run: if the server goes away (an interrupt stops
-    // the embedded one), the drop below fails with the cause, rather than the
-    // lost connection crashing the process before the clean-up is done.
-    adminClient.on('error', () => {})
-    await adminClient.connect()
+/** A database of its own on the server of `admin` (a superuser URL) for `run`, dropped after it. */
+async function inScratchDatabase<T> (admin: string, purpose: string, run: (url: string) => Promise<T>): Promise<T> {
+  const name = `cl_bench_${process.pid}_${purpose}`
+  const adminClient = new pg.Client({ connectionString: admin })
+  // Idle while the figures run: if the server goes away (an interrupt stops
+  // the embedded one), the drop below fails with the cause, rather than the
+  // lost connection crashing the process before the clean-up is done.
+  adminClient.on('error', () => {})
+  await adminClient.connect()
+  try {
+    await adminClient.query(`CREATE DATABASE ${name}`)
     try {
-      await adminClient.query(`CREATE DATABASE ${name}`)
-      try {
-        return await run(databaseUrl(admin, name))
-      } finally {
-        await adminClient.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      }
+      return await run(databaseUrl(admin, name))
     } finally {
-      await adminClient.end()
+      await adminClient.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
     }
+  } finally {
+    await adminClient.end()
   }
+}
+
+/** The server of BENCH_DATABASE_URL, or a throw-away embedded PostgreSQL. */
+async function withServer<T> (run: (admin: string) => Promise<T>): Promise<T> {
   const given = process.env.BENCH_DATABASE_URL
-  if (given !== undefined && given !== '') return await onServer(given)
+  if (given !== undefined && given !== '') return await run(given)
   progress('BENCH_DATABASE_URL is unset: starting a throw-away embedded PostgreSQL...')
-  return await withThrowawayPostgres('bench', onServer)
+  return await withThrowawayPostgres('bench', run)
 }
 
 killChildrenOnInterrupt()
 try {
   if (!Number.isInteger(SECONDS) || SECONDS < 1) throw new Error(`BENCH_SECONDS must be a whole number of seconds, at least 1 (it is ${process.env.BENCH_SECONDS})`)
+  if (!Number.isInteger(QUERY_LOGS) || QUERY_LOGS < 0) {
+    throw new Error(`BENCH_QUERY_LOGS must be a whole number of logs, 0 to skip the query figures (it is ${process.env.BENCH_QUERY_LOGS})`)
+  }
   if (existsSync(path.join(ROOT, '.env'))) progress('note: the service reads .env: its settings, other than those the bench sets, apply to these figures')
   const started = Date.now()
-  const table = await withDatabase(bench)
-  process.stdout.write(`${table}\n`)
+  // Compiled, as in production: the code npm start runs, without tsx's
+  // loader (a thread and some 30 MB of its own) in the memory figure.
+  progress('compiling the service (npm run build)...')
+  await runNode('the build', 'node_modules/typescript/bin/tsc', { ...process.env }, ['-p', 'tsconfig.build.json'])
+  await withServer(async (admin) => {
+    // Each table on a database of its own: the queried tenants share theirs with no ingest figure's logs.
+    process.stdout.write(`${await inScratchDatabase(admin, 'ingest', ingestBench)}\n`)
+    progress(`ingest figures done in ${Math.round((Date.now() - started) / 1000)} s`)
+    if (QUERY_LOGS === 0) return
+    const queryStarted = Date.now()
+    process.stdout.write(`\n${await inScratchDatabase(admin, 'query', async (url) => await queryBench(url, QUERY_LOGS, progress))}\n`)
+    progress(`query figures done in ${Math.round((Date.now() - queryStarted) / 1000)} s`)
+  })
   progress(`done in ${Math.round((Date.now() - started) / 1000)} s`)
 } catch (error) {
   progress(wasInterrupted() ? 'bench interrupted' : `bench failed: ${error instanceof Error ? error.message : String(error)}`)
