@@ -25,8 +25,8 @@ function schemaAt (schema: unknown, instancePath: string): SchemaNode | undefine
 const LISTED = (values: readonly unknown[]): string => values.map((value) => JSON.stringify(value)).join(', ')
 
 /**
- * One issue in words a client can act on. `what` names the part: the
- * parameter, field or the request part itself ("querystring").
+ * One issue in words a client can act on. `context` is the part of the
+ * request it is in ("querystring", "body", "headers").
  */
 export function explainIssue (context: string, issue: FastifySchemaValidationError, schema: unknown): string {
   const params = issue.params as Record<string, unknown>
