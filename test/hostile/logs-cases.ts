@@ -300,23 +300,28 @@ function cursorCases (target: Target, world: World, prng: Prng): HostileCase[] {
   return cases
 }
 
-/** Random valid filters around one bad parameter, in random order. */
-function mixedListCases (target: Target, world: World, prng: Prng, count: number): HostileCase[] {
-  const good: Array<readonly [string, string]> = [['limit', '5'], ['order', 'asc'], ['status', 'success'], ['level', 'info'], ['environment', 'production'],
-    ['q', encode(prng.pick(SQL_FRAGMENTS))], ['from', encode('2026-01-01T00:00:00Z')], ['to', encode('2027-01-01T00:00:00+01:00')]]
+/** One case per bad value of each parameter, alone in the query string. */
+function badValueCases (target: Target, world: World, bads: Record<string, readonly string[]>): HostileCase[] {
+  const cases: HostileCase[] = []
+  for (const [name, values] of Object.entries(bads)) {
+    values.forEach((value, i) => cases.push(spoil(target, world.admin.apiKey, `${name} #${i} ${decodeSafely(value)}`, { url: target.path + query([[name, value]]) })))
+  }
+  return cases
+}
+
+/** Random valid parameters (up to four of `good`) around one bad parameter, in random order. */
+function mixedParamCases (target: Target, world: World, prng: Prng, bads: Record<string, readonly string[]>,
+  good: ReadonlyArray<readonly [string, string]>, count: number): HostileCase[] {
   return Array.from({ length: count }, (_, i) => {
-    const name = prng.pick(Object.keys(QUERY_BADS))
-    const bad = [name, prng.pick(QUERY_BADS[name]!)] as const
+    const name = prng.pick(Object.keys(bads))
+    const bad = [name, prng.pick(bads[name]!)] as const
     const others = prng.shuffle(good.filter(([other]) => other !== name)).slice(0, prng.int(0, 4))
     return spoil(target, world.admin.apiKey, `mixed #${i}: ${name}`, { url: target.path + query(prng.shuffle([...others, bad])) })
   })
 }
 
 export function listCases (target: Target, world: World, prng: Prng): HostileCase[] {
-  const cases: HostileCase[] = []
-  for (const [name, values] of Object.entries(QUERY_BADS)) {
-    values.forEach((value, i) => cases.push(spoil(target, world.admin.apiKey, `${name} #${i} ${decodeSafely(value)}`, { url: target.path + query([[name, value]]) })))
-  }
+  const cases: HostileCase[] = badValueCases(target, world, QUERY_BADS)
   cases.push(...textFilterCases(target, world, prng))
   cases.push(...cursorCases(target, world, prng))
   cases.push(...repeatedParamCases(target, world.admin.apiKey, {
@@ -333,7 +338,9 @@ export function listCases (target: Target, world: World, prng: Prng): HostileCas
   }))
   cases.push(...unknownParamCases(target, world.admin.apiKey, prng, [['limit', '5']]))
   cases.push(...malformedQueryCases(target, world.admin.apiKey, 'cursor'))
-  cases.push(...mixedListCases(target, world, prng, 40))
+  const good: Array<readonly [string, string]> = [['limit', '5'], ['order', 'asc'], ['status', 'success'], ['level', 'info'], ['environment', 'production'],
+    ['q', encode(prng.pick(SQL_FRAGMENTS))], ['from', encode('2026-01-01T00:00:00Z')], ['to', encode('2027-01-01T00:00:00+01:00')]]
+  cases.push(...mixedParamCases(target, world, prng, QUERY_BADS, good, 40))
   cases.push(...authCases(target, world, prng))
   return cases
 }
@@ -349,23 +356,8 @@ const EXPORT_BADS: Record<string, readonly string[]> = {
   cursor: ['abc']
 }
 
-/** Random valid export parameters around one bad parameter, in random order. */
-function mixedExportCases (target: Target, world: World, prng: Prng, count: number): HostileCase[] {
-  const good: Array<readonly [string, string]> = [['format', 'csv'], ['order', 'desc'], ['status', 'success'], ['level', 'info'], ['environment', 'production'],
-    ['q', encode(prng.pick(SQL_FRAGMENTS))], ['from', encode('2026-01-01T00:00:00Z')], ['to', encode('2027-01-01T00:00:00+01:00')]]
-  return Array.from({ length: count }, (_, i) => {
-    const name = prng.pick(Object.keys(EXPORT_BADS))
-    const bad = [name, prng.pick(EXPORT_BADS[name]!)] as const
-    const others = prng.shuffle(good.filter(([other]) => other !== name)).slice(0, prng.int(0, 4))
-    return spoil(target, world.admin.apiKey, `mixed #${i}: ${name}`, { url: target.path + query(prng.shuffle([...others, bad])) })
-  })
-}
-
 export function exportCases (target: Target, world: World, prng: Prng): HostileCase[] {
-  const cases: HostileCase[] = []
-  for (const [name, values] of Object.entries(EXPORT_BADS)) {
-    values.forEach((value, i) => cases.push(spoil(target, world.admin.apiKey, `${name} #${i} ${decodeSafely(value)}`, { url: target.path + query([[name, value]]) })))
-  }
+  const cases: HostileCase[] = badValueCases(target, world, EXPORT_BADS)
   cases.push(...textFilterCases(target, world, prng))
   cases.push(...repeatedParamCases(target, world.admin.apiKey, {
     format: ['ndjson', 'csv'],
@@ -377,7 +369,9 @@ export function exportCases (target: Target, world: World, prng: Prng): HostileC
   }))
   cases.push(...unknownParamCases(target, world.admin.apiKey, prng, [['format', 'csv']]))
   cases.push(...malformedQueryCases(target, world.admin.apiKey, 'format'))
-  cases.push(...mixedExportCases(target, world, prng, 40))
+  const good: Array<readonly [string, string]> = [['format', 'csv'], ['order', 'desc'], ['status', 'success'], ['level', 'info'], ['environment', 'production'],
+    ['q', encode(prng.pick(SQL_FRAGMENTS))], ['from', encode('2026-01-01T00:00:00Z')], ['to', encode('2027-01-01T00:00:00+01:00')]]
+  cases.push(...mixedParamCases(target, world, prng, EXPORT_BADS, good, 40))
   return cases
 }
 
@@ -402,10 +396,7 @@ const STATS_RANGES: Array<[string, ReadonlyArray<readonly [string, string]>]> = 
 ]
 
 export function statsCases (target: Target, world: World, prng: Prng): HostileCase[] {
-  const cases: HostileCase[] = []
-  for (const [name, values] of Object.entries(STATS_BADS)) {
-    values.forEach((value, i) => cases.push(spoil(target, world.admin.apiKey, `${name} #${i} ${decodeSafely(value)}`, { url: target.path + query([[name, value]]) })))
-  }
+  const cases: HostileCase[] = badValueCases(target, world, STATS_BADS)
   for (const [name, pairs] of STATS_RANGES) cases.push(spoil(target, world.admin.apiKey, name, { url: target.path + query(pairs), statuses: [400] }))
   cases.push(...textFilterCases(target, world, prng))
   cases.push(...repeatedParamCases(target, world.admin.apiKey, {
@@ -422,12 +413,7 @@ export function statsCases (target: Target, world: World, prng: Prng): HostileCa
   cases.push(...malformedQueryCases(target, world.admin.apiKey, 'group_by'))
   const good: Array<readonly [string, string]> = [['interval', 'day'], ['group_by', 'workflow_id'], ['status', 'success'], ['level', 'info'],
     ['environment', 'production'], ['q', encode(prng.pick(SQL_FRAGMENTS))], ['from', encode('2026-11-01T00:00:00Z')], ['to', encode('2026-12-01T00:00:00+01:00')]]
-  for (let i = 0; i < 30; i++) {
-    const name = prng.pick(Object.keys(STATS_BADS))
-    const bad = [name, prng.pick(STATS_BADS[name]!)] as const
-    const others = prng.shuffle(good.filter(([other]) => other !== name)).slice(0, prng.int(0, 4))
-    cases.push(spoil(target, world.admin.apiKey, `mixed #${i}: ${name}`, { url: target.path + query(prng.shuffle([...others, bad])) }))
-  }
+  cases.push(...mixedParamCases(target, world, prng, STATS_BADS, good, 30))
   for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const) cases.push(spoil(target, world.admin.apiKey, `${method} on stats`, { method }))
   cases.push(...authCases(target, world, prng))
   return cases
