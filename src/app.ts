@@ -30,6 +30,7 @@ import usageRoutes from './usage/routes.ts'
 import tailRoutes from './tail/routes.ts'
 import tails from './plugins/tails.ts'
 import retention from './plugins/retention.ts'
+import searchIndexUpkeep from './plugins/search-index-upkeep.ts'
 import { loadConfig, trustProxySetting, type Config, type TrustProxy } from './config.ts'
 import { parseDevKeys } from './auth/dev-keys.ts'
 import { serializeError } from './db/error-summary.ts'
@@ -134,6 +135,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     await app.register(logWriter)
     await app.register(tails)
     await app.register(retention)
+    await app.register(searchIndexUpkeep)
     await app.register(redis)
     // Its preParsing hook comes after every onRequest hook, so after authentication.
     await app.register(expectContinue)

@@ -88,6 +88,13 @@ export const ConfigSchema = Type.Object({
     default: 3600000,
     description: 'How often the service deletes expired logs (one instance at a time); 0: never in the service, only by npm run purge.'
   }),
+  SEARCH_INDEX_MERGE_MS: Type.Integer({
+    minimum: 0,
+    maximum: 60000,
+    default: 200,
+    description: 'While the instance writes logs, how often it merges the text-search index\'s new entries, off the write path; ' +
+      '0: never (PostgreSQL then merges inside the INSERT that fills the list, stalling its writes).'
+  }),
   PURGE_BATCH_ROWS: Type.Integer({
     minimum: 1,
     maximum: 100000,
