@@ -91,7 +91,7 @@ export const ConfigSchema = Type.Object({
   SEARCH_INDEX_MERGE_MS: Type.Integer({
     minimum: 0,
     maximum: 60000,
-    default: 200,
+    default: 50,
     description: 'While the instance writes logs, how often it merges the text-search index\'s new entries, off the write path; ' +
       '0: never (PostgreSQL then merges inside the INSERT that fills the list, stalling its writes).'
   }),
