@@ -7,7 +7,7 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { databaseUrl, onServer } from '../scripts/lib/server-databases.ts'
 import type { Test } from 'tap'
-import { buildApp } from '../src/app.ts'
+import { buildApp, type BuildOptions } from '../src/app.ts'
 import type { ErrorBody } from '../src/errors.ts'
 import { createKey } from '../src/keys/store.ts'
 import { findOrCreateClient } from '../src/clients/store.ts'
@@ -68,7 +68,7 @@ export interface TestApp {
 }
 
 /** Builds the app on a database of its own; closes it when the test ends. */
-export async function buildTestApp (t: Test, env: Record<string, string> = {}): Promise<TestApp> {
+export async function buildTestApp (t: Test, env: Record<string, string> = {}, options: Pick<BuildOptions, 'ingestClock'> = {}): Promise<TestApp> {
   const databaseUrl = env.DATABASE_URL ?? await testDatabaseUrl(t)
   const lines: string[] = []
   const logStream = new Writable({
@@ -81,7 +81,8 @@ export async function buildTestApp (t: Test, env: Record<string, string> = {}): 
     // Most files send many bad keys from one address on purpose; the throttle
     // that would answer them 429 is tested on its own, where it is switched on.
     env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'trace', AUTH_FAIL_MAX: '0', ...env },
-    logStream
+    logStream,
+    ...options
   })
   t.teardown(async () => { await app.close() })
   return { app, databaseUrl, logLines: () => lines }
