@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { databaseUrl, onServer } from '../scripts/lib/server-databases.ts'
-import type { Test } from 'tap'
+import tap, { type Test } from 'tap'
 import { buildApp, type BuildOptions } from '../src/app.ts'
 import type { ErrorBody } from '../src/errors.ts'
 import { createKey } from '../src/keys/store.ts'
@@ -49,14 +49,48 @@ export function testRedis (t: Test, untested: string): { url: string, skip: stri
   return { url, skip }
 }
 
+async function createDatabase (template: string | undefined): Promise<string> {
+  const name = `cl_test_${randomBytes(6).toString('hex')}`
+  await onServer(ADMIN_URL, template === undefined ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${template}`)
+  return name
+}
+
+async function dropDatabase (name: string): Promise<void> {
+  await onServer(ADMIN_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+}
+
+// The next test's copy of the template, made while this test runs: a copy
+// takes about as long as a short test, and it is the server's work, mostly
+// waiting on the disk. The last one made in a file is dropped at its end.
+let spare: Promise<string> | undefined
+
+function makeSpare (template: string): void {
+  const making = createDatabase(template)
+  // A failure is the next test's to report, when it takes this one.
+  making.catch(() => {})
+  if (spare === undefined) {
+    tap.teardown(async () => {
+      const left = await spare?.catch(() => undefined)
+      if (left !== undefined) await dropDatabase(left)
+    })
+  }
+  spare = making
+}
+
 /**
  * Creates a database for this test and drops it when the test ends: migrated
  * under `npm test`, or empty when asked (for a test of the migrations).
  */
 export async function testDatabaseUrl (t: Test, { empty = false }: { empty?: boolean } = {}): Promise<string> {
-  const name = `cl_test_${randomBytes(6).toString('hex')}`
-  await onServer(ADMIN_URL, empty || TEMPLATE === undefined ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`)
-  t.teardown(async () => { await onServer(ADMIN_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) })
+  let name: string
+  if (empty || TEMPLATE === undefined) {
+    name = await createDatabase(undefined)
+  } else {
+    const taken = spare ?? createDatabase(TEMPLATE)
+    makeSpare(TEMPLATE)
+    name = await taken
+  }
+  t.teardown(async () => { await dropDatabase(name) })
   return databaseUrl(ADMIN_URL, name)
 }
 
