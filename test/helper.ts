@@ -61,20 +61,36 @@ async function dropDatabase (name: string): Promise<void> {
 
 // The next test's copy of the template, made while this test runs: a copy
 // takes about as long as a short test, and it is the server's work, mostly
-// waiting on the disk. The last one made in a file is dropped at its end.
+// waiting on the disk. A test's database is dropped while the next one runs.
+// The file waits at its end for the drops, and drops the copy it did not use.
 let spare: Promise<string> | undefined
+const drops: Array<Promise<unknown>> = []
+let waitsAtEnd = false
+
+function atFileEnd (): void {
+  if (waitsAtEnd) return
+  waitsAtEnd = true
+  tap.teardown(async () => {
+    const left = await spare?.catch(() => undefined)
+    if (left !== undefined) drops.push(dropDatabase(left))
+    await Promise.all(drops)
+  })
+}
 
 function makeSpare (template: string): void {
   const making = createDatabase(template)
   // A failure is the next test's to report, when it takes this one.
   making.catch(() => {})
-  if (spare === undefined) {
-    tap.teardown(async () => {
-      const left = await spare?.catch(() => undefined)
-      if (left !== undefined) await dropDatabase(left)
-    })
-  }
   spare = making
+  atFileEnd()
+}
+
+function dropLater (name: string): void {
+  const dropping = dropDatabase(name)
+  // A failure is reported at the file's end, where every drop is awaited.
+  dropping.catch(() => {})
+  drops.push(dropping)
+  atFileEnd()
 }
 
 /**
@@ -90,7 +106,7 @@ export async function testDatabaseUrl (t: Test, { empty = false }: { empty?: boo
     makeSpare(TEMPLATE)
     name = await taken
   }
-  t.teardown(async () => { await dropDatabase(name) })
+  t.teardown(() => { dropLater(name) })
   return databaseUrl(ADMIN_URL, name)
 }
 
