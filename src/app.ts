@@ -46,6 +46,18 @@ export interface BuildOptions {
   env?: Record<string, string | undefined>
   /** Where pino writes (default stdout). */
   logStream?: DestinationStream
+  /**
+   * The time the per-minute ingest budgets count by (default Date.now). Tests
+   * shift it to the start of a minute, so that the minute they fill does not
+   * end midway, rather than wait for a minute to begin.
+   */
+  ingestClock?: () => number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ingestClock: () => number
+  }
 }
 
 // Secrets must never reach a log line, whatever a future serializer includes.
@@ -123,6 +135,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
   } catch (error) {
     throw new Error(`TRUST_PROXY is not valid: ${(error as Error).message}`)
   }
+  app.decorate('ingestClock', options.ingestClock ?? Date.now)
 
   try {
     await app.register(env, options.env === undefined ? {} : { env: options.env })

@@ -6,8 +6,8 @@ import { STATUS_CODES } from 'node:http'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { databaseUrl, onServer } from '../scripts/lib/server-databases.ts'
-import type { Test } from 'tap'
-import { buildApp } from '../src/app.ts'
+import tap, { type Test } from 'tap'
+import { buildApp, type BuildOptions } from '../src/app.ts'
 import type { ErrorBody } from '../src/errors.ts'
 import { createKey } from '../src/keys/store.ts'
 import { findOrCreateClient } from '../src/clients/store.ts'
@@ -49,14 +49,64 @@ export function testRedis (t: Test, untested: string): { url: string, skip: stri
   return { url, skip }
 }
 
+async function createDatabase (template: string | undefined): Promise<string> {
+  const name = `cl_test_${randomBytes(6).toString('hex')}`
+  await onServer(ADMIN_URL, template === undefined ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${template}`)
+  return name
+}
+
+async function dropDatabase (name: string): Promise<void> {
+  await onServer(ADMIN_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+}
+
+// The next test's copy of the template, made while this test runs: a copy
+// takes about as long as a short test, and it is the server's work, mostly
+// waiting on the disk. A test's database is dropped while the next one runs.
+// The file waits at its end for the drops, and drops the copy it did not use.
+let spare: Promise<string> | undefined
+const drops: Array<Promise<unknown>> = []
+let waitsAtEnd = false
+
+function atFileEnd (): void {
+  if (waitsAtEnd) return
+  waitsAtEnd = true
+  tap.teardown(async () => {
+    const left = await spare?.catch(() => undefined)
+    if (left !== undefined) drops.push(dropDatabase(left))
+    await Promise.all(drops)
+  })
+}
+
+function makeSpare (template: string): void {
+  const making = createDatabase(template)
+  // A failure is the next test's to report, when it takes this one.
+  making.catch(() => {})
+  spare = making
+  atFileEnd()
+}
+
+function dropLater (name: string): void {
+  const dropping = dropDatabase(name)
+  // A failure is reported at the file's end, where every drop is awaited.
+  dropping.catch(() => {})
+  drops.push(dropping)
+  atFileEnd()
+}
+
 /**
  * Creates a database for this test and drops it when the test ends: migrated
  * under `npm test`, or empty when asked (for a test of the migrations).
  */
 export async function testDatabaseUrl (t: Test, { empty = false }: { empty?: boolean } = {}): Promise<string> {
-  const name = `cl_test_${randomBytes(6).toString('hex')}`
-  await onServer(ADMIN_URL, empty || TEMPLATE === undefined ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`)
-  t.teardown(async () => { await onServer(ADMIN_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) })
+  let name: string
+  if (empty || TEMPLATE === undefined) {
+    name = await createDatabase(undefined)
+  } else {
+    const taken = spare ?? createDatabase(TEMPLATE)
+    makeSpare(TEMPLATE)
+    name = await taken
+  }
+  t.teardown(() => { dropLater(name) })
   return databaseUrl(ADMIN_URL, name)
 }
 
@@ -68,7 +118,7 @@ export interface TestApp {
 }
 
 /** Builds the app on a database of its own; closes it when the test ends. */
-export async function buildTestApp (t: Test, env: Record<string, string> = {}): Promise<TestApp> {
+export async function buildTestApp (t: Test, env: Record<string, string> = {}, options: Pick<BuildOptions, 'ingestClock'> = {}): Promise<TestApp> {
   const databaseUrl = env.DATABASE_URL ?? await testDatabaseUrl(t)
   const lines: string[] = []
   const logStream = new Writable({
@@ -81,7 +131,8 @@ export async function buildTestApp (t: Test, env: Record<string, string> = {}): 
     // Most files send many bad keys from one address on purpose; the throttle
     // that would answer them 429 is tested on its own, where it is switched on.
     env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'trace', AUTH_FAIL_MAX: '0', ...env },
-    logStream
+    logStream,
+    ...options
   })
   t.teardown(async () => { await app.close() })
   return { app, databaseUrl, logLines: () => lines }

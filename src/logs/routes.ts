@@ -44,7 +44,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     if (volume.entries > limits.entries) throw Errors.batchOverIngestLimit(volume.entries, limits.entries)
     if (volume.bytes > limits.bytes) throw Errors.batchOverIngestBytesLimit(volume.bytes, limits.bytes)
     await checkStorageQuota(client)
-    const decision = await budget.take(client.id, volume, limits)
+    const decision = await budget.take(client.id, volume, limits, fastify.ingestClock())
     if (decision.ok) return decision
     throw decision.over === 'entries'
       ? Errors.ingestRateLimited(volume.entries, limits.entries, decision.used.entries, decision.retryAfterSeconds)

@@ -56,6 +56,9 @@ const tailRoutes: FastifyPluginAsync = async (app) => {
     // Judged again while the tail lasts: the key that opened it must still allow it.
     const apiKey = requiredKey(request)
     const stillAllowed = async (): Promise<boolean> => {
+      // Asked when a change to the key is heard; the key cache hears of it on a
+      // connection of its own, maybe later, so the key is read afresh.
+      fastify.keyResolver.forget(client.keyId)
       const now = await fastify.keyResolver.resolveDetailed(apiKey)
       return now.ok && now.client.keyId === client.keyId && now.client.scopes.includes('logs:read')
     }

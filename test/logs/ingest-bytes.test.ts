@@ -10,7 +10,7 @@ import t, { type Test } from 'tap'
 import { setClientLimits } from '../../src/clients/settings.ts'
 import { INGEST_WINDOW_MS, MemoryIngestBudget, RedisIngestBudget, type IngestBudget } from '../../src/logs/ingest-budget.ts'
 import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs, testRedis } from '../helper.ts'
-import { clearOfMinuteEnd } from './clock-minute.ts'
+import { minuteStartClock } from './clock-minute.ts'
 
 // entry() stores "production", "SUCCESS" and the default level "info": 21 bytes.
 const BASE = 21
@@ -19,8 +19,8 @@ const sized = (bytes: number): Record<string, unknown> => entry({ message: 'x'.r
 const SMALL = { MAX_BODY_BYTES: '4096', INGEST_BYTES_LIMIT: '4096', RATE_LIMIT_MAX: '100000' }
 
 void t.test('a client over its bytes per minute gets 429 and stores nothing; the refusal takes nothing; another client passes', async (t) => {
-  await clearOfMinuteEnd()
-  const { app } = await buildTestApp(t, SMALL)
+  const ingestClock = minuteStartClock()
+  const { app } = await buildTestApp(t, SMALL, { ingestClock })
   const acme = await issueKey(app, 'acme')
   const globex = await issueKey(app, 'globex')
 
@@ -44,8 +44,8 @@ void t.test('a client over its bytes per minute gets 429 and stores nothing; the
 })
 
 void t.test('entries and bytes are taken together: a refusal for either takes neither; a request that can never fit is 413', async (t) => {
-  await clearOfMinuteEnd()
-  const { app } = await buildTestApp(t, { RATE_LIMIT_MAX: '100000' })
+  const ingestClock = minuteStartClock()
+  const { app } = await buildTestApp(t, { RATE_LIMIT_MAX: '100000' }, { ingestClock })
   const acme = await issueKey(app, 'acme')
   const globex = await issueKey(app, 'globex')
   for (const client of [acme, globex]) {
@@ -69,8 +69,8 @@ void t.test('entries and bytes are taken together: a refusal for either takes ne
 })
 
 void t.test('a failed write gives back its entries and its bytes, and stores no bytes', async (t) => {
-  await clearOfMinuteEnd()
-  const { app } = await buildTestApp(t, { RATE_LIMIT_MAX: '100000' })
+  const ingestClock = minuteStartClock()
+  const { app } = await buildTestApp(t, { RATE_LIMIT_MAX: '100000' }, { ingestClock })
   const acme = await issueKey(app, 'acme')
   await setClientLimits(app.db, acme.clientId, { ingestRateLimit: 2, ingestBytesLimit: 4096 }, { actor: 'cli:test' })
   // The database refuses this one entry as if it were going away: the request is answered 503 after the budget was taken.
@@ -88,8 +88,8 @@ void t.test('a failed write gives back its entries and its bytes, and stores no 
 })
 
 void t.test('the provider\'s byte limit and storage quota reach a running instance at once', async (t) => {
-  await clearOfMinuteEnd()
-  const { app } = await buildTestApp(t, { RATE_LIMIT_MAX: '100000' })
+  const ingestClock = minuteStartClock()
+  const { app } = await buildTestApp(t, { RATE_LIMIT_MAX: '100000' }, { ingestClock })
   const acme = await issueKey(app, 'acme')
   t.equal((await postLogs(app, acme.apiKey, sized(5000))).statusCode, 201, 'the service\'s default first (the key is now cached)')
   await setClientLimits(app.db, acme.clientId, { ingestBytesLimit: 4096, storageQuotaBytes: 5000 }, { actor: 'cli:test' })
@@ -125,9 +125,9 @@ void t.test('in memory, entries and bytes are checked, taken and refunded togeth
 const redis = testRedis(t, 'the shared ingest bytes budget is not tested')
 
 void t.test('with Redis, two instances share one bytes budget, taken with the entries in one step', { skip: redis.skip }, async (t) => {
-  await clearOfMinuteEnd()
-  const a = await buildTestApp(t, { ...SMALL, REDIS_URL: redis.url })
-  const b = await buildTestApp(t, { ...SMALL, REDIS_URL: redis.url, DATABASE_URL: a.databaseUrl })
+  const ingestClock = minuteStartClock()
+  const a = await buildTestApp(t, { ...SMALL, REDIS_URL: redis.url }, { ingestClock })
+  const b = await buildTestApp(t, { ...SMALL, REDIS_URL: redis.url, DATABASE_URL: a.databaseUrl }, { ingestClock })
   const acme = await issueKey(a.app, 'acme')
   t.equal((await postLogs(a.app, acme.apiKey, [sized(1000), sized(1000), sized(1000)])).statusCode, 201)
   expectError(t, await postLogs(b.app, acme.apiKey, [sized(1000), sized(1000)]), 429, 'ingest_bytes_rate_limited')
@@ -138,8 +138,9 @@ void t.test('with Redis, two instances share one bytes budget, taken with the en
   t.teardown(() => { direct.disconnect() })
   const budget = new RedisIngestBudget(direct, () => {})
   const id = `bytes-${Date.now()}-${Math.random()}`
-  await takesTogether(t, budget, id)
-  const key = budget.keyOf(id, Math.floor(Date.now() / INGEST_WINDOW_MS))
+  const now = ingestClock()
+  await takesTogether(t, budget, id, now)
+  const key = budget.keyOf(id, Math.floor(now / INGEST_WINDOW_MS))
   t.same(await direct.hgetall(key), { entries: '5', bytes: '100' }, 'one hash holds both counters')
   t.ok(await direct.pttl(key) > 0, 'and it expires')
 

@@ -9,14 +9,14 @@ import { setClientLimits } from '../../src/clients/settings.ts'
 import { list } from '../../src/cli/commands/list.ts'
 import { INGEST_WINDOW_MS, MemoryIngestBudget, RedisIngestBudget, type IngestVolume } from '../../src/logs/ingest-budget.ts'
 import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs, testRedis } from '../helper.ts'
-import { clearOfMinuteEnd } from './clock-minute.ts'
+import { minuteStartClock } from './clock-minute.ts'
 
 const batch = (size: number): Array<Record<string, unknown>> => Array.from({ length: size }, (_, i) => entry({ message: `entry ${i}` }))
 const LIMITED = { INGEST_RATE_LIMIT: '1000', RATE_LIMIT_MAX: '100000' }
 
 void t.test('a client over its entries per minute gets 429 and stores nothing; another client is not slowed', async (t) => {
-  await clearOfMinuteEnd()
-  const { app } = await buildTestApp(t, LIMITED)
+  const ingestClock = minuteStartClock()
+  const { app } = await buildTestApp(t, LIMITED, { ingestClock })
   const acme = await issueKey(app, 'acme')
   const globex = await issueKey(app, 'globex')
 
@@ -41,8 +41,8 @@ void t.test('a client over its entries per minute gets 429 and stores nothing; a
 })
 
 void t.test('a refused or invalid request takes nothing; a request that can never fit is 413', async (t) => {
-  await clearOfMinuteEnd()
-  const { app } = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '100' })
+  const ingestClock = minuteStartClock()
+  const { app } = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '100' }, { ingestClock })
   const acme = await issueKey(app, 'acme')
   t.equal((await postLogs(app, acme.apiKey, batch(60))).statusCode, 201)
   expectError(t, await postLogs(app, acme.apiKey, batch(60)), 429, 'ingest_rate_limited')
@@ -50,7 +50,7 @@ void t.test('a refused or invalid request takes nothing; a request that can neve
   t.equal((await postLogs(app, acme.apiKey, batch(40))).statusCode, 201, 'exactly the limit fits: the refusals took nothing')
   expectError(t, await postLogs(app, acme.apiKey, entry()), 429, 'ingest_rate_limited')
 
-  const { app: other } = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '100' })
+  const { app: other } = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '100' }, { ingestClock })
   const globex = await issueKey(other, 'globex')
   const tooBig = expectError(t, await postLogs(other, globex.apiKey, batch(101)), 413, 'batch_over_ingest_limit')
   t.match(tooBig.details, { limit: 100, entries: 101 })
@@ -60,8 +60,8 @@ void t.test('a refused or invalid request takes nothing; a request that can neve
 })
 
 void t.test('a client\'s own ingest limit, set by the provider, applies on a running instance at once', async (t) => {
-  await clearOfMinuteEnd()
-  const { app } = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '10' })
+  const ingestClock = minuteStartClock()
+  const { app } = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '10' }, { ingestClock })
   const acme = await issueKey(app, 'acme')
   t.equal((await postLogs(app, acme.apiKey, batch(10))).statusCode, 201, 'the service\'s default first (the key is now cached)')
   await setClientLimits(app.db, acme.clientId, { ingestRateLimit: 50 }, { actor: 'cli:test' })
@@ -98,9 +98,9 @@ void t.test('the budget: fixed minutes on the clock, refused takes nothing, refu
 const redis = testRedis(t, 'the shared ingest budget is not tested')
 
 void t.test('with Redis, two instances share one ingest budget', { skip: redis.skip }, async (t) => {
-  await clearOfMinuteEnd()
-  const a = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '100', REDIS_URL: redis.url })
-  const b = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '100', REDIS_URL: redis.url, DATABASE_URL: a.databaseUrl })
+  const ingestClock = minuteStartClock()
+  const a = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '100', REDIS_URL: redis.url }, { ingestClock })
+  const b = await buildTestApp(t, { ...LIMITED, INGEST_RATE_LIMIT: '100', REDIS_URL: redis.url, DATABASE_URL: a.databaseUrl }, { ingestClock })
   const acme = await issueKey(a.app, 'acme')
   t.equal((await postLogs(a.app, acme.apiKey, batch(70))).statusCode, 201)
   expectError(t, await postLogs(b.app, acme.apiKey, batch(40)), 429, 'ingest_rate_limited')
@@ -110,20 +110,20 @@ void t.test('with Redis, two instances share one ingest budget', { skip: redis.s
   t.teardown(() => { direct.disconnect() })
   const budget = new RedisIngestBudget(direct, () => {})
   const id = `unit-${Date.now()}-${Math.random()}`
-  const taken = await budget.take(id, n(8), most(10))
+  const taken = await budget.take(id, n(8), most(10), ingestClock())
   t.match(taken, { ok: true })
-  t.match(await budget.take(id, n(3), most(10)), { ok: false, used: { entries: 8 } }, 'refused, and takes nothing')
+  t.match(await budget.take(id, n(3), most(10), ingestClock()), { ok: false, used: { entries: 8 } }, 'refused, and takes nothing')
   if (taken.ok) await taken.refund()
-  t.match(await budget.take(id, n(10), most(10)), { ok: true }, 'the refund gave the entries back')
+  t.match(await budget.take(id, n(10), most(10), ingestClock()), { ok: true }, 'the refund gave the entries back')
 
   const race = `race-${id}`
-  t.match(await budget.take(race, n(90), most(100)), { ok: true })
-  const [big, small] = await Promise.all([budget.take(race, n(50), most(100)), budget.take(race, n(5), most(100))])
+  t.match(await budget.take(race, n(90), most(100), ingestClock()), { ok: true })
+  const [big, small] = await Promise.all([budget.take(race, n(50), most(100), ingestClock()), budget.take(race, n(5), most(100), ingestClock())])
   t.match([big, small], [{ ok: false }, { ok: true }], 'at once, a batch that fits is not refused for one that does not')
 
   const late = `late-${id}`
-  const lateTaken = await budget.take(late, n(10), most(100))
-  await direct.del(budget.keyOf(late, Math.floor(Date.now() / INGEST_WINDOW_MS))) // the minute has expired meanwhile
+  const lateTaken = await budget.take(late, n(10), most(100), ingestClock())
+  await direct.del(budget.keyOf(late, Math.floor(ingestClock() / INGEST_WINDOW_MS))) // the minute has expired meanwhile
   if (lateTaken.ok) await lateTaken.refund()
   t.equal(await direct.keys(`central-logger:*${late}*`).then((keys) => keys.length), 0, 'a late refund leaves no count behind')
 })
