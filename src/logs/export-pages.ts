@@ -1,5 +1,5 @@
 // The rows of an export, page after page. Each page is an ordinary keyset
-// statement (logsOf(...).list, after the previous page's last row), not one
+// statement (logsOf(...).listText, after the previous page's last row), not one
 // portal of a server-side cursor fetched in parts:
 // - PostgreSQL (15, measured) runs statement_timeout from a portal's first
 //   message until the Sync that ends it: a pg-cursor portal read in 1,000-row
@@ -18,7 +18,7 @@ import type { Kysely } from 'kysely'
 import type { AuthenticatedClient } from '../auth/resolver.ts'
 import type { Database } from '../db/schema.ts'
 import type { CursorPosition } from './cursor.ts'
-import { logsOf, type LogFilters, type PublicLog } from './tenant-logs.ts'
+import { logsOf, type LogFilters, type PublicLogText } from './tenant-logs.ts'
 
 /** Rows per page: the listing's largest page. */
 export const EXPORT_PAGE_ROWS = 1000
@@ -31,15 +31,14 @@ export interface ExportOptions {
 
 /** The client's logs that pass the filters, in (executed_at, id) order, a page at a time; never an empty page. */
 export async function * exportPages (db: Kysely<Database>, client: AuthenticatedClient, filters: LogFilters,
-  options: ExportOptions): AsyncGenerator<PublicLog[], void, undefined> {
+  options: ExportOptions): AsyncGenerator<PublicLogText[], void, undefined> {
   const logs = logsOf(db, client)
   let after: CursorPosition | undefined
   for (;;) {
-    const { rows, more } = await logs.list({ ...filters, order: options.order, limit: EXPORT_PAGE_ROWS, maxBytes: options.maxBytes, after })
-    const last = rows.at(-1)
+    const { rows, more, last } = await logs.listText({ ...filters, order: options.order, limit: EXPORT_PAGE_ROWS, maxBytes: options.maxBytes, after })
     if (last === undefined) return
     yield rows
     if (!more) return
-    after = { executedAt: last.executed_at, id: last.id }
+    after = last
   }
 }

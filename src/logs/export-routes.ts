@@ -12,7 +12,7 @@ import { exportPages } from './export-pages.ts'
 import { ENCODINGS, exportFilename, type ExportEncoding } from './export-formats.ts'
 import { logFilters } from './filters.ts'
 import { ExportQuery, StoredLog } from './schemas.ts'
-import type { PublicLog } from './tenant-logs.ts'
+import type { PublicLogText } from './tenant-logs.ts'
 
 // What the body stream holds before it stops asking for the next page: far
 // below one page, so that a page is read only once the one before has gone
@@ -20,7 +20,7 @@ import type { PublicLog } from './tenant-logs.ts'
 // emitted 'drain': pipe's back-pressure).
 const BODY_HIGH_WATER_MARK = 64 * 1024
 
-function text (page: PublicLog[], encoding: ExportEncoding): string {
+function text (page: PublicLogText[], encoding: ExportEncoding): string {
   return page.map(encoding.line).join('')
 }
 
@@ -31,7 +31,7 @@ function text (page: PublicLog[], encoding: ExportEncoding): string {
  * status: the error ends the body stream, and Fastify then destroys the
  * connection, so the client sees a transfer cut short rather than an end.
  */
-async function * body (first: PublicLog[], rest: AsyncGenerator<PublicLog[]>, encoding: ExportEncoding,
+async function * body (first: PublicLogText[], rest: AsyncGenerator<PublicLogText[]>, encoding: ExportEncoding,
   request: FastifyRequest, log: FastifyBaseLogger): AsyncGenerator<string> {
   let rows = first.length
   let outcome: 'complete' | 'failed' | undefined

@@ -14,6 +14,27 @@ export const PUBLIC_COLUMNS = [
   'workflow_name', 'run_id', 'step', 'duration_ms', 'trace_id', 'attributes', 'received_at'
 ] as const
 
+/**
+ * A stored log as text ready to be written out: its times as the API shows
+ * them (RFC 3339, UTC, to the millisecond: what Date's toISOString gives for
+ * every time PostgreSQL can hold from a Date, years 1 to 9999), its
+ * attributes as PostgreSQL's text of the jsonb. Made by the database, so
+ * that an export parses no time into a Date nor its attributes into objects
+ * only to write them out again.
+ */
+export type PublicLogText = Omit<PublicLog, 'executed_at' | 'received_at' | 'attributes'> &
+  { executed_at: string, received_at: string, attributes: string | null }
+
+const TEXT_AS_STORED = ['id', 'event_id', 'environment', 'status', 'level', 'message', 'workflow_id',
+  'workflow_name', 'run_id', 'step', 'duration_ms', 'trace_id'] as const
+// to_char's MS truncates, as Date (and so toISOString) does a time PostgreSQL holds to the microsecond.
+const RFC3339_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'
+const TEXT_AS_SHOWN = [
+  sql<string>`to_char(executed_at at time zone 'UTC', ${RFC3339_UTC})`.as('executed_at'),
+  sql<string>`to_char(received_at at time zone 'UTC', ${RFC3339_UTC})`.as('received_at'),
+  sql<string | null>`attributes::text`.as('attributes')
+]
+
 export interface StoredEntry {
   id: string
   /** True when the event_id was stored before (by an earlier request or earlier in this batch). */
@@ -100,32 +121,48 @@ export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
      * only the page, never the rows after the cut.
      */
     async list (filters: ListFilters): Promise<{ rows: PublicLog[], more: boolean }> {
-      let query = filteredLogs(db, client, filters)
-      const after = filters.after
-      if (after !== undefined) {
-        query = query.where((eb) => eb(
-          eb.refTuple('executed_at', 'id'),
-          filters.order === 'desc' ? '<' : '>',
-          eb.tuple(after.executedAt, after.id)
-        ))
-      }
-      const order = filters.order
-      // The page order, as a window: `order` is one of two words, checked by the route's schema and the type.
-      const inPageOrder = sql.raw(`over (order by executed_at ${order}, id ${order} rows between unbounded preceding and current row)`)
-      const candidates = query.select(PUBLIC_COLUMNS).select([
-        sql<number>`row_number() ${inPageOrder}`.as('position'),
-        sql<number>`sum(${ROW_BYTES}) ${inPageOrder}`.as('bytes_so_far'),
-        // Whether a row follows this one, even past the limit: the page's last row says whether there is a next page.
-        sql<boolean>`lead(true, 1, false) ${inPageOrder}`.as('followed')
-      ]).orderBy('executed_at', order).orderBy('id', order).limit(filters.limit)
-      const page = await db.selectFrom(candidates.as('candidate')).select([...PUBLIC_COLUMNS, 'followed'])
-        .where((eb) => eb.or([eb('position', '=', 1), eb('bytes_so_far', '<=', filters.maxBytes)]))
-        .orderBy('executed_at', order).orderBy('id', order)
-        .execute()
+      const page = await pageOf(db, client, filters).select([...PUBLIC_COLUMNS, 'followed']).execute()
       const rows = page.map(({ followed: _followed, ...log }) => log)
       return { rows, more: page.at(-1)?.followed === true }
+    },
+
+    /**
+     * The page `list` reads, each log as text the way it is written out
+     * (PublicLogText), and the position after its last row.
+     */
+    async listText (filters: ListFilters): Promise<{ rows: PublicLogText[], more: boolean, last?: CursorPosition }> {
+      const rows = await pageOf(db, client, filters).select([...TEXT_AS_STORED, ...TEXT_AS_SHOWN, 'followed']).execute()
+      const last = rows.at(-1)
+      // The page's last time, a Date only once: to the millisecond, as every time the service stores.
+      return { rows, more: last?.followed === true, last: last === undefined ? undefined : { executedAt: new Date(last.executed_at), id: last.id } }
     }
   }
+}
+
+/** A page's rows (see list), in page order, for the caller to choose the columns. */
+function pageOf (db: Kysely<Database>, client: AuthenticatedClient, filters: ListFilters) {
+  let query = filteredLogs(db, client, filters)
+  const after = filters.after
+  if (after !== undefined) {
+    query = query.where((eb) => eb(
+      eb.refTuple('executed_at', 'id'),
+      filters.order === 'desc' ? '<' : '>',
+      eb.tuple(after.executedAt, after.id)
+    ))
+  }
+  const order = filters.order
+  // The page order, as a window: `order` is one of two words, checked by the route's schema and the type.
+  const inPageOrder = sql.raw(`over (order by executed_at ${order}, id ${order} rows between unbounded preceding and current row)`)
+  const candidates = query.select(PUBLIC_COLUMNS).select([
+    sql<number>`row_number() ${inPageOrder}`.as('position'),
+    sql<number>`sum(${ROW_BYTES}) ${inPageOrder}`.as('bytes_so_far'),
+    // Whether a row follows this one, even past the limit: the page's last row says whether there is a next page.
+    sql<boolean>`lead(true, 1, false) ${inPageOrder}`.as('followed')
+  ]).orderBy('executed_at', order).orderBy('id', order).limit(filters.limit)
+  return db.selectFrom(candidates.as('candidate'))
+    .where((eb) => eb.or([eb('position', '=', 1), eb('bytes_so_far', '<=', filters.maxBytes)]))
+    // Named by their table: in ORDER BY a bare name is an output column first, and listText's executed_at is text.
+    .orderBy('candidate.executed_at', order).orderBy('candidate.id', order)
 }
 
 function escapeLike (text: string): string {

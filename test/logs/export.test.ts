@@ -3,6 +3,7 @@
 // real socket (memory, back-pressure, disconnects, timeouts) is in
 // export-stream.test.ts.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { sql } from 'kysely'
 import t from 'tap'
 import type { BatchResultBody, LogPageBody, StoredLogBody } from '../../src/logs/schemas.ts'
 import { PUBLIC_COLUMNS } from '../../src/logs/tenant-logs.ts'
@@ -102,6 +103,27 @@ void t.test('an export is every log of the caller, oldest first, as the listing 
   t.match(csv.body, /,"",wf-b,,run-4,"",/, 'an empty message and step are an empty quoted field, a null an empty one')
   t.same(parseCsv((await exportLogs(app, apiKey, { format: 'csv', order: 'desc' })).body).slice(1).map((record) => record[0]),
     [...expected].reverse().map((log) => log.id), 'csv, newest first')
+})
+
+void t.test('times held to the microsecond and any attributes are written as the listing writes them, byte for byte', async (t) => {
+  const { app } = await buildTestApp(t)
+  const key = await issueKey(app, 'acme')
+  // Stored by SQL, not ingest: times past the millisecond (as received_at's now() is), a year's first and last
+  // instants, and attributes whose text PostgreSQL writes otherwise than JSON.stringify (spacing, key order, numbers).
+  const attributes = JSON.stringify({ b: 1, 10: 'ten', 2: [0.1, -0, 1e21, 1e-7, 123456789012345680000], a: { 'é"\\\n': null, z: true }, s: 'line\nbreak\u0001 ✓' })
+  await sql`insert into logs (client_id, id, environment, executed_at, status, level, message, attributes, received_at, key_id)
+    values (${key.clientId}::uuid, gen_random_uuid(), 'production', '2026-11-20T10:00:00.999999Z', 'SUCCESS', 'info', 'a', ${attributes}::jsonb, '2026-11-20T10:00:01.123456Z', ${key.keyId}::uuid),
+      (${key.clientId}::uuid, gen_random_uuid(), 'production', '2026-12-31T23:59:59.9995Z', 'SUCCESS', 'info', null, null, '2027-01-01T00:00:00.000001Z', ${key.keyId}::uuid),
+      (${key.clientId}::uuid, gen_random_uuid(), 'production', '0001-01-01T00:00:00Z', 'SUCCESS', 'info', 'first', '{}', '9999-12-31T23:59:59.999Z', ${key.keyId}::uuid)`.execute(app.db)
+  const expected = await listed(app, key.apiKey)
+  t.equal(expected.length, 3)
+  t.same(expected.map((log) => log.executed_at), ['0001-01-01T00:00:00.000Z', '2026-11-20T10:00:00.999Z', '2026-12-31T23:59:59.999Z'], 'times cut to the millisecond')
+  const res = await exportLogs(app, key.apiKey)
+  t.equal(res.body, expected.map((log) => `${JSON.stringify(log)}\n`).join(''), 'each line is the listing\'s document as JSON.stringify writes it')
+  const [header, ...records] = parseCsv((await exportLogs(app, key.apiKey, { format: 'csv' })).body)
+  t.same(records.map((record) => fromCsv(header!, record)), expected, 'csv')
+  t.same(records.map((record) => record[header!.indexOf('attributes')]), expected.map((log) => log.attributes === null ? null : JSON.stringify(log.attributes)),
+    'csv attributes as JSON.stringify writes them')
 })
 
 void t.test('every filter, alone and combined, exports what the listing lists', async (t) => {
