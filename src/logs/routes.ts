@@ -9,7 +9,7 @@ import { textAjv } from '../schemas/ajv.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { responseSerializers } from '../schemas/serialize.ts'
 import { CursorCodec } from './cursor.ts'
-import { present } from './present.ts'
+import { present, presentText } from './present.ts'
 import { logFilters } from './filters.ts'
 import { BatchResult, IngestBody, IngestQuery, ListQuery, LogByIdQuery, LogIdParams, LogPage, StoredLog, type RejectionBody } from './schemas.ts'
 import { logsOf } from './tenant-logs.ts'
@@ -155,11 +155,11 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       maxBytes: fastify.config.MAX_PAGE_BYTES,
       after
     }
-    const { rows, more } = await fastify.queries.run(request, async (db) => await logsOf(db, client).list(filters))
-    const last = rows.at(-1)
+    // Times come as the API writes them, made by PostgreSQL: no Date parsed and formatted again per row.
+    const { rows, more, last } = await fastify.queries.run(request, async (db) => await logsOf(db, client).listText(filters))
     return {
-      data: rows.map(present),
-      next_cursor: more && last !== undefined ? cursors.encode(client.id, query.order, { executedAt: last.executed_at, id: last.id }) : null
+      data: rows.map(presentText),
+      next_cursor: more && last !== undefined ? cursors.encode(client.id, query.order, last) : null
     }
   })
 

@@ -115,20 +115,11 @@ export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
     },
 
     /**
-     * A page in (executed_at, id) order, and whether more rows follow it. The
-     * page ends at `limit` rows, or before the row that would take it past
-     * `maxBytes`: the database sums the rows' sizes in page order and sends
-     * only the page, never the rows after the cut.
-     */
-    async list (filters: ListFilters): Promise<{ rows: PublicLog[], more: boolean }> {
-      const page = await pageOf(db, client, filters).select([...PUBLIC_COLUMNS, 'followed']).execute()
-      const rows = page.map(({ followed: _followed, ...log }) => log)
-      return { rows, more: page.at(-1)?.followed === true }
-    },
-
-    /**
-     * The page `list` reads, each log as text the way it is written out
-     * (PublicLogText), and the position after its last row.
+     * A page in (executed_at, id) order, whether more rows follow it, and the
+     * position after its last row. The page ends at `limit` rows, or before
+     * the row that would take it past `maxBytes`: the database sums the rows'
+     * sizes in page order and sends only the page, never the rows after the
+     * cut. Each log comes as text the way it is written out (PublicLogText).
      */
     async listText (filters: ListFilters): Promise<{ rows: PublicLogText[], more: boolean, last?: CursorPosition }> {
       const rows = await pageOf(db, client, filters).select([...TEXT_AS_STORED, ...TEXT_AS_SHOWN, 'followed']).execute()
@@ -139,7 +130,7 @@ export function logsOf (db: Kysely<Database>, client: AuthenticatedClient) {
   }
 }
 
-/** A page's rows (see list), in page order, for the caller to choose the columns. */
+/** A page's rows (see listText), in page order, for the caller to choose the columns. */
 function pageOf (db: Kysely<Database>, client: AuthenticatedClient, filters: ListFilters) {
   let query = filteredLogs(db, client, filters)
   const after = filters.after
