@@ -33,6 +33,8 @@ export interface WriteStats {
   rows: number
   /** The requests of the largest group yet. */
   largestGroup: number
+  /** Rows of the groups whose write has ended, committed or not (`rows` counts them once taken, before their write). */
+  rowsWritten: number
 }
 
 interface Pending extends WriteRequest {
@@ -51,7 +53,7 @@ export class GroupWriter {
   #queuedRows = 0
   #inFlight = 0
   #idle: Array<() => void> = []
-  readonly stats: WriteStats = { groups: 0, requests: 0, rows: 0, largestGroup: 0 }
+  readonly stats: WriteStats = { groups: 0, requests: 0, rows: 0, largestGroup: 0, rowsWritten: 0 }
 
   constructor (pool: Queryable, options: GroupWriterOptions) {
     this.#pool = pool
@@ -140,6 +142,14 @@ export class GroupWriter {
   }
 
   async #writeGroup (group: Pending[]): Promise<void> {
+    try {
+      await this.#writeOrRetry(group)
+    } finally {
+      for (const pending of group) this.stats.rowsWritten += pending.entries.length
+    }
+  }
+
+  async #writeOrRetry (group: Pending[]): Promise<void> {
     try {
       const answers = await insertGroup(this.#pool, group)
       group.forEach((pending, index) => { this.#answer(pending, answers[index]!) })

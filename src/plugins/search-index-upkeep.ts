@@ -30,7 +30,8 @@ export default fp(async function searchIndexUpkeep (fastify) {
   let failures = 0
 
   const merge = async (): Promise<void> => {
-    const written = fastify.logWriter.stats.rows
+    // Rows whose INSERT has ended: their entries are in the list by now.
+    const written = fastify.logWriter.stats.rowsWritten
     if (written === upkeep.rowsMerged) return
     try {
       // Skipped when another instance is merging: the list is being merged all the same.
