@@ -68,7 +68,7 @@ function unauthorized (code: ErrorCode, message: string, details?: unknown): Htt
 
 export const Errors = {
   missingKey: () => unauthorized('missing_api_key',
-    'An API key is required: send it as X-API-Key, Authorization: Bearer or Authorization: Api-Key.'),
+    'An API key is required: send it as X-API-Key, or in Authorization as Bearer, Api-Key, ApiKey or Basic (the key as the password).'),
   conflictingKeys: () => unauthorized('conflicting_api_keys',
     'The request carries two different API keys; send exactly one.'),
   malformedKey: () => unauthorized('malformed_api_key',
