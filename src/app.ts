@@ -14,6 +14,7 @@ import bodyDigest from './signing/body-digest.ts'
 import database from './plugins/database.ts'
 import queries from './plugins/queries.ts'
 import logWriter from './plugins/log-writer.ts'
+import ingest from './plugins/ingest.ts'
 import redis from './plugins/redis.ts'
 import docs from './plugins/docs.ts'
 import env from './plugins/env.ts'
@@ -143,6 +144,8 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     await app.register(bodyParsers)
     await app.register(docs)
     await app.register(usage)
+    // After the writer, Redis and usage it stores through, counts in and limits by: one ingest budget for every ingest route.
+    await app.register(ingest)
     await app.register(audit)
     await app.register(authPlugin, { devKeys })
     app.addSchema(ErrorResponse)
