@@ -29,6 +29,7 @@ import keysRoutes from './keys/routes.ts'
 import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
 import tailRoutes from './tail/routes.ts'
+import otlpRoutes from './otlp/routes.ts'
 import tails from './plugins/tails.ts'
 import retention from './plugins/retention.ts'
 import { loadConfig, trustProxySetting, type Config, type TrustProxy } from './config.ts'
@@ -40,6 +41,7 @@ import { requestLogger } from './net/request-logger.ts'
 import { answerClientError, answerRouterError } from './plugins/client-errors.ts'
 import { REQUEST_AJV_OPTIONS } from './schemas/ajv.ts'
 import { ErrorResponse } from './schemas/errors.ts'
+import { AnyValue } from './otlp/schemas.ts'
 
 export interface BuildOptions {
   /** Variables to use instead of process.env and `.env`. */
@@ -149,9 +151,10 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     await app.register(audit)
     await app.register(authPlugin, { devKeys })
     app.addSchema(ErrorResponse)
+    app.addSchema(AnyValue)
 
     await app.register(healthRoutes)
-    await app.register(authenticated, { routes: [logsRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes] })
+    await app.register(authenticated, { routes: [logsRoutes, otlpRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes] })
     await app.ready()
   } catch (error) {
     await app.close().catch(() => {})
