@@ -7,7 +7,7 @@ import type { OtlpAnyValue, OtlpKeyValue, OtlpLogRecordBody, OtlpRequest } from 
 
 type Level = typeof LEVELS[number]
 
-/** What a record gets when nothing in it or its resource says. */
+/** What a record gets when nothing in it, its resource or its client's defaults says. */
 export const FALLBACK_ENVIRONMENT = 'default'
 export const FALLBACK_STATUS = 'UNKNOWN'
 
@@ -52,16 +52,23 @@ export function countRecords (request: OtlpRequest): number {
   return count
 }
 
+/** A client's own defaults for what a record may not say (null: the fallbacks above). */
+export interface RecordDefaults {
+  readonly environment: string | null
+  readonly status: string | null
+}
+
 /**
  * The record as a native log entry (not yet checked): `receivedAt` stands in
  * for a record with neither time.
  */
-export function toEntry ({ record, resource, scope }: PlacedRecord, receivedAt: Date): Record<string, unknown> {
+export function toEntry ({ record, resource, scope }: PlacedRecord, receivedAt: Date, defaults: RecordDefaults): Record<string, unknown> {
   const attributes: Record<string, unknown> = { ...resource, ...scope, ...attributesOf(record.attributes) }
   const entry: Record<string, unknown> = {
-    environment: textOf(resource['deployment.environment.name']) ?? textOf(resource['deployment.environment']) ?? FALLBACK_ENVIRONMENT,
+    environment: textOf(resource['deployment.environment.name']) ?? textOf(resource['deployment.environment']) ??
+      defaults.environment ?? FALLBACK_ENVIRONMENT,
     executed_at: timeOf(record.timeUnixNano) ?? timeOf(record.observedTimeUnixNano) ?? receivedAt.toISOString(),
-    status: FALLBACK_STATUS,
+    status: defaults.status ?? FALLBACK_STATUS,
     level: levelOf(record.severityNumber, record.severityText)
   }
   const workflowName = textOf(resource['service.name'])

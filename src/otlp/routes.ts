@@ -134,8 +134,8 @@ const otlpRoutes: FastifyPluginAsync = async (fastify) => {
       description: 'For OpenTelemetry exporters: application/json or application/x-protobuf, gzip accepted. Every record is ' +
         `mapped to a log entry (see the README) and checked as POST /api/v1/logs checks one; at most ${MAX_BATCH_ENTRIES} ` +
         'records and the body limit (after decompression) per request. 200 when the good records are stored; records ' +
-        'refused are counted in partialSuccess. A record with no environment gets ' +
-        `"${FALLBACK_ENVIRONMENT}", and every record without a status attribute "${FALLBACK_STATUS}". The answer to a ` +
+        'refused are counted in partialSuccess. A record with no environment gets its client\'s default environment, else ' +
+        `"${FALLBACK_ENVIRONMENT}"; one without a status attribute its client's default status, else "${FALLBACK_STATUS}". The answer to a ` +
         'protobuf request is protobuf: an ExportLogsServiceResponse, or a google.rpc.Status for an error. 429 and 503 carry Retry-After.',
       body: {
         content: {
@@ -156,7 +156,7 @@ const otlpRoutes: FastifyPluginAsync = async (fastify) => {
 
     const placed = recordsOf(otlp)
     const receivedAt = new Date()
-    const entries = placed.map((record) => toEntry(record, receivedAt))
+    const entries = placed.map((record) => toEntry(record, receivedAt, client.defaults))
     const { valid, issues } = await checkEntries({ single: false, length: entries.length, entry: (index) => entries[index] })
     const rejected = total - valid.length
     if (valid.length > 0) {

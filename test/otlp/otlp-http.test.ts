@@ -7,6 +7,7 @@ import t from 'tap'
 import type { StoredLogBody } from '../../src/logs/schemas.ts'
 import { decodeResponse, decodeStatus, encodeRequest } from '../../src/otlp/proto.ts'
 import { buildTestApp, countLogs, expectError, issueKey } from '../helper.ts'
+import { keys, parsed, type Created } from '../cli/run.ts'
 
 const TIME_NS = '1795000000123456789' // 2026-11-17T08:26:40.123Z
 const TIME_ISO = new Date(1795000000123).toISOString()
@@ -315,4 +316,40 @@ void t.test('over the ingest limit: 429 with Retry-After, nothing stored', async
   t.ok(json)
   expectError(t, await postJson(app, apiKey, records(4)), 413, 'batch_over_ingest_limit')
   t.equal(await countLogs(app), 2)
+})
+
+void t.test('a client\'s defaults from the key CLI fill what records leave out', async (t) => {
+  const { app, databaseUrl } = await buildTestApp(t)
+  const created = parsed<Created>(await keys(databaseUrl, ['create', 'acme', '--environment', 'production', '--status', 'success', '--json']))
+  t.match(created, { default_environment: 'production', default_status: 'SUCCESS' }, 'the status kept upper-cased')
+  const { api_key: apiKey } = created
+  const records = [
+    { timeUnixNano: TIME_NS, body: str('defaults') },
+    { timeUnixNano: TIME_NS, body: str('own status'), attributes: [{ key: 'status', value: str('failure') }] }
+  ]
+  t.equal((await postJson(app, apiKey, request(records))).statusCode, 200)
+  t.equal((await postJson(app, apiKey, request([{ timeUnixNano: TIME_NS, body: str('own environment') }],
+    [{ key: 'deployment.environment.name', value: str('staging') }]))).statusCode, 200)
+  t.match(await listLogs(app, apiKey), [
+    { message: 'defaults', environment: 'production', status: 'SUCCESS' },
+    { message: 'own status', environment: 'production', status: 'FAILURE' },
+    { message: 'own environment', environment: 'staging', status: 'SUCCESS' }
+  ])
+
+  // Changed for the client's next key: every instance hears of it, and its keys carry the new defaults.
+  const reset = parsed<Created>(await keys(databaseUrl, ['create', 'acme', '--environment', 'default', '--status', 'default', '--json']))
+  t.match(reset, { default_environment: null, default_status: null })
+  let after: StoredLogBody[] = []
+  for (let attempt = 0; attempt < 50; attempt++) {
+    t.equal((await postJson(app, apiKey, request([{ timeUnixNano: TIME_NS, body: str(`after ${attempt}`) }]))).statusCode, 200)
+    after = await listLogs(app, apiKey, `&q=${encodeURIComponent(`after ${attempt}`)}`)
+    if (after[0]?.environment === 'default') break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  t.match(after, [{ environment: 'default', status: 'UNKNOWN' }], 'back to the fallbacks')
+
+  for (const [option, value] of [['--environment', 'x'.repeat(65)], ['--status', 'ß'.repeat(17)], ['--environment', 'a\u0007b'], ['--status', '']]) {
+    const run = await keys(databaseUrl, ['create', 'acme', option!, value!])
+    t.not(run.code, 0, `${option} ${JSON.stringify(value)} is refused`)
+  }
 })
