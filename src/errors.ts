@@ -141,8 +141,8 @@ export const Errors = {
   malformedQuery: (problem: string) => new HttpError(400, 'malformed_query',
     `The query string is malformed: it holds ${problem}. Percent-encode each value as UTF-8 (a literal "%" is %25).`),
   // Requests refused before a route reads them: by Fastify, its router, or Node.js's HTTP parser.
-  unsupportedMediaType: () => new HttpError(415, 'unsupported_media_type',
-    'Unsupported Content-Type: send application/json or application/x-ndjson.'),
+  unsupportedMediaType: (accepted = 'application/json or application/x-ndjson') => new HttpError(415, 'unsupported_media_type',
+    `Unsupported Content-Type: send ${accepted}.`),
   emptyBody: () => new HttpError(400, 'empty_body', 'The request body is empty.'),
   invalidContentLength: () => new HttpError(400, 'invalid_content_length', 'Content-Length does not match the body received.'),
   invalidContentType: () => new HttpError(400, 'invalid_content_type', 'The Content-Type header is invalid.'),

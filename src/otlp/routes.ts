@@ -156,8 +156,12 @@ const otlpRoutes: FastifyPluginAsync = async (fastify) => {
 
     const placed = recordsOf(otlp)
     const receivedAt = new Date()
-    const entries = placed.map((record) => toEntry(record, receivedAt, client.defaults))
-    const { valid, issues } = await checkEntries({ single: false, length: entries.length, entry: (index) => entries[index] })
+    // Each record is mapped as it is checked, within checkEntries' slices of time.
+    const { valid, issues } = await checkEntries({
+      single: false,
+      length: placed.length,
+      entry: (index) => toEntry(placed[index]!, receivedAt, client.defaults)
+    })
     const rejected = total - valid.length
     if (valid.length > 0) {
       await fastify.ingest.store(client, valid.map(({ entry }) => entry), { withLogs: false, rejected })

@@ -260,7 +260,8 @@ void t.test('undecodable, mistyped, too deep, too many or too large: a 4xx namin
   t.equal(deepProto.statusCode, 400, 'deep protobuf nesting: 400')
   t.equal(decodeStatus(deepProto.rawPayload).code, 3)
 
-  expectError(t, await app.inject({ method: 'POST', url: '/v1/logs', headers: { 'content-type': 'text/plain', 'x-api-key': apiKey }, payload: 'hello' }), 415)
+  const wrongType = expectError(t, await app.inject({ method: 'POST', url: '/v1/logs', headers: { 'content-type': 'text/plain', 'x-api-key': apiKey }, payload: 'hello' }), 415)
+  t.match(wrongType.message, /application\/x-protobuf/, 'the 415 names what the route takes')
   t.equal(await countLogs(app), 0, 'nothing stored')
 })
 
