@@ -354,3 +354,34 @@ void t.test('a client\'s defaults from the key CLI fill what records leave out',
     t.not(run.code, 0, `${option} ${JSON.stringify(value)} is refused`)
   }
 })
+
+void t.test('every rule of the native route holds: allowlists, signing, storage quota, one ingest budget, Basic credentials', async (t) => {
+  const { app } = await buildTestApp(t, { INGEST_RATE_LIMIT: '3', STORAGE_QUOTA_BYTES: '1000000' })
+  const { apiKey } = await issueKey(app, 'acme')
+  const elsewhere = await issueKey(app, 'acme', { allowedCidrs: ['10.0.0.0/8'] })
+  const body = (message: string) => request([{ timeUnixNano: TIME_NS, body: str(message) }])
+
+  expectError(t, await postJson(app, elsewhere.apiKey, body('from outside the allowlist')), 403, 'address_not_allowed')
+  const basic = `Basic ${Buffer.from(`otel:${apiKey}`).toString('base64')}`
+  t.equal((await postJson(app, apiKey, body('with Basic'), { authorization: basic })).statusCode, 200, 'Basic, the key as the password')
+  t.equal((await postProto(app, apiKey, encodeRequest(body('with ApiKey')), { authorization: `ApiKey ${apiKey}` })).statusCode, 200)
+  // Two logs this minute already: one native entry fits the budget of 3, and then an OTLP record does not.
+  const native = await app.inject({ method: 'POST', url: '/api/v1/logs', headers: { 'x-api-key': apiKey }, payload: { environment: 'production', executed_at: TIME_ISO, status: 'SUCCESS' } })
+  t.equal(native.statusCode, 201)
+  expectError(t, await postJson(app, apiKey, body('over the shared budget')), 429, 'ingest_rate_limited')
+  t.equal(await countLogs(app), 3)
+
+  const signed = await buildTestApp(t, { API_SIGNING_REQUIRED: 'true' })
+  const signer = await issueKey(signed.app, 'acme')
+  const unsigned = await postJson(signed.app, signer.apiKey, body('unsigned'))
+  t.equal(unsigned.statusCode, 401, `a client that must sign is refused unsigned (${unsigned.json<{ code: string }>().code})`)
+
+  const full = await buildTestApp(t, { STORAGE_QUOTA_BYTES: '1' })
+  const keyOfFull = await issueKey(full.app, 'acme')
+  t.equal((await postJson(full.app, keyOfFull.apiKey, body('the first fits'))).statusCode, 200)
+  await full.app.usage.flush()
+  const refused = await postProto(full.app, keyOfFull.apiKey, encodeRequest(body('over the quota')))
+  t.equal(refused.statusCode, 403)
+  t.match(decodeStatus(refused.rawPayload), { code: 7, message: /storage_quota_exceeded/ })
+  t.equal(await countLogs(full.app), 1)
+})
