@@ -323,6 +323,10 @@ void t.test('a client\'s defaults from the key CLI fill what records leave out',
   const { app, databaseUrl } = await buildTestApp(t)
   const created = parsed<Created>(await keys(databaseUrl, ['create', 'acme', '--environment', 'production', '--status', 'success', '--json']))
   t.match(created, { default_environment: 'production', default_status: 'SUCCESS' }, 'the status kept upper-cased')
+  const listed = parsed<{ clients: Array<{ client_name: string, default_environment: string | null, default_status: string | null }> }>(
+    await keys(databaseUrl, ['list', '--client', 'acme', '--json']))
+  t.match(listed.clients, [{ client_name: 'acme', default_environment: 'production', default_status: 'SUCCESS' }], 'list shows them')
+  t.match((await keys(databaseUrl, ['list', '--client', 'acme'])).stdout, /default environment production, default status SUCCESS/)
   const { api_key: apiKey } = created
   const records = [
     { timeUnixNano: TIME_NS, body: str('defaults') },
