@@ -389,3 +389,21 @@ void t.test('every rule of the native route holds: allowlists, signing, storage 
   t.match(decodeStatus(refused.rawPayload), { code: 7, message: /storage_quota_exceeded/ })
   t.equal(await countLogs(full.app), 1)
 })
+
+void t.test('a full request: 1,000 records of 2 KB in JSON and in gzipped protobuf', async (t) => {
+  const { app } = await buildTestApp(t)
+  const { apiKey } = await issueKey(app, 'acme')
+  const full = (tag: string) => request(Array.from({ length: 1000 }, (_, i) => ({
+    timeUnixNano: TIME_NS,
+    body: str(`${tag} ${i} ${'x'.repeat(2000)}`),
+    attributes: Array.from({ length: 8 }, (_, k) => ({ key: `attr.${k}`, value: str(`value ${k}`) }))
+  })))
+  const json = JSON.stringify(full('json'))
+  t.ok(json.length > 2 * 1024 * 1024, `${json.length} bytes of JSON`)
+  const res = await postJson(app, apiKey, json)
+  t.equal(res.statusCode, 200, res.body.slice(0, 200))
+  t.same(res.json(), {})
+  const proto = await postProto(app, apiKey, gzipSync(encodeRequest(full('proto'))), { 'content-encoding': 'gzip' })
+  t.equal(proto.statusCode, 200)
+  t.equal(await countLogs(app), 2000)
+})
