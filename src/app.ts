@@ -14,6 +14,7 @@ import bodyDigest from './signing/body-digest.ts'
 import database from './plugins/database.ts'
 import queries from './plugins/queries.ts'
 import logWriter from './plugins/log-writer.ts'
+import ingest from './plugins/ingest.ts'
 import redis from './plugins/redis.ts'
 import docs from './plugins/docs.ts'
 import env from './plugins/env.ts'
@@ -28,6 +29,7 @@ import keysRoutes from './keys/routes.ts'
 import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
 import tailRoutes from './tail/routes.ts'
+import otlpRoutes from './otlp/routes.ts'
 import tails from './plugins/tails.ts'
 import retention from './plugins/retention.ts'
 import searchIndexUpkeep from './plugins/search-index-upkeep.ts'
@@ -40,6 +42,7 @@ import { requestLogger } from './net/request-logger.ts'
 import { answerClientError, answerRouterError } from './plugins/client-errors.ts'
 import { REQUEST_AJV_OPTIONS } from './schemas/ajv.ts'
 import { ErrorResponse } from './schemas/errors.ts'
+import { AnyValue } from './otlp/schemas.ts'
 
 export interface BuildOptions {
   /** Variables to use instead of process.env and `.env`. */
@@ -158,12 +161,15 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     await app.register(bodyParsers)
     await app.register(docs)
     await app.register(usage)
+    // After the writer, Redis and usage it stores through, counts in and limits by: one ingest budget for every ingest route.
+    await app.register(ingest)
     await app.register(audit)
     await app.register(authPlugin, { devKeys })
     app.addSchema(ErrorResponse)
+    app.addSchema(AnyValue)
 
     await app.register(healthRoutes)
-    await app.register(authenticated, { routes: [logsRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes] })
+    await app.register(authenticated, { routes: [logsRoutes, otlpRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes] })
     await app.ready()
   } catch (error) {
     await app.close().catch(() => {})

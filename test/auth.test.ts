@@ -111,19 +111,65 @@ void t.test('an expired key: 401 expired_api_key', async (t) => {
   t.equal((await post(app, { 'x-api-key': later.apiKey })).statusCode, 201, 'a key expiring later still works')
 })
 
-void t.test('the Basic scheme is not a way to send a key', async (t) => {
+void t.test('Basic with the key as the password, and ApiKey, are accepted for shippers', async (t) => {
   const { app } = await buildTestApp(t)
   const { apiKey } = await issueKey(app, 'acme')
-  const credentials = [
-    `Basic ${Buffer.from('user:password').toString('base64')}`,
-    `Basic ${Buffer.from(`${apiKey}:`).toString('base64')}`,
-    `Basic ${apiKey}`,
-    `Digest ${apiKey}`,
-    apiKey
+  const basic = (text: string): string => `Basic ${Buffer.from(text).toString('base64')}`
+  const forms: Array<[string, Headers]> = [
+    ['Basic, any user name', { authorization: basic(`elastic:${apiKey}`) }],
+    ['Basic, empty user name', { authorization: basic(`:${apiKey}`) }],
+    ['basic, lower-case scheme', { authorization: basic(`user:${apiKey}`).replace('Basic', 'basic') }],
+    ['ApiKey, the raw key', { authorization: `ApiKey ${apiKey}` }],
+    ['APIKEY, another case', { authorization: `APIKEY ${apiKey}` }],
+    ['ApiKey, base64 of id:key', { authorization: `ApiKey ${Buffer.from(`some-id:${apiKey}`).toString('base64')}` }],
+    ['Basic and the same key in X-API-Key', { authorization: basic(`u:${apiKey}`), 'x-api-key': apiKey }]
   ]
-  for (const authorization of credentials) {
-    expectError(t, await post(app, { authorization }), 401)
-    expectError(t, await get(app, { authorization }), 401)
+  for (const [name, headers] of forms) {
+    t.equal((await post(app, headers, entry({ message: `via ${name}` }))).statusCode, 201, `POST with ${name}`)
+    const read = await get(app, headers)
+    t.equal(read.statusCode, 200, `GET with ${name}`)
+    t.ok(read.json<LogPageBody>().data.some((log) => log.message === `via ${name}`), `GET with ${name} sees what was written`)
+  }
+  t.equal(await countLogs(app), forms.length)
+})
+
+void t.test('malformed Basic and ApiKey credentials: 401 with WWW-Authenticate, nothing stored', async (t) => {
+  const { app } = await buildTestApp(t)
+  const { apiKey } = await issueKey(app, 'acme')
+  const other = await issueKey(app, 'globex')
+  const credentials: Array<[string, string, string]> = [
+    ['no colon', `Basic ${Buffer.from(apiKey).toString('base64')}`, 'malformed_api_key'],
+    ['bad base64', 'Basic %%%not-base64%%%', 'malformed_api_key'],
+    ['base64 without its padding', `Basic ${Buffer.from(`u:${apiKey}`).toString('base64').replace(/=+$/, '')}x`, 'malformed_api_key'],
+    ['the key not encoded', `Basic ${apiKey}`, 'malformed_api_key'],
+    ['the key as the user name, no password', `Basic ${Buffer.from(`${apiKey}:`).toString('base64')}`, 'malformed_api_key'],
+    ['a password that is no key', `Basic ${Buffer.from('user:password').toString('base64')}`, 'malformed_api_key'],
+    ['bytes that are not UTF-8', `Basic ${Buffer.from([0x75, 0x3a, 0xff, 0xfe]).toString('base64')}`, 'malformed_api_key'],
+    ['Basic without credentials', 'Basic ', 'malformed_api_key'],
+    ['ApiKey of something else', 'ApiKey c29tZTp0aGluZw==', 'malformed_api_key'],
+    ['a mistyped key in ApiKey', `ApiKey ${apiKey.slice(0, -1)}${apiKey.endsWith('a') ? 'b' : 'a'}`, 'malformed_api_key'],
+    ['Digest', `Digest ${apiKey}`, 'malformed_api_key'],
+    ['no scheme', apiKey, 'malformed_api_key']
+  ]
+  for (const [what, authorization, code] of credentials) {
+    for (const res of [await post(app, { authorization }), await get(app, { authorization })]) {
+      expectError(t, res, 401, code)
+      t.match(res.headers['www-authenticate'], /realm="central-logger"/, `${what}: WWW-Authenticate`)
+    }
+  }
+  const conflict = await post(app, { authorization: `Basic ${Buffer.from(`u:${other.apiKey}`).toString('base64')}`, 'x-api-key': apiKey })
+  expectError(t, conflict, 401, 'conflicting_api_keys')
+  t.equal(await countLogs(app), 0, 'nothing stored')
+})
+
+void t.test('a revoked key and a read-only key are refused in every shipper form', async (t) => {
+  const { app } = await buildTestApp(t)
+  const revoked = await issueKey(app, 'acme')
+  const readOnly = await issueKey(app, 'acme', { scopes: ['logs:read'] })
+  await revokeKey(app.db, { keyId: revoked.keyId, scope: EVERY_CLIENT }, { actor: 'cli:test' })
+  for (const header of [(key: string) => `Basic ${Buffer.from(`u:${key}`).toString('base64')}`, (key: string) => `ApiKey ${key}`]) {
+    expectError(t, await post(app, { authorization: header(revoked.apiKey) }), 401, 'revoked_api_key')
+    expectError(t, await post(app, { authorization: header(readOnly.apiKey) }), 403, 'insufficient_scope')
   }
   t.equal(await countLogs(app), 0, 'nothing stored')
 })

@@ -140,6 +140,8 @@ export async function loadDevKeys (db: Kysely<Database>, keys: DevKey[]): Promis
       client_ingest_rate_limit: found.ingest_rate_limit,
       client_ingest_bytes_limit: found.ingest_bytes_limit,
       client_storage_quota_bytes: found.storage_quota_bytes,
+      client_default_environment: found.default_environment,
+      client_default_status: found.default_status,
       // A development key with a secret of its own signs with it; one without
       // signs as its client does, if its client signs.
       client_signing_generation: key.signingSecret === undefined ? found.signing_generation : null,
@@ -163,7 +165,8 @@ export async function loadDevKeys (db: Kysely<Database>, keys: DevKey[]): Promis
 }
 
 // Read once, at start: a development key keeps its client's settings as they were then.
-const CLIENT_COLUMNS = ['id', 'name', 'rate_limit', 'ingest_rate_limit', 'ingest_bytes_limit', 'storage_quota_bytes', 'signing_generation'] as const
+const CLIENT_COLUMNS = ['id', 'name', 'rate_limit', 'ingest_rate_limit', 'ingest_bytes_limit', 'storage_quota_bytes', 'signing_generation',
+  'default_environment', 'default_status'] as const
 type DevKeyClient = Pick<Client, typeof CLIENT_COLUMNS[number]>
 
 async function ensureClient (db: Kysely<Database>, key: DevKey): Promise<DevKeyClient> {

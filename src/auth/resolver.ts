@@ -38,6 +38,8 @@ export interface AuthenticatedClient {
   readonly ingestBytesLimit: number | null
   /** The client's own storage quota in counted bytes; null: the service's default; 0: none. */
   readonly storageQuotaBytes: number | null
+  /** The environment and status a shipped log (POST /v1/logs) gets when it says none; null: the service's fallbacks. */
+  readonly defaults: { readonly environment: string | null, readonly status: string | null }
   /** Whether the client (or this development key) signs its requests. */
   readonly signs: boolean
   /** The secret its requests are signed with; null when it does not sign, or signs but SIGNING_KEY is not configured here. */
@@ -264,6 +266,7 @@ export class KeyResolver {
       ingestRateLimit: record.client_ingest_rate_limit,
       ingestBytesLimit: record.client_ingest_bytes_limit,
       storageQuotaBytes: record.client_storage_quota_bytes,
+      defaults: { environment: record.client_default_environment, status: record.client_default_status },
       signs: record.dev_signing_secret !== undefined || generation !== null,
       signingSecret: secret,
       development

@@ -102,6 +102,30 @@ export async function readBody (payload: Payload, options: ReadOptions): Promise
   return new ReceivedEntries(body, scanner.spans, { single: !scanner.isArray, ndjson: false, limits: options })
 }
 
+/**
+ * A binary body (protobuf), read whole: held to the route's limit (after
+ * decompression, and on the wire) and to the in-flight caps as it arrives,
+ * like a JSON body, and compared with Content-Length.
+ */
+export async function readBytes (payload: Payload, options: Pick<ReadOptions, 'bodyLimit' | 'contentLength' | 'hold'>): Promise<Buffer> {
+  if (options.contentLength > options.bodyLimit) throw Errors.bodyTooLarge(options.bodyLimit)
+  const chunks: Buffer[] = []
+  let received = 0
+  await eachChunk(payload, (chunk) => {
+    received += chunk.length
+    if (received > options.bodyLimit || (payload.receivedEncodedLength ?? 0) > options.bodyLimit) {
+      throw Errors.bodyTooLarge(options.bodyLimit)
+    }
+    options.hold?.take(chunk.length)
+    chunks.push(chunk)
+    return undefined
+  })
+  if (!Number.isNaN(options.contentLength) && (payload.receivedEncodedLength ?? received) !== options.contentLength) {
+    throw new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH()
+  }
+  return Buffer.concat(chunks, received)
+}
+
 /** Scans bytes a piece at a time, giving the event loop back between pieces when due. */
 async function feedPieces (scanner: EntryScanner, pacer: Pacer, bytes: Buffer): Promise<void> {
   for (let at = 0; at < bytes.length; at += PIECE_BYTES) {

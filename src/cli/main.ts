@@ -46,7 +46,7 @@ const USAGE = `Usage: npm run keys -- <command> [options]
 Commands:
   create <client_name> [--scopes a,b] [--expires-in 90d] [--name LABEL] [--allow CIDRS]
          [--rate-limit N] [--ingest-limit N] [--ingest-bytes-limit N] [--storage-quota N]
-         [--signing]
+         [--signing] [--environment NAME] [--status STATUS]
                        create the client if new, and a key; prints the key once,
                        and an API_KEYS line for a development .env.
                        --rate-limit: the client's requests per window (or "default")
@@ -57,6 +57,9 @@ Commands:
                        (or "none", or "default")
                        --signing: the client must sign its requests; prints its
                        signing secret once (needs SIGNING_KEY)
+                       --environment, --status: what a log shipped to /v1/logs
+                       gets when it says none (or "default": the service's
+                       fallbacks, "default" and "UNKNOWN")
   list [--client NAME] [--older-than 90d]
                        clients and their keys, with last use (never a key);
                        flags keys that stop working within 14 days.
@@ -122,6 +125,8 @@ const OPTIONS = {
   'ingest-bytes-limit': { type: 'string' },
   'storage-quota': { type: 'string' },
   signing: { type: 'boolean' },
+  environment: { type: 'string' },
+  status: { type: 'string' },
   requests: { type: 'string' },
   entries: { type: 'string' },
   bytes: { type: 'string' },
@@ -163,7 +168,7 @@ async function run (config: Config, command: string, args: string[], values: Val
   switch (command) {
     case 'create': {
       rejectOptions(command, values, ['scopes', 'expires-in', 'name', 'allow', 'rate-limit', 'ingest-limit', 'ingest-bytes-limit',
-        'storage-quota', 'signing'])
+        'storage-quota', 'signing', 'environment', 'status'])
       expectArguments(command, args, 1)
       return await needsDatabase(async (db) => await create(db, {
         clientName: args[0]!,
@@ -175,6 +180,8 @@ async function run (config: Config, command: string, args: string[], values: Val
         ingestLimit: values['ingest-limit'],
         ingestBytesLimit: values['ingest-bytes-limit'],
         storageQuota: values['storage-quota'],
+        environment: values.environment,
+        status: values.status,
         maxBodyBytes: config.MAX_BODY_BYTES,
         signing: values.signing,
         signingKey: config.SIGNING_KEY,

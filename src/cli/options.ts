@@ -1,6 +1,6 @@
 // Option values other than durations: counts, calendar days and names.
 import { keyNameProblem } from '../keys/names.ts'
-import { UNPRINTABLE_RULE } from '../text/unprintable.ts'
+import { UNPRINTABLE_RULE, unprintableProblem } from '../text/unprintable.ts'
 import { UsageError } from './output.ts'
 
 /** A whole number from min to max, written in plain digits (as many as it takes: the bounds decide, not the length). */
@@ -26,4 +26,21 @@ export function keyNameOption (option: string, text: string): string {
   const found = keyNameProblem(text)
   if (found !== undefined) throw new UsageError(`${option} ${found.problem}. A key name is 1 to 128 characters of printable text: ${UNPRINTABLE_RULE} are refused.`)
   return text
+}
+
+/**
+ * A client's default environment or status for shipped logs: one line of
+ * printable text up to `max` characters (a status as stored, upper-cased), or
+ * `default` for none (the service's fallback).
+ */
+export function ingestDefaultOption (option: '--environment' | '--status', text: string): string | null {
+  if (text === 'default') return null
+  const value = option === '--status' ? text.toUpperCase() : text
+  const max = option === '--status' ? 32 : 64
+  const found = unprintableProblem(value)
+  if (value === '' || [...value].length > max || found !== undefined) {
+    throw new UsageError(`${option} "${text}" must be 1 to ${max} characters of printable text` +
+      `${option === '--status' ? ' once upper-cased' : ''} (${UNPRINTABLE_RULE} are refused), or "default".`)
+  }
+  return value
 }

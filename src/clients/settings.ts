@@ -5,7 +5,8 @@
 import { inTransaction, type Db } from '../db/in-transaction.ts'
 import { appendAuditEvents, type Actor } from '../audit/store.ts'
 import { deriveSigningSecret } from '../signing/secret.ts'
-import type { Client } from '../db/schema.ts'
+import type { Updateable } from 'kysely'
+import type { Client, ClientsTable } from '../db/schema.ts'
 
 export interface ClientLimits {
   /** Requests per rate limit window; null: the service's RATE_LIMIT_MAX. */
@@ -18,6 +19,10 @@ export interface ClientLimits {
   storageQuotaBytes?: number | null
   /** Days logs are kept after their executed_at; null: the service's RETENTION_DAYS. */
   retentionDays?: number | null
+  /** The environment of a shipped log that names none; null: the service's fallback. */
+  defaultEnvironment?: string | null
+  /** The status of a shipped log that has none, upper-cased; null: the service's fallback. */
+  defaultStatus?: string | null
 }
 
 // Each limit and its column, which is also its name in the audit trail.
@@ -26,7 +31,9 @@ const COLUMNS = {
   ingestRateLimit: 'ingest_rate_limit',
   ingestBytesLimit: 'ingest_bytes_limit',
   storageQuotaBytes: 'storage_quota_bytes',
-  retentionDays: 'retention_days'
+  retentionDays: 'retention_days',
+  defaultEnvironment: 'default_environment',
+  defaultStatus: 'default_status'
 } as const satisfies Record<keyof ClientLimits, keyof Client>
 type LimitColumn = typeof COLUMNS[keyof ClientLimits]
 
@@ -35,12 +42,13 @@ export async function setClientLimits (db: Db, clientId: string, limits: ClientL
   await inTransaction(db, async (trx) => {
     const before = await trx.selectFrom('clients').select(Object.values(COLUMNS))
       .where('id', '=', clientId).forUpdate().executeTakeFirstOrThrow()
-    const changes: Partial<Record<LimitColumn, number | null>> = {}
+    const changes: Updateable<ClientsTable> = {}
     const details: Record<string, unknown> = {}
     for (const [limit, column] of Object.entries(COLUMNS) as Array<[keyof ClientLimits, LimitColumn]>) {
       const value = limits[limit]
       if (value === undefined || value === before[column]) continue
-      changes[column] = value
+      // Each setting's value is of its column's type (ClientLimits says so): the record of them cannot.
+      ;(changes as Record<LimitColumn, unknown>)[column] = value
       details[column] = { from: before[column], to: value }
     }
     if (Object.keys(details).length === 0) return

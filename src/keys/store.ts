@@ -54,6 +54,8 @@ export interface KeyRecord extends KeyInfo {
   client_ingest_bytes_limit: number | null
   client_storage_quota_bytes: number | null
   client_signing_generation: number | null
+  client_default_environment: string | null
+  client_default_status: string | null
   /** A development key's own signing secret, from the environment. */
   dev_signing_secret?: string
   key_hash: Buffer
@@ -69,7 +71,8 @@ export async function findKeyByHash (db: Db, keyHash: Buffer): Promise<KeyRecord
     .select(KEY_INFO_COLUMNS.map((column) => `api_keys.${column}` as const))
     .select(['api_keys.key_hash', 'clients.name as client_name', 'clients.rate_limit as client_rate_limit',
       'clients.ingest_rate_limit as client_ingest_rate_limit', 'clients.ingest_bytes_limit as client_ingest_bytes_limit',
-      'clients.storage_quota_bytes as client_storage_quota_bytes', 'clients.signing_generation as client_signing_generation'])
+      'clients.storage_quota_bytes as client_storage_quota_bytes', 'clients.signing_generation as client_signing_generation',
+      'clients.default_environment as client_default_environment', 'clients.default_status as client_default_status'])
     .where('api_keys.key_hash', '=', keyHash)
     .executeTakeFirst()
 }

@@ -14,8 +14,6 @@ import { logFilters } from './filters.ts'
 import { BatchResult, IngestBody, IngestQuery, ListQuery, LogByIdQuery, LogIdParams, LogPage, StoredLog, type RejectionBody } from './schemas.ts'
 import { logsOf } from './tenant-logs.ts'
 import { queryLimitsDescription } from '../queries/runner.ts'
-import { MemoryIngestBudget, RedisIngestBudget, type IngestBudget, type IngestVolume } from './ingest-budget.ts'
-import type { AuthenticatedClient } from '../auth/resolver.ts'
 import { checkEntries, entrySource } from './check-entries.ts'
 import { clientOf } from '../auth/client.ts'
 
@@ -25,39 +23,6 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
   const cursors = new CursorCodec(await serviceSecret(fastify.db, 'cursor'))
   const maxEntries = fastify.config.MAX_BATCH_ENTRIES
-  const budget: IngestBudget = fastify.redis === undefined
-    ? new MemoryIngestBudget()
-    : new RedisIngestBudget(fastify.redis, (error) => { fastify.log.debug({ err: error }, 'ingest volume not counted: Redis unreachable') },
-      fastify.config.REDIS_PREFIX)
-
-  /**
-   * Admits a request's valid entries, taking nothing when it refuses them: 413
-   * when they could never fit the client's per-minute limits, 403 when the
-   * client is at its storage quota, 429 when they do not fit this minute. Else
-   * their entries and bytes are taken from the minute, both together.
-   */
-  async function admit (client: AuthenticatedClient, volume: IngestVolume): Promise<{ refund: () => Promise<void> }> {
-    const limits = {
-      entries: client.ingestRateLimit ?? fastify.config.INGEST_RATE_LIMIT,
-      bytes: client.ingestBytesLimit ?? fastify.config.INGEST_BYTES_LIMIT
-    }
-    if (volume.entries > limits.entries) throw Errors.batchOverIngestLimit(volume.entries, limits.entries)
-    if (volume.bytes > limits.bytes) throw Errors.batchOverIngestBytesLimit(volume.bytes, limits.bytes)
-    await checkStorageQuota(client)
-    const decision = await budget.take(client.id, volume, limits, fastify.ingestClock())
-    if (decision.ok) return decision
-    throw decision.over === 'entries'
-      ? Errors.ingestRateLimited(volume.entries, limits.entries, decision.used.entries, decision.retryAfterSeconds)
-      : Errors.ingestBytesRateLimited(volume.bytes, limits.bytes, decision.used.bytes, decision.retryAfterSeconds)
-  }
-
-  /** Refuses a client at or over its storage quota; a client without one costs no database read. */
-  async function checkStorageQuota (client: AuthenticatedClient): Promise<void> {
-    const quota = client.storageQuotaBytes ?? fastify.config.STORAGE_QUOTA_BYTES
-    if (quota === 0) return
-    const stored = await fastify.usage.storedBytes(client)
-    if (stored >= quota) throw Errors.storageQuotaExceeded(stored, quota)
-  }
 
   fastify.post('/api/v1/logs', {
     config: { scope: 'logs:write', logEntries: true },
@@ -94,26 +59,13 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     const { valid, issues } = await checkEntries(raw)
     const partial = request.query.partial === true && !single
     if (issues.length > 0 && !partial) {
-      fastify.usage.count(client.id, { logs_rejected: raw.length })
+      fastify.ingest.reject(client, raw.length)
       throw Errors.invalidEntries(issues)
     }
 
     const entries = valid.map(({ entry }) => entry)
-    const taken = await admit(client, { entries: entries.length, bytes: sumOf(entries.map((entry) => entry.size_bytes)) })
-    let stored
-    try {
-      stored = await fastify.logWriter.write({ client, entries, withLogs: single })
-    } catch (error) {
-      await taken.refund()
-      throw error
-    }
+    const stored = await fastify.ingest.store(client, entries, { withLogs: single, rejected: raw.length - valid.length })
     const duplicates = stored.filter((result) => result.duplicate).length
-    fastify.usage.addStoredBytes(client.id, sumOf(entries.map((entry, i) => stored[i]!.duplicate ? 0 : entry.size_bytes)))
-    fastify.usage.count(client.id, {
-      logs_accepted: stored.length - duplicates,
-      logs_duplicates: duplicates,
-      logs_rejected: raw.length - valid.length
-    })
     reply.code(201)
 
     if (single) {
@@ -180,10 +132,6 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     if (log === undefined) throw Errors.notFound('Log')
     return present(log)
   })
-}
-
-function sumOf (numbers: number[]): number {
-  return numbers.reduce((sum, number) => sum + number, 0)
 }
 
 function firstIssuePerEntry (issues: RejectionBody[]): RejectionBody[] {

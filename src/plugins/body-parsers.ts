@@ -10,7 +10,7 @@ import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zli
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { BodyHold } from '../body/in-flight.ts'
-import { readBody, ReceivedEntries, type Payload } from '../body/read-entries.ts'
+import { readBody, readBytes, ReceivedEntries, type Payload } from '../body/read-entries.ts'
 import type { ScanMode } from '../body/entry-scanner.ts'
 import { Errors } from '../errors.ts'
 import { ENTRY_MAX_BYTES } from '../logs/schemas.ts'
@@ -27,6 +27,14 @@ declare module 'fastify' {
      * route's JSON body is one value, held to MAX_ENTRY_FIELDS as a whole.
      */
     logEntries?: boolean
+    /**
+     * Most fields and array items a JSON body read whole may hold, counted at
+     * every depth, for a route whose one JSON value holds many entries (an
+     * OTLP request); MAX_ENTRY_FIELDS when unset.
+     */
+    maxBodyFields?: number
+    /** The route takes `application/x-protobuf` bodies, handed to it as the bytes received; any other answers them 415. */
+    protobufBody?: boolean
   }
 }
 
@@ -55,7 +63,7 @@ export default fp(async function bodyParsers (fastify) {
       const body = await readBody(payload, {
         mode,
         maxEntries: MAX_BATCH_ENTRIES,
-        maxFields: MAX_ENTRY_FIELDS,
+        maxFields: mode === 'whole' ? route.config.maxBodyFields ?? MAX_ENTRY_FIELDS : MAX_ENTRY_FIELDS,
         maxEntryBytes: ENTRY_MAX_BYTES,
         bodyLimit: route.bodyLimit,
         contentLength: Number(request.headers['content-length']),
@@ -112,4 +120,14 @@ export default fp(async function bodyParsers (fastify) {
   fastify.removeContentTypeParser('application/json')
   fastify.addContentTypeParser('application/json', (request: FastifyRequest, payload: Payload) => read(request, payload, false))
   fastify.addContentTypeParser('application/x-ndjson', (request: FastifyRequest, payload: Payload) => read(request, payload, true))
+  fastify.addContentTypeParser('application/x-protobuf', async (request: FastifyRequest, payload: Payload) => {
+    const route = request.routeOptions
+    if (route.config.protobufBody !== true) throw Errors.unsupportedMediaType()
+    try {
+      return await readBytes(payload, { bodyLimit: route.bodyLimit, contentLength: Number(request.headers['content-length']), hold: request.bodyHold })
+    } catch (error) {
+      if (payload !== request.raw) payload.destroy()
+      throw error
+    }
+  })
 }, { name: 'body-parsers', dependencies: ['env', 'body-bytes'] })

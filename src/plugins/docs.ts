@@ -17,7 +17,7 @@ export default fp(async function docs (fastify) {
       components: {
         securitySchemes: {
           apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-          bearer: { type: 'http', scheme: 'bearer', description: 'The API key as a bearer token (or `Authorization: Api-Key <key>`).' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'The API key as a bearer token (or `Authorization: Api-Key <key>`, `ApiKey <key>`, or `Basic` with the key as the password).' },
           // A client that signs sends these three besides its key (see the README's "Signed requests").
           signatureTimestamp: { type: 'apiKey', in: 'header', name: 'X-API-Timestamp', description: 'Unix seconds, within 300 s of the service\'s clock.' },
           signatureNonce: { type: 'apiKey', in: 'header', name: 'X-API-Nonce', description: '16 to 128 printable characters, new for every request.' },

@@ -30,6 +30,10 @@ function describe (error: FastifyError, request: FastifyRequest): HttpError {
   const known = FASTIFY_ERRORS[error.code]
   // The limit of the route that refused the body: the ingest route has
   // MAX_BODY_BYTES, the others Fastify's default, and the message must name the one applied.
+  // The OTLP route takes protobuf rather than NDJSON: its 415 says so.
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' && request.routeOptions.config.protobufBody === true) {
+    return Errors.unsupportedMediaType('application/json or application/x-protobuf')
+  }
   if (known !== undefined) return known(error, request.routeOptions.bodyLimit)
   // zlib's errors (Z_DATA_ERROR, Z_BUF_ERROR...) while inflating a gzip or deflate body.
   if (typeof error.code === 'string' && error.code.startsWith('Z_')) return Errors.invalidCompressedBody(error.message)

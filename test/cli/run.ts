@@ -24,6 +24,8 @@ export interface Created {
   ingest_rate_limit: number | null
   ingest_bytes_limit: number | null
   storage_quota_bytes: number | null
+  default_environment: string | null
+  default_status: string | null
   signs: boolean
   signing_secret: string | null
   created_at: string

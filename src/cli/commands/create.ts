@@ -9,7 +9,7 @@ import { cliActor } from '../actor.ts'
 import { parseAllowlist } from './allow.ts'
 import { DEFAULT_SCOPES, SCOPES, isScope, type Scope } from '../../keys/scopes.ts'
 import { durationOption } from '../duration.ts'
-import { keyNameOption } from '../options.ts'
+import { ingestDefaultOption, keyNameOption } from '../options.ts'
 import { UsageError, when, type CommandResult } from '../output.ts'
 import { formatBytes } from '../../bytes.ts'
 import { DEFAULT_MAX_BODY_BYTES } from '../../config.ts'
@@ -33,6 +33,10 @@ export interface CreateOptions {
   storageQuota?: string
   /** The service's largest request body, which no bytes limit may be below (default: MAX_BODY_BYTES' default). */
   maxBodyBytes?: number
+  /** The client's default environment for shipped logs, or `default`. */
+  environment?: string
+  /** The client's default status for shipped logs, or `default`. */
+  status?: string
   /** Make the client sign its requests (a secret is issued unless it signs already). */
   signing?: boolean
   signingKey?: string
@@ -64,10 +68,13 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
     ? undefined
     : bytesLimitOption('--ingest-bytes-limit', options.ingestBytesLimit, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)
   const storageQuotaBytes = options.storageQuota === undefined ? undefined : storageQuotaOption('--storage-quota', options.storageQuota)
+  const defaultEnvironment = options.environment === undefined ? undefined : ingestDefaultOption('--environment', options.environment)
+  const defaultStatus = options.status === undefined ? undefined : ingestDefaultOption('--status', options.status)
 
   const { client, created, apiKey, info, signingSecret } = await db.transaction().execute(async (trx) => {
     const found = await findOrCreateClient(trx, options.clientName)
-    await setClientLimits(trx, found.client.id, { rateLimit, ingestRateLimit, ingestBytesLimit, storageQuotaBytes }, cliActor())
+    await setClientLimits(trx, found.client.id, { rateLimit, ingestRateLimit, ingestBytesLimit, storageQuotaBytes, defaultEnvironment, defaultStatus },
+      cliActor())
     const key = await createKeyWithAudit(trx, { clientId: found.client.id, scopes, name, expiresAt, allowedCidrs }, cliActor())
     // A client that signs already keeps its secret: its other keys use it too.
     const signing = options.signing === true && found.client.signing_generation === null
@@ -80,6 +87,8 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
   const effectiveIngestLimit = ingestRateLimit === undefined ? client.ingest_rate_limit : ingestRateLimit
   const ownIngestBytesLimit = ingestBytesLimit === undefined ? client.ingest_bytes_limit : ingestBytesLimit
   const ownStorageQuota = storageQuotaBytes === undefined ? client.storage_quota_bytes : storageQuotaBytes
+  const ownEnvironment = defaultEnvironment === undefined ? client.default_environment : defaultEnvironment
+  const ownStatus = defaultStatus === undefined ? client.default_status : defaultStatus
   // The same key as a development key, for a .env file (single-quoted: the JSON holds double quotes).
   const devKey = { id: client.id, name: client.name, scopes, ...(signingSecret === undefined ? {} : { secret_key: signingSecret }) }
   const envLine = `API_KEYS='${JSON.stringify({ [apiKey]: devKey })}'`
@@ -123,6 +132,8 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
       ingest_rate_limit: effectiveIngestLimit,
       ingest_bytes_limit: ownIngestBytesLimit,
       storage_quota_bytes: ownStorageQuota,
+      default_environment: ownEnvironment,
+      default_status: ownStatus,
       signs,
       signing_secret: signingSecret ?? null,
       created_at: info.created_at.toISOString(),
@@ -141,6 +152,9 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
         `${effectiveIngestLimit === null ? 'the service\'s INGEST_RATE_LIMIT' : `${effectiveIngestLimit} log entries`} and ` +
         `${ownIngestBytesLimit === null ? 'INGEST_BYTES_LIMIT' : formatBytes(ownIngestBytesLimit)} per minute (all the client's keys), ` +
         `${ownStorageQuota === null ? 'the service\'s STORAGE_QUOTA_BYTES' : ownStorageQuota === 0 ? 'no storage quota' : `a storage quota of ${formatBytes(ownStorageQuota)}`}`,
+      ...(ownEnvironment === null && ownStatus === null
+        ? []
+        : [`Defaults: for logs shipped to /v1/logs without them, environment ${ownEnvironment ?? '"default"'}, status ${ownStatus ?? '"UNKNOWN"'}`]),
       ...(signingSecret !== undefined
         ? [`Signing:  ${signingSecret}`, '          the signing secret, shown this once only: it is derived from SIGNING_KEY, never stored']
         : signs ? ['Signing:  required (the client\'s secret was issued before; `keys signing <client> rotate` issues a new one)'] : []),

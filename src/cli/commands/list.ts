@@ -73,6 +73,9 @@ export async function list (db: Kysely<Database>, options: ListOptions = {}): Pr
     stored_bytes: stored.get(client.id) ?? 0,
     /** Whether the client must sign its requests (API_SIGNING_REQUIRED aside). */
     signs: client.signing_generation !== null,
+    /** The environment and status of a log shipped to /v1/logs that says none; null: the service's fallbacks. */
+    default_environment: client.default_environment,
+    default_status: client.default_status,
     keys: client.keys
       .filter((key) => createdBefore === undefined || key.created_at < createdBefore)
       .map((key) => ({ ...presentKey(key, now), ends_at: endOf(key)?.toISOString() ?? null }))
@@ -92,7 +95,9 @@ export async function list (db: Kysely<Database>, options: ListOptions = {}): Pr
       `${client.rate_limit === null ? '' : `, ${client.rate_limit} requests per window`}` +
       `${client.ingest_rate_limit === null ? '' : `, ${client.ingest_rate_limit} log entries per minute`}` +
       `${client.ingest_bytes_limit === null ? '' : `, ${formatBytes(client.ingest_bytes_limit)} of log entries per minute`}` +
-      `${client.signs ? ', signs its requests' : ''})`)
+      `${client.signs ? ', signs its requests' : ''}` +
+      `${client.default_environment === null ? '' : `, default environment ${shown(client.default_environment)}`}` +
+      `${client.default_status === null ? '' : `, default status ${shown(client.default_status)}`})`)
     if (client.keys.length === 0) lines.push('  no keys')
     lines.push(...client.keys.map(keyLine))
   }

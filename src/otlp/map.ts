@@ -1,0 +1,163 @@
+// OTLP log records as log entries of this service: each record becomes one
+// entry in the native ingest form, which the native checks then judge
+// (checkEntries), so every rule of POST /api/v1/logs holds. The README's
+// "Send logs from OpenTelemetry" has the mapping as a table.
+import type { LEVELS } from '../logs/schemas.ts'
+import type { OtlpAnyValue, OtlpKeyValue, OtlpLogRecordBody, OtlpRequest } from './schemas.ts'
+
+type Level = typeof LEVELS[number]
+
+/** What a record gets when nothing in it, its resource or its client's defaults says. */
+export const FALLBACK_ENVIRONMENT = 'default'
+export const FALLBACK_STATUS = 'UNKNOWN'
+
+/** Attributes lifted into the columns of the same name (and out of `attributes`). */
+const LIFTED = ['workflow_id', 'run_id', 'step', 'status', 'event_id', 'duration_ms'] as const
+/** The OpenTelemetry attribute of a record's unique id: its idempotency key. */
+const RECORD_UID = 'log.record.uid'
+
+/** A record and where it sits in the request, for messages. */
+export interface PlacedRecord {
+  record: OtlpLogRecordBody
+  resource: Record<string, unknown>
+  scope: Record<string, unknown>
+  /** `resourceLogs[i].scopeLogs[j].logRecords[k]` */
+  path: string
+}
+
+/** The records of a request in order, each with its resource's and scope's attributes as plain values. */
+export function recordsOf (request: OtlpRequest): PlacedRecord[] {
+  const placed: PlacedRecord[] = []
+  ;(request.resourceLogs ?? []).forEach((resourceLogs, i) => {
+    const resource = attributesOf(resourceLogs.resource?.attributes)
+    ;(resourceLogs.scopeLogs ?? []).forEach((scopeLogs, j) => {
+      const scope = attributesOf(scopeLogs.scope?.attributes)
+      const { name, version } = scopeLogs.scope ?? {}
+      if (name !== undefined && name !== '') scope['otel.scope.name'] = name
+      if (version !== undefined && version !== '') scope['otel.scope.version'] = version
+      ;(scopeLogs.logRecords ?? []).forEach((record, k) => {
+        placed.push({ record, resource, scope, path: `resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}]` })
+      })
+    })
+  })
+  return placed
+}
+
+/** The total of records in a request, counted without building anything. */
+export function countRecords (request: OtlpRequest): number {
+  let count = 0
+  for (const resourceLogs of request.resourceLogs ?? []) {
+    for (const scopeLogs of resourceLogs.scopeLogs ?? []) count += scopeLogs.logRecords?.length ?? 0
+  }
+  return count
+}
+
+/** A client's own defaults for what a record may not say (null: the fallbacks above). */
+export interface RecordDefaults {
+  readonly environment: string | null
+  readonly status: string | null
+}
+
+/**
+ * The record as a native log entry (not yet checked): `receivedAt` stands in
+ * for a record with neither time.
+ */
+export function toEntry ({ record, resource, scope }: PlacedRecord, receivedAt: Date, defaults: RecordDefaults): Record<string, unknown> {
+  const attributes: Record<string, unknown> = { ...resource, ...scope, ...attributesOf(record.attributes) }
+  const entry: Record<string, unknown> = {
+    environment: textOf(resource['deployment.environment.name']) ?? textOf(resource['deployment.environment']) ??
+      defaults.environment ?? FALLBACK_ENVIRONMENT,
+    executed_at: timeOf(record.timeUnixNano) ?? timeOf(record.observedTimeUnixNano) ?? receivedAt.toISOString(),
+    status: defaults.status ?? FALLBACK_STATUS,
+    level: levelOf(record.severityNumber, record.severityText)
+  }
+  const workflowName = textOf(resource['service.name'])
+  if (workflowName !== undefined) entry.workflow_name = workflowName
+  if (record.body !== undefined) {
+    const body = valueOf(record.body)
+    entry.message = typeof body === 'string' ? body : JSON.stringify(body)
+  }
+  if (record.traceId !== undefined && record.traceId !== '') entry.trace_id = record.traceId.toLowerCase()
+  if (record.spanId !== undefined && record.spanId !== '') attributes.span_id = record.spanId.toLowerCase()
+  if (record.severityText !== undefined && record.severityText !== '') attributes.severity_text = record.severityText
+  if (record.eventName !== undefined && record.eventName !== '') attributes['event.name'] = record.eventName
+  if (Object.hasOwn(attributes, RECORD_UID)) {
+    entry.event_id = attributes[RECORD_UID]
+    delete attributes[RECORD_UID]
+  }
+  for (const name of LIFTED) {
+    if (!Object.hasOwn(attributes, name)) continue
+    // A record's own uid is its idempotency key; an event_id attribute beside it stays an attribute.
+    if (name === 'event_id' && entry.event_id !== undefined) continue
+    entry[name] = attributes[name]
+    delete attributes[name]
+  }
+  if (Object.keys(attributes).length > 0) entry.attributes = attributes
+  return entry
+}
+
+/** Key-value pairs as an object (a key given twice: the last wins). */
+function attributesOf (pairs: OtlpKeyValue[] | undefined): Record<string, unknown> {
+  const object: Record<string, unknown> = {}
+  for (const { key, value } of pairs ?? []) object[key] = value === undefined ? null : valueOf(value)
+  return object
+}
+
+/**
+ * An AnyValue as a JSON value: an integer as a number when it is exact as
+ * one (else its decimal string), a key-value list as an object, bytes as
+ * their base64 text, an empty value as null.
+ */
+export function valueOf (value: OtlpAnyValue): unknown {
+  if (value.stringValue !== undefined) return value.stringValue
+  if (value.boolValue !== undefined) return value.boolValue
+  if (value.intValue !== undefined) {
+    const number = Number(value.intValue)
+    return Number.isSafeInteger(number) ? number : String(value.intValue)
+  }
+  if (value.doubleValue !== undefined) return value.doubleValue
+  if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map(valueOf)
+  if (value.kvlistValue !== undefined) return attributesOf(value.kvlistValue.values)
+  if (value.bytesValue !== undefined) return value.bytesValue
+  return null
+}
+
+function textOf (value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+/** Nanoseconds since the epoch as RFC 3339 to the millisecond; 0 or absent: none. */
+function timeOf (nanos: string | number | undefined): string | undefined {
+  if (nanos === undefined) return undefined
+  const ns = BigInt(nanos)
+  if (ns <= 0n) return undefined
+  return new Date(Number(ns / 1_000_000n)).toISOString()
+}
+
+const SEVERITY_TEXTS: Record<string, Level> = {
+  trace: 'trace',
+  debug: 'debug',
+  info: 'info',
+  information: 'info',
+  notice: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  err: 'error',
+  fatal: 'fatal',
+  critical: 'fatal',
+  crit: 'fatal',
+  emergency: 'fatal',
+  alert: 'fatal',
+  panic: 'fatal'
+}
+
+/** OpenTelemetry's severity ranges (1–4 TRACE … 21–24 FATAL); without one, the text if it names a level; else info. */
+export function levelOf (severityNumber: number | undefined, severityText: string | undefined): Level {
+  if (severityNumber !== undefined && severityNumber >= 1 && severityNumber <= 24) {
+    const levels: Level[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal']
+    return levels[Math.floor((severityNumber - 1) / 4)]!
+  }
+  const text = severityText?.trim().toLowerCase()
+  return (text === undefined ? undefined : SEVERITY_TEXTS[text]) ?? 'info'
+}

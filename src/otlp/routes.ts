@@ -1,0 +1,182 @@
+// POST /v1/logs: OTLP/HTTP logs, from OpenTelemetry SDK exporters and the
+// Collector's otlphttp exporter, in JSON or protobuf. Each record is mapped
+// to a native entry (map.ts) and judged by the native checks; the good ones
+// are stored through fastify.ingest like any other ingest, and the bad ones
+// are refused one by one in a partial success, as ?partial=true does.
+// Registered inside the authenticated scope: clientOf(request) is always set.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import { clientOf } from '../auth/client.ts'
+import { Errors } from '../errors.ts'
+import { checkEntries } from '../logs/check-entries.ts'
+import type { RejectionBody } from '../logs/schemas.ts'
+import { bodyAjv } from '../schemas/ajv.ts'
+import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
+import { countRecords, FALLBACK_ENVIRONMENT, FALLBACK_STATUS, recordsOf, toEntry } from './map.ts'
+import { decodeRequest, encodeResponse, encodeStatus, UndecodableProtobuf } from './proto.ts'
+import { AnyValue, OtlpRequestSchema, OtlpResponse, ProtobufBody, type OtlpRequest } from './schemas.ts'
+
+const PROTOBUF = 'application/x-protobuf'
+/** Records named in a partial success's message; the count covers the rest. */
+const NAMED_REJECTIONS = 5
+/**
+ * The deepest a request's JSON may nest. Attributes may nest 32 levels
+ * (validate.ts), and each AnyValue level takes four of JSON (value,
+ * kvlistValue, values, the pair): this leaves room for that and the envelope.
+ */
+const MAX_DEPTH = 160
+
+if (bodyAjv.getSchema(AnyValue.$id!) === undefined) bodyAjv.addSchema(AnyValue)
+const validateRequest = bodyAjv.compile<OtlpRequest>(OtlpRequestSchema)
+
+/** HTTP statuses as the gRPC codes a google.rpc.Status carries. */
+function grpcCode (statusCode: number): number {
+  switch (statusCode) {
+    case 400: case 413: case 415: return 3 // INVALID_ARGUMENT
+    case 401: return 16 // UNAUTHENTICATED
+    case 403: return 7 // PERMISSION_DENIED
+    case 404: return 5 // NOT_FOUND
+    case 408: return 4 // DEADLINE_EXCEEDED
+    case 429: return 8 // RESOURCE_EXHAUSTED
+    case 503: return 14 // UNAVAILABLE
+    default: return statusCode >= 500 ? 13 : 2 // INTERNAL, UNKNOWN
+  }
+}
+
+function wantsProtobuf (request: FastifyRequest): boolean {
+  return request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() === PROTOBUF
+}
+
+/** Whether a parsed value nests deeper than `limit`, found without recursion. */
+function nestsDeeper (value: unknown, limit: number): boolean {
+  const pending: Array<[unknown, number]> = [[value, 1]]
+  while (pending.length > 0) {
+    const [next, depth] = pending.pop()!
+    if (typeof next !== 'object' || next === null) continue
+    if (depth > limit) return true
+    for (const member of Array.isArray(next) ? next : Object.values(next)) {
+      if (typeof member === 'object' && member !== null) pending.push([member, depth + 1])
+    }
+  }
+  return false
+}
+
+/** The request, decoded (protobuf) and checked for shape and types: a 400 naming the first problem when it is not one. */
+function readRequest (body: unknown): OtlpRequest {
+  let request: unknown = body
+  if (Buffer.isBuffer(body)) {
+    try {
+      request = decodeRequest(body)
+    } catch (error) {
+      if (error instanceof UndecodableProtobuf) throw Errors.invalidProtobuf(error.message)
+      throw error
+    }
+  }
+  if (nestsDeeper(request, MAX_DEPTH)) {
+    throw Errors.invalidRequest('body', `it nests deeper than ${MAX_DEPTH} levels`, [{ field: 'body', message: `nests deeper than ${MAX_DEPTH} levels` }])
+  }
+  if (!validateRequest(request)) {
+    const issues = (validateRequest.errors ?? []).map((error) => ({
+      field: ['body', ...error.instancePath.split('/').filter((part) => part !== '')].join('.'),
+      message: error.message ?? 'is invalid'
+    }))
+    const first = issues[0]
+    throw Errors.invalidRequest('body', first === undefined ? 'not an ExportLogsServiceRequest' : `${first.field} ${first.message}`, issues)
+  }
+  return request
+}
+
+/** A partial success's message: the first rejected records, where they are, and why. */
+function rejectionMessage (issues: RejectionBody[], paths: string[], rejected: number): string {
+  const named: string[] = []
+  const seen = new Set<number>()
+  for (const issue of issues) {
+    if (seen.has(issue.index)) continue
+    seen.add(issue.index)
+    if (named.length === NAMED_REJECTIONS) break
+    const field = issue.field === undefined ? '' : ` ${issue.field}`
+    named.push(`${paths[issue.index] ?? `record ${issue.index}`}:${field} ${issue.message} (${issue.code})`)
+  }
+  const more = rejected > named.length ? `; and ${rejected - named.length} more` : ''
+  return `${rejected} log ${rejected === 1 ? 'record was' : 'records were'} rejected: ${named.join('; ')}${more}`
+}
+
+const otlpRoutes: FastifyPluginAsync = async (fastify) => {
+  const { MAX_BATCH_ENTRIES, MAX_BODY_BYTES, MAX_ENTRY_FIELDS } = fastify.config
+
+  /** Errors of a protobuf request go back as a protobuf google.rpc.Status, as OTLP/HTTP has them. */
+  async function protobufErrors (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+    if (reply.statusCode < 400 || !wantsProtobuf(request) || typeof payload !== 'string') return payload
+    let message = payload
+    try {
+      const error = JSON.parse(payload) as { code?: unknown, message?: unknown }
+      if (typeof error.message === 'string') message = typeof error.code === 'string' ? `${error.code}: ${error.message}` : error.message
+    } catch {
+      // Not the JSON error shape: its text is the message.
+    }
+    reply.header('content-type', PROTOBUF)
+    return encodeStatus(grpcCode(reply.statusCode), message)
+  }
+
+  fastify.post('/v1/logs', {
+    config: {
+      scope: 'logs:write',
+      protobufBody: true,
+      // One JSON value holds the whole batch: as many fields as its entries may hold together.
+      maxBodyFields: MAX_BATCH_ENTRIES * MAX_ENTRY_FIELDS
+    },
+    bodyLimit: MAX_BODY_BYTES,
+    // Both encodings are checked against the JSON schema in the handler, protobuf once decoded.
+    validatorCompiler: () => () => true,
+    onSend: protobufErrors,
+    schema: {
+      tags: ['logs'],
+      summary: 'OTLP/HTTP logs (ExportLogsServiceRequest), JSON or protobuf',
+      description: 'For OpenTelemetry exporters: application/json or application/x-protobuf, gzip accepted. Every record is ' +
+        `mapped to a log entry (see the README) and checked as POST /api/v1/logs checks one; at most ${MAX_BATCH_ENTRIES} ` +
+        'records and the body limit (after decompression) per request. 200 when the good records are stored; records ' +
+        'refused are counted in partialSuccess. A record with no environment gets its client\'s default environment, else ' +
+        `"${FALLBACK_ENVIRONMENT}"; one without a status attribute its client's default status, else "${FALLBACK_STATUS}". The answer to a ` +
+        'protobuf request is protobuf: an ExportLogsServiceResponse, or a google.rpc.Status for an error. 429 and 503 carry Retry-After.',
+      body: {
+        content: {
+          'application/json': { schema: OtlpRequestSchema },
+          [PROTOBUF]: { schema: ProtobufBody }
+        }
+      },
+      response: {
+        200: OtlpResponse,
+        ...errorResponses(...AUTHENTICATED_ERRORS, 413, 415)
+      }
+    }
+  }, async (request, reply) => {
+    const client = clientOf(request)
+    const otlp = readRequest(request.body)
+    const total = countRecords(otlp)
+    if (total > MAX_BATCH_ENTRIES) throw Errors.tooManyEntries(MAX_BATCH_ENTRIES)
+
+    const placed = recordsOf(otlp)
+    const receivedAt = new Date()
+    // Each record is mapped as it is checked, within checkEntries' slices of time.
+    const { valid, issues } = await checkEntries({
+      single: false,
+      length: placed.length,
+      entry: (index) => toEntry(placed[index]!, receivedAt, client.defaults)
+    })
+    const rejected = total - valid.length
+    if (valid.length > 0) {
+      await fastify.ingest.store(client, valid.map(({ entry }) => entry), { withLogs: false, rejected })
+    } else if (rejected > 0) {
+      fastify.ingest.reject(client, rejected)
+    }
+
+    const partialSuccess = rejected === 0
+      ? undefined
+      : { rejectedLogRecords: rejected, errorMessage: rejectionMessage(issues, placed.map((record) => record.path), rejected) }
+    if (wantsProtobuf(request)) {
+      return await reply.header('content-type', PROTOBUF).send(encodeResponse(partialSuccess))
+    }
+    return partialSuccess === undefined ? {} : { partialSuccess: { ...partialSuccess, rejectedLogRecords: String(rejected) } }
+  })
+}
+
+export default otlpRoutes
