@@ -55,9 +55,8 @@ export type Payload = Readable & { receivedEncodedLength?: number }
  * and check one at a time.
  */
 export async function readBody (payload: Payload, options: ReadOptions): Promise<unknown> {
-  if (options.contentLength > options.bodyLimit) throw Errors.bodyTooLarge(options.bodyLimit)
-  const chunks: Buffer[] = []
-  let received = 0
+  const arriving = new ArrivingBody(payload, options)
+  const { chunks } = arriving
   // NDJSON is always scanned (its lines are parsed one by one anyway); JSON
   // only once it outgrows WHOLE_PARSE_BYTES. A body parsed whole (nearly
   // every one) needs no scanner, nor a clock.
@@ -68,18 +67,13 @@ export async function readBody (payload: Payload, options: ReadOptions): Promise
     pacer = new Pacer()
   }
   await eachChunk(payload, (chunk) => {
-    received += chunk.length
-    if (received > options.bodyLimit || (payload.receivedEncodedLength ?? 0) > options.bodyLimit) {
-      throw Errors.bodyTooLarge(options.bodyLimit)
-    }
-    options.hold?.take(chunk.length)
-    chunks.push(chunk)
+    arriving.take(chunk)
     if (scanner === undefined || pacer === undefined) {
-      if (received <= WHOLE_PARSE_BYTES) return undefined
+      if (arriving.received <= WHOLE_PARSE_BYTES) return undefined
       // Too big to parse whole: what came so far is scanned now, the rest as it comes.
       scanner = new EntryScanner(options.mode, options)
       pacer = new Pacer()
-      return feedPieces(scanner, pacer, Buffer.concat(chunks, received))
+      return feedPieces(scanner, pacer, arriving.bytes())
     }
     // Only the work on this chunk counts toward the slice, not the wait for it.
     pacer.restart()
@@ -87,12 +81,10 @@ export async function readBody (payload: Payload, options: ReadOptions): Promise
     scanner.feed(chunk)
     return pacer.due() ? pacer.yield() : undefined
   })
-  if (!Number.isNaN(options.contentLength) && (payload.receivedEncodedLength ?? received) !== options.contentLength) {
-    throw new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH()
-  }
+  arriving.complete()
   // Parsed at once, the bytes as they came need no copy of their own.
-  if (scanner === undefined) return parseWhole(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received), options)
-  const body = chunks.length === 1 ? Buffer.from(chunks[0]!) : Buffer.concat(chunks, received)
+  if (scanner === undefined) return parseWhole(chunks.length === 1 ? chunks[0]! : arriving.bytes(), options)
+  const body = chunks.length === 1 ? Buffer.from(chunks[0]!) : arriving.bytes()
   scanner.finish()
   if (options.mode === 'ndjson') return new ReceivedEntries(body, scanner.spans, { single: false, ndjson: true, limits: options })
   if (body.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY()
@@ -108,22 +100,47 @@ export async function readBody (payload: Payload, options: ReadOptions): Promise
  * like a JSON body, and compared with Content-Length.
  */
 export async function readBytes (payload: Payload, options: Pick<ReadOptions, 'bodyLimit' | 'contentLength' | 'hold'>): Promise<Buffer> {
-  if (options.contentLength > options.bodyLimit) throw Errors.bodyTooLarge(options.bodyLimit)
-  const chunks: Buffer[] = []
-  let received = 0
-  await eachChunk(payload, (chunk) => {
-    received += chunk.length
-    if (received > options.bodyLimit || (payload.receivedEncodedLength ?? 0) > options.bodyLimit) {
-      throw Errors.bodyTooLarge(options.bodyLimit)
-    }
-    options.hold?.take(chunk.length)
-    chunks.push(chunk)
-    return undefined
-  })
-  if (!Number.isNaN(options.contentLength) && (payload.receivedEncodedLength ?? received) !== options.contentLength) {
-    throw new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH()
+  const arriving = new ArrivingBody(payload, options)
+  await eachChunk(payload, (chunk) => { arriving.take(chunk); return undefined })
+  arriving.complete()
+  return arriving.bytes()
+}
+
+/**
+ * A body's bytes as they arrive, JSON or binary: refused past the route's
+ * limit (counted after decompression, and on the wire), taken from the
+ * in-flight caps, and once complete compared with Content-Length.
+ */
+class ArrivingBody {
+  readonly chunks: Buffer[] = []
+  received = 0
+  readonly #payload: Payload
+  readonly #options: Pick<ReadOptions, 'bodyLimit' | 'contentLength' | 'hold'>
+
+  constructor (payload: Payload, options: Pick<ReadOptions, 'bodyLimit' | 'contentLength' | 'hold'>) {
+    if (options.contentLength > options.bodyLimit) throw Errors.bodyTooLarge(options.bodyLimit)
+    this.#payload = payload
+    this.#options = options
   }
-  return Buffer.concat(chunks, received)
+
+  take (chunk: Buffer): void {
+    this.received += chunk.length
+    const { bodyLimit, hold } = this.#options
+    if (this.received > bodyLimit || (this.#payload.receivedEncodedLength ?? 0) > bodyLimit) throw Errors.bodyTooLarge(bodyLimit)
+    hold?.take(chunk.length)
+    this.chunks.push(chunk)
+  }
+
+  complete (): void {
+    const { contentLength } = this.#options
+    if (!Number.isNaN(contentLength) && (this.#payload.receivedEncodedLength ?? this.received) !== contentLength) {
+      throw new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH()
+    }
+  }
+
+  bytes (): Buffer {
+    return Buffer.concat(this.chunks, this.received)
+  }
 }
 
 /** Scans bytes a piece at a time, giving the event loop back between pieces when due. */
