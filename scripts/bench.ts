@@ -206,7 +206,7 @@ try {
   // Compiled, as in production: the code npm start runs, without tsx's
   // loader (a thread and some 30 MB of its own) in the memory figure.
   progress('compiling the service (npm run build)...')
-  await runNode('the build', 'node_modules/typescript/bin/tsc', { ...process.env }, ['-p', 'tsconfig.build.json'])
+  await runNode('the build', 'scripts/build.ts', { ...process.env })
   await withServer(async (admin) => {
     // Each table on a database of its own: the queried tenants share theirs with no ingest figure's logs.
     process.stdout.write(`${await inScratchDatabase(admin, 'ingest', ingestBench)}\n`)
