@@ -67,6 +67,19 @@ export interface LogsTable {
   size_bytes: number | null
 }
 
+/**
+ * How many of a client's logs of one UTC hour carry each (status, level,
+ * environment), kept by triggers on logs: read only by the stats.
+ */
+export interface LogHourCountsTable {
+  client_id: string
+  hour: Timestamp
+  status: string
+  level: string
+  environment: string
+  logs: ColumnType<number, number, number>
+}
+
 export interface ServiceSecretsTable {
   name: string
   secret: Buffer
@@ -126,6 +139,7 @@ export interface Database {
   clients: ClientsTable
   api_keys: ApiKeysTable
   logs: LogsTable
+  log_hour_counts: LogHourCountsTable
   service_secrets: ServiceSecretsTable
   audit_events: AuditEventsTable
   usage_daily: UsageDailyTable

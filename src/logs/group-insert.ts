@@ -183,6 +183,10 @@ export const IDS_PER_NOTIFICATION = 200
 // at commit and never for a statement that fails, so a tail hears of exactly
 // the logs committed. A SELECT in WITH runs only when referenced: the final
 // select counts the notifications to make it run.
+//
+// The same rows are added to their hours' counts in log_hour_counts, which
+// the stats read (see its migration): summed per hour and upserted in key
+// order, so that two writes lock the counts in the same order.
 const INSERT_GROUP = `
   with inserted as (
     insert into logs (client_id, key_id, id, event_id, environment, executed_at, status, level, message,
@@ -194,7 +198,14 @@ const INSERT_GROUP = `
       $16::jsonb[], $17::int4[]
     )
     on conflict (client_id, event_id) where event_id is not null do nothing
-    returning client_id, id, event_id, received_at, attributes
+    returning client_id, id, event_id, received_at, attributes, executed_at, status, level, environment
+  ), counted as (
+    insert into log_hour_counts as counts (client_id, hour, status, level, environment, logs)
+    select client_id, date_bin('1 hour', executed_at, timestamptz '2000-01-01 00:00:00+00'), status, level, environment, count(*)
+    from inserted
+    group by 1, 2, 3, 4, 5
+    order by 1, 2, 3, 4, 5
+    on conflict (client_id, hour, status, level, environment) do update set logs = counts.logs + excluded.logs
   ), numbered as (
     select client_id, id, (row_number() over (partition by client_id order by id) - 1) / ${IDS_PER_NOTIFICATION} as part
     from inserted
