@@ -5,7 +5,11 @@
 import { fileURLToPath } from 'node:url'
 import protobuf from 'protobufjs'
 
-/** The vendored push.proto, for anything else that encodes or decodes pushes (a benchmark, a test). */
+/**
+ * The vendored push.proto, for anything else that encodes or decodes pushes
+ * (a benchmark, a test). It imports gogoproto/gogo.proto, which is not
+ * vendored: skip that import as below, or use PushRequestType.
+ */
 export const LOKI_PUSH_PROTO = fileURLToPath(new URL('./proto/push.proto', import.meta.url))
 
 const root = new protobuf.Root()
@@ -16,7 +20,8 @@ root.resolvePath = (origin, target) => target === 'gogoproto/gogo.proto' ? null 
 root.loadSync(LOKI_PUSH_PROTO)
 root.resolveAll()
 
-const PushRequestType = root.lookupType('logproto.PushRequest')
+/** logproto.PushRequest, as protobufjs reads it from push.proto. */
+export const PushRequestType = root.lookupType('logproto.PushRequest')
 
 /** Thrown for bytes that are not a PushRequest. */
 export class UndecodablePushRequest extends Error {}
