@@ -53,7 +53,10 @@ void t.test('a JSON push: labels, structured metadata and JSON lines mapped to f
       values: [
         [TIME_NS, 'disk almost full', { run_id: 'run-7', status: 'failure', duration_ms: '1500.5', step: 'load', trace_id: 'abc123' }],
         [TIME_NS, JSON.stringify({ level: 50, time: 1795000000999, msg: 'load failed', pid: 42, workflow_id: 'wf-1', err: { type: 'Error' } })],
-        ['0', 'no time']
+        ['0', 'no time'],
+        [TIME_NS, '{not json}'],
+        [TIME_NS, '{"__proto__": {"polluted": true}, "msg": "poisoned"}'],
+        [TIME_NS, '["an", "array"]']
       ]
     }, {
       stream: { environment: 'staging', service_name: 'api', app: 'shop', detected_level: 'ERR' },
@@ -62,7 +65,10 @@ void t.test('a JSON push: labels, structured metadata and JSON lines mapped to f
   })
   expectStored(t, res)
   const logs = await listLogs(app, apiKey)
-  t.equal(logs.length, 4)
+  t.equal(logs.length, 7)
+  for (const line of ['{not json}', '{"__proto__": {"polluted": true}, "msg": "poisoned"}', '["an", "array"]']) {
+    t.ok(logs.some((log) => log.message === line), `${line}: not one plain JSON object, so the message as sent`)
+  }
   t.match(logs.find((log) => log.message === 'disk almost full'), {
     environment: 'production',
     executed_at: TIME_ISO,
