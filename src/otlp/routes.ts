@@ -6,6 +6,7 @@
 // Registered inside the authenticated scope: clientOf(request) is always set.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { clientOf } from '../auth/client.ts'
+import { nestsDeeper } from '../body/nesting.ts'
 import { Errors } from '../errors.ts'
 import { checkEntries } from '../logs/check-entries.ts'
 import type { RejectionBody } from '../logs/schemas.ts'
@@ -44,20 +45,6 @@ function grpcCode (statusCode: number): number {
 
 function wantsProtobuf (request: FastifyRequest): boolean {
   return request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() === PROTOBUF
-}
-
-/** Whether a parsed value nests deeper than `limit`, found without recursion. */
-function nestsDeeper (value: unknown, limit: number): boolean {
-  const pending: Array<[unknown, number]> = [[value, 1]]
-  while (pending.length > 0) {
-    const [next, depth] = pending.pop()!
-    if (typeof next !== 'object' || next === null) continue
-    if (depth > limit) return true
-    for (const member of Array.isArray(next) ? next : Object.values(next)) {
-      if (typeof member === 'object' && member !== null) pending.push([member, depth + 1])
-    }
-  }
-  return false
 }
 
 /** The request, decoded (protobuf) and checked for shape and types: a 400 naming the first problem when it is not one. */

@@ -35,6 +35,12 @@ declare module 'fastify' {
     maxBodyFields?: number
     /** The route takes `application/x-protobuf` bodies, handed to it as the bytes received; any other answers them 415. */
     protobufBody?: boolean
+    /**
+     * Content-Encodings the route undoes itself, on its protobuf bodies only
+     * (Loki's `snappy`): such a body is handed on as it came, and the same
+     * encoding on any other Content-Type is refused (415).
+     */
+    protobufEncodings?: readonly string[]
   }
 }
 
@@ -42,6 +48,10 @@ function decompressorFor (encoding: string): Gunzip | Inflate | undefined {
   if (encoding === 'gzip' || encoding === 'x-gzip') return createGunzip()
   if (encoding === 'deflate') return createInflate()
   return undefined
+}
+
+function isProtobuf (request: FastifyRequest): boolean {
+  return request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() === 'application/x-protobuf'
 }
 
 /** Reads no more of a body: the bytes still on their way are left unread until the connection closes. */
@@ -83,6 +93,10 @@ export default fp(async function bodyParsers (fastify) {
     request.bodyHold = fastify.bodyBytes.holdFor(request.ip, reply.raw)
     const encoding = request.headers['content-encoding']?.trim().toLowerCase()
     if (encoding === undefined || encoding === '' || encoding === 'identity') {
+      done(null, payload)
+      return
+    }
+    if (request.routeOptions.config.protobufEncodings?.includes(encoding) === true && isProtobuf(request)) {
       done(null, payload)
       return
     }
