@@ -30,6 +30,7 @@ import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
 import tailRoutes from './tail/routes.ts'
 import otlpRoutes from './otlp/routes.ts'
+import elasticRoutes from './elastic/routes.ts'
 import tails from './plugins/tails.ts'
 import retention from './plugins/retention.ts'
 import searchIndexUpkeep from './plugins/search-index-upkeep.ts'
@@ -169,7 +170,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     app.addSchema(AnyValue)
 
     await app.register(healthRoutes)
-    await app.register(authenticated, { routes: [logsRoutes, otlpRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes] })
+    await app.register(authenticated, { routes: [logsRoutes, otlpRoutes, elasticRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes] })
     await app.ready()
   } catch (error) {
     await app.close().catch(() => {})
