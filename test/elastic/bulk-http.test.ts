@@ -109,7 +109,7 @@ void t.test('malformed bodies are refused whole, and nothing is stored', async (
   ]
   for (const [name, payload, status, code, headers] of cases) {
     const res = await bulk(app, auth, payload, { headers: headers ?? {} })
-    t.test(name, async (t) => { expectElasticError(t, res, status, code) })
+    await t.test(name, async (t) => { expectElasticError(t, res, status, code) })
   }
   t.equal(await countLogs(app), 0, 'nothing stored by any of them')
 })
