@@ -227,3 +227,19 @@ void t.test('the version probe: client.info(), with the key; HEAD / and GET /_li
   const refused = await stranger.info().catch((error: unknown) => error)
   t.match(refused, { statusCode: 401 }, 'no key, no version')
 })
+
+void t.test('a gzipping client is stored; over the request rate limit the client throws ResponseError 429 with Retry-After', async (t) => {
+  const { app, base } = await listening(t, { RATE_LIMIT_MAX: '1', RATE_LIMIT_WINDOW: '1m' })
+  const { apiKey } = await issueKey(app, 'acme')
+  const client = new Client({ node: base, auth: { apiKey }, compression: true, maxRetries: 0 })
+  t.teardown(async () => { await client.close() })
+  const stored = await client.bulk({ operations: [{ create: { _index: 'a' } }, { message: 'gzipped by the client' }] })
+  t.equal(stored.errors, false)
+  const limited = await client.bulk({ operations: [{ create: { _index: 'a' } }, { message: 'one too many' }] }).catch((error: unknown) => error)
+  t.type(limited, errors.ResponseError)
+  const response = limited as errors.ResponseError
+  t.equal(response.statusCode, 429)
+  t.match(response.headers, { 'retry-after': /^\d+$/, 'x-elastic-product': 'Elasticsearch' })
+  t.match(response.body, { code: 'rate_limited', status: 429 })
+  t.equal(await countLogs(app), 1)
+})
