@@ -3,6 +3,7 @@
 // parsed here; the documents are parsed later, one at a time, as they are
 // checked. A body whose action lines cannot be read is refused whole, as
 // Elasticsearch refuses it: its lines could no longer be paired.
+import { Pacer } from '../body/pace.ts'
 import type { ReceivedEntries } from '../body/read-entries.ts'
 import { Errors } from '../errors.ts'
 import { RefusedEntry, UnparsableLine } from '../logs/validate.ts'
@@ -53,12 +54,15 @@ function describe (value: unknown): string {
 /**
  * The operations of the body's lines, in order. Throws 400 for an action line
  * that is not one object of one action, or an action that lacks its document
- * line, and 413 for more than `maxOperations` operations.
+ * line, and 413 for more than `maxOperations` operations. Action lines may be
+ * as long as any line: they are parsed in slices of time, as documents are.
  */
-export function operationsOf (lines: ReceivedEntries, pathIndex: string | undefined, maxOperations: number): BulkOperation[] {
+export async function operationsOf (lines: ReceivedEntries, pathIndex: string | undefined, maxOperations: number): Promise<BulkOperation[]> {
   const operations: BulkOperation[] = []
+  const pacer = new Pacer()
   let at = 0
   while (at < lines.length) {
+    if (pacer.due()) await pacer.yield()
     if (operations.length === maxOperations) throw Errors.tooManyEntries(maxOperations)
     const line = at + 1
     const value = lines.entry(at)

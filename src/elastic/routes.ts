@@ -110,7 +110,7 @@ const elasticRoutes: FastifyPluginAsync = async (fastify) => {
     const client = clientOf(request)
     const lines = request.body as ReceivedEntries | undefined
     if (lines === undefined || lines.length === 0) throw Errors.emptyBatch()
-    const operations = operationsOf(lines, (request.params as { index?: string }).index, MAX_BATCH_ENTRIES)
+    const operations = await operationsOf(lines, (request.params as { index?: string }).index, MAX_BATCH_ENTRIES)
     const documents = operations.filter((operation) => operation.refusal === undefined)
 
     const receivedAt = new Date()
