@@ -169,3 +169,22 @@ void t.test('GET /: the version to a client with a key, 401 to one without, and 
   t.match(license.json(), { license: { status: 'active', type: 'basic' } })
   t.equal(license.headers['x-elastic-product'], 'Elasticsearch')
 })
+
+void t.test('usage counts stored, duplicate and refused documents, and a request over the ingest limit', async (t) => {
+  const now = Date.now()
+  const { app } = await buildTestApp(t, { INGEST_RATE_LIMIT: '4' }, { ingestClock: () => now })
+  const { apiKey } = await issueKey(app, 'acme')
+  const admin = await issueKey(app, 'acme', { scopes: ['keys:manage'] })
+  const res = await bulk(app, `ApiKey ${apiKey}`, ndjson(
+    { create: { _index: 'a', _id: 'one' } }, DOC,
+    { create: { _index: 'a', _id: 'one' } }, DOC,
+    { index: { _index: 'a' } }, DOC,
+    { delete: { _index: 'a', _id: 'one' } },
+    { create: { _index: 'a' } }, { message: 5 }
+  ))
+  t.same(res.json<{ items: Array<Record<string, { status: number }>> }>().items.map((item) => Object.values(item)[0]!.status), [201, 409, 201, 400, 400])
+  const over = await bulk(app, `ApiKey ${apiKey}`, ndjson({ create: { _index: 'a' } }, DOC, { create: { _index: 'a' } }, DOC))
+  t.same(over.json<{ items: Array<{ create: { status: number } }> }>().items.map((item) => item.create.status), [429, 429])
+  const usage = await app.inject({ method: 'GET', url: '/api/v1/usage', headers: { 'x-api-key': admin.apiKey } })
+  t.match(usage.json(), { total: { requests: 2, logs_accepted: 2, logs_duplicates: 1, logs_rejected: 4, rate_limited: 1 } })
+})
