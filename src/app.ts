@@ -31,6 +31,7 @@ import usageRoutes from './usage/routes.ts'
 import tailRoutes from './tail/routes.ts'
 import otlpRoutes from './otlp/routes.ts'
 import lokiRoutes from './loki/routes.ts'
+import elasticRoutes from './elastic/routes.ts'
 import tails from './plugins/tails.ts'
 import retention from './plugins/retention.ts'
 import searchIndexUpkeep from './plugins/search-index-upkeep.ts'
@@ -170,7 +171,9 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     app.addSchema(AnyValue)
 
     await app.register(healthRoutes)
-    await app.register(authenticated, { routes: [logsRoutes, otlpRoutes, lokiRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes] })
+    await app.register(authenticated, {
+      routes: [logsRoutes, otlpRoutes, lokiRoutes, elasticRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes]
+    })
     await app.ready()
   } catch (error) {
     await app.close().catch(() => {})

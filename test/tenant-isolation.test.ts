@@ -345,7 +345,8 @@ function routesOf (app: FastifyInstance): string[] {
   const routes: string[] = []
   const pathAtDepth: string[] = []
   for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const match = /^((?:│ {3}| {4})*)[├└]── (.*?)(?: \(([A-Z, ]+)\))?$/.exec(line)
+    // A route with constraints (GET / for Elasticsearch's probe) prints them after its methods.
+    const match = /^((?:│ {3}| {4})*)[├└]── (.*?)(?: \(([A-Z, ]+)\))?(?: \{.*\})?$/.exec(line)
     if (match === null) continue
     const depth = match[1]!.length / 4
     const path = (depth === 0 ? '' : pathAtDepth[depth - 1] ?? '') + match[2]!

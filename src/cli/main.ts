@@ -58,8 +58,8 @@ Commands:
                        --signing: the client must sign its requests; prints its
                        signing secret once (needs SIGNING_KEY)
                        --environment, --status: what a log shipped to /v1/logs
-                       gets when it says none (or "default": the service's
-                       fallbacks, "default" and "UNKNOWN")
+                       or /_bulk gets when it says none (or "default": the
+                       service's fallbacks, "default" and "UNKNOWN")
   list [--client NAME] [--older-than 90d]
                        clients and their keys, with last use (never a key);
                        flags keys that stop working within 14 days.

@@ -1,6 +1,7 @@
 // The names and numbers other loggers give their levels, as this service's
 // six levels. Shippers pass on whatever their logger said: syslog's and
-// Loki's names (warning, err, crit, emerg…), winston's (verbose, http, silly)
+// Loki's names (warning, err, crit, emerg…), winston's (verbose, http, silly),
+// ECS `log.level`, Python's and java.util.logging's (severe, fine, finest…),
 // and pino's numbers (10 trace … 60 fatal).
 import type { LEVELS } from './schemas.ts'
 
@@ -9,17 +10,23 @@ export type Level = typeof LEVELS[number]
 const NAMES: Record<string, Level> = {
   trace: 'trace',
   silly: 'trace',
+  finest: 'trace',
+  finer: 'trace',
   debug: 'debug',
+  dbg: 'debug',
+  fine: 'debug',
   verbose: 'debug',
   http: 'debug',
   info: 'info',
   information: 'info',
   informational: 'info',
   notice: 'info',
+  config: 'info',
   warn: 'warn',
   warning: 'warn',
   error: 'error',
   err: 'error',
+  severe: 'error',
   fatal: 'fatal',
   critical: 'fatal',
   crit: 'fatal',

@@ -31,6 +31,7 @@ export default fp(async function docs (fastify) {
       },
       tags: [
         { name: 'logs', description: 'Ingest and query (needs logs:write / logs:read)' },
+        { name: 'elasticsearch', description: 'Elasticsearch bulk ingest, for its clients and shippers (needs logs:write)' },
         { name: 'operations', description: 'Health and readiness, no key' }
       ]
     },

@@ -9,7 +9,9 @@ void t.test('names, any case', async (t) => {
     ['info', 'info'], ['INFO', 'info'], [' Notice ', 'info'], ['informational', 'info'],
     ['warn', 'warn'], ['warning', 'warn'], ['WARNING', 'warn'],
     ['error', 'error'], ['err', 'error'],
-    ['fatal', 'fatal'], ['critical', 'fatal'], ['crit', 'fatal'], ['alert', 'fatal'], ['emerg', 'fatal'], ['emergency', 'fatal'], ['panic', 'fatal']
+    ['fatal', 'fatal'], ['critical', 'fatal'], ['crit', 'fatal'], ['alert', 'fatal'], ['emerg', 'fatal'], ['emergency', 'fatal'], ['panic', 'fatal'],
+    // java.util.logging's, as ECS log.level carries them
+    ['SEVERE', 'error'], ['config', 'info'], ['fine', 'debug'], ['finer', 'trace'], ['finest', 'trace'], ['FATAL', 'fatal'], ['TRACE', 'trace']
   ]
   for (const [name, level] of cases) t.equal(levelFromName(name), level, name)
 })
@@ -21,6 +23,6 @@ void t.test('pino\'s numbers, as numbers or text', async (t) => {
 })
 
 void t.test('anything else names no level', async (t) => {
-  for (const name of ['', 'loud', 'toString', '__proto__', 'constructor', '5', '100', '3.5']) t.equal(levelFromName(name), undefined, JSON.stringify(name))
+  for (const name of ['', 'loud', 'warnings', 'toString', '__proto__', 'constructor', '5', '100', '3.5']) t.equal(levelFromName(name), undefined, JSON.stringify(name))
   for (const number of [0, 9, 70, 30.5, Number.NaN]) t.equal(levelFromName(number), undefined, String(number))
 })
