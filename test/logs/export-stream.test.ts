@@ -3,15 +3,21 @@
 // stops holds the server to a few pages, whatever the export's length; a
 // client that leaves frees its query slot and connections; QUERY_TIMEOUT_MS
 // bounds each page, not the export; a failure after the first byte cuts the
-// transfer. Rows read from the database are counted from the service's own
-// trace lines ('export page read'), rows received by the client here.
+// transfer; the pages sent do not pile up in V8's old generation. Rows read
+// from the database are counted from the service's own trace lines ('export
+// page read'), rows received by the client here.
+import { execFile } from 'node:child_process'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { promisify } from 'node:util'
+import { getHeapSpaceStatistics } from 'node:v8'
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import pg from 'pg'
 import t, { type Test } from 'tap'
 import { buildTestApp, callApi, expectError, issueKey, type IssuedKey } from '../helper.ts'
+
+const execFileAsync = promisify(execFile)
 
 // Each test writes tens of thousands of rows and reads them back over HTTP.
 t.setTimeout(300_000)
@@ -164,6 +170,58 @@ void t.test('a client that reads slowly or stops holds the service to a few page
   t.equal(reader.lines, TOTAL, 'every row reached the client')
   t.equal(rowsRead(served.logLines), TOTAL, 'each row read once')
   await until('the slot is given back', () => served.app.queries.running(served.key.clientId) === 0)
+})
+
+/** What V8's old generation holds now (its large objects too), in bytes. */
+function oldGeneration (): number {
+  let bytes = 0
+  for (const space of getHeapSpaceStatistics()) {
+    if (space.space_name === 'old_space' || space.space_name === 'large_object_space') bytes += space.space_used_size
+  }
+  return bytes
+}
+
+/**
+ * Watches the old generation while `work` runs and says how much it gained,
+ * summed over samples 5 ms apart, a full collection's fall not subtracted:
+ * about what was moved there from the young generation.
+ */
+async function oldGenerationGain (work: () => Promise<void>): Promise<number> {
+  let last = oldGeneration()
+  let gained = 0
+  const sample = (): void => {
+    const now = oldGeneration()
+    if (now > last) gained += now - last
+    last = now
+  }
+  const timer = setInterval(sample, 5)
+  try {
+    await work()
+  } finally {
+    clearInterval(timer)
+    sample()
+  }
+  return gained
+}
+
+void t.test('a page dies young: the old generation does not fill with the pages already sent', async (t) => {
+  const served = await serve(t)
+  const rows = 60_000
+  await seed(served.app, served.key, rows, SMALL_MESSAGE_BYTES)
+  // The client is a process of its own (curl), so that the old generation watched here is the service's.
+  const url = `http://127.0.0.1:${served.port}/api/v1/logs/export`
+  const download = async (): Promise<string> => {
+    const { stdout } = await execFileAsync('curl', ['-sS', '--fail', '-H', `x-api-key: ${served.key.apiKey}`, '-o', '/dev/null', '-w', '%{size_download}', url])
+    return stdout
+  }
+  // Warm: the first export compiles the code and fills the caches the second finds.
+  await download()
+  let bytes = 0
+  const gained = await oldGenerationGain(async () => { bytes = Number(await download()) })
+  t.ok(bytes > rows * SMALL_MESSAGE_BYTES, `the export arrived: ${(bytes / 1e6).toFixed(1)} MB`)
+  // Pages that outlived the young generation's collections would move there
+  // whole, as much as the export itself or more (its rows and its text).
+  t.ok(gained < bytes / 5, `the old generation gained ${(gained / 1e6).toFixed(1)} MB over an export of ${(bytes / 1e6).toFixed(1)} MB`)
 })
 
 void t.test('a client that goes away mid-export frees its slot, its connections and the statement', async (t) => {
