@@ -1,15 +1,17 @@
 // The load generator, run as a process of its own so that it never shares an
-// event loop with what it measures: autocannon POSTs the same body over
+// event loop with what it measures: autocannon POSTs the same body (in the
+// figure's encoding: entries.ts) over
 // `connections` connections, first for a warm-up, then for the measured run,
 // and prints one JSON line (a LoadResult) on stdout. Its settings come as JSON
 // in BENCH_LOAD (a LoadSettings), which keeps the API key off the command line.
 import autocannon from 'autocannon'
-import { body } from './entries.ts'
+import { payload, type Encoding } from './entries.ts'
 
 export interface LoadSettings {
   url: string
-  /** Entries per request: 1 sends an object, more an array. */
+  /** Entries per request: 1 sends an object, more an array (natively). */
   entries: number
+  encoding: Encoding
   connections: number
   warmupSeconds: number
   seconds: number
@@ -50,12 +52,12 @@ function summary (result: autocannon.Result): RunSummary {
 }
 
 const settings = JSON.parse(process.env.BENCH_LOAD ?? '') as LoadSettings
-const payload = body(settings.entries)
+const { body, contentType } = payload(settings.encoding, settings.entries)
 const run = async (seconds: number): Promise<RunSummary> => summary(await autocannon({
   url: settings.url,
   method: 'POST',
-  body: payload,
-  headers: { 'content-type': 'application/json', ...settings.headers },
+  body,
+  headers: { 'content-type': contentType, ...settings.headers },
   connections: settings.connections,
   duration: seconds
 }))
