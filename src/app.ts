@@ -28,6 +28,7 @@ import statsRoutes from './logs/stats-routes.ts'
 import keysRoutes from './keys/routes.ts'
 import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
+import clientRoutes from './clients/routes.ts'
 import tailRoutes from './tail/routes.ts'
 import otlpRoutes from './otlp/routes.ts'
 import tails from './plugins/tails.ts'
@@ -169,7 +170,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     app.addSchema(AnyValue)
 
     await app.register(healthRoutes)
-    await app.register(authenticated, { routes: [logsRoutes, otlpRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes] })
+    await app.register(authenticated, { routes: [logsRoutes, otlpRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes, clientRoutes] })
     await app.ready()
   } catch (error) {
     await app.close().catch(() => {})

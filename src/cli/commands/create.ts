@@ -154,7 +154,7 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
         `${ownStorageQuota === null ? 'the service\'s STORAGE_QUOTA_BYTES' : ownStorageQuota === 0 ? 'no storage quota' : `a storage quota of ${formatBytes(ownStorageQuota)}`}`,
       ...(ownEnvironment === null && ownStatus === null
         ? []
-        : [`Defaults: for logs shipped to /v1/logs without them, environment ${ownEnvironment ?? '"default"'}, status ${ownStatus ?? '"UNKNOWN"'}`]),
+        : [`Defaults: for logs that leave them out, environment ${ownEnvironment ?? '(none)'}, status ${ownStatus ?? '(none)'}`]),
       ...(signingSecret !== undefined
         ? [`Signing:  ${signingSecret}`, '          the signing secret, shown this once only: it is derived from SIGNING_KEY, never stored']
         : signs ? ['Signing:  required (the client\'s secret was issued before; `keys signing <client> rotate` issues a new one)'] : []),
