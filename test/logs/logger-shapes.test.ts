@@ -1,6 +1,7 @@
 // POST /api/v1/logs reading what common loggers send: their field names,
 // times and level names, the client's defaults, {"logs": [...]} batches,
 // NDJSON without a Content-Type, form-encoded entries, and ?success_status.
+import { gzipSync } from 'node:zlib'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { setClientLimits } from '../../src/clients/settings.ts'
@@ -210,6 +211,12 @@ void t.test('a form-encoded body is one entry of text values', async (t) => {
   await form400(Buffer.from([0x6d, 0x73, 0x67, 0x3d, 0xff]), 'invalid_encoding')
   await form400('time=1&__proto__=x', 'invalid_request')
   await form400('environment=&time=1', 'invalid_entries')
+  const big = await postLogs(app, key.apiKey, `time=1&msg=${'x'.repeat(1024 * 1024)}`, { contentType: 'application/x-www-form-urlencoded' })
+  t.match(issuesOf(expectError(t, big, 400, 'invalid_entries')), [{ code: 'too_large' }], 'an entry past 1 MiB is not parsed')
+  const huge = await postLogs(app, key.apiKey, gzipSync(`msg=${'x'.repeat(6 * 1024 * 1024)}`), { contentType: 'application/x-www-form-urlencoded', encoding: 'gzip' })
+  expectError(t, huge, 413, 'payload_too_large')
+  const zipped = await postLogs(app, key.apiKey, gzipSync('time=1&msg=zipped'), { contentType: 'application/x-www-form-urlencoded', encoding: 'gzip' })
+  t.equal(zipped.json<StoredLogBody>().message, 'zipped', 'gzip is read as for JSON')
   const many = Array.from({ length: 1001 }, (_, i) => `f${i}=1`).join('&')
   const tooMany = await postLogs(app, key.apiKey, many, { contentType: 'application/x-www-form-urlencoded' })
   t.match(issuesOf(expectError(t, tooMany, 400, 'invalid_entries')), [{ code: 'too_many_fields' }])
@@ -218,7 +225,7 @@ void t.test('a form-encoded body is one entry of text values', async (t) => {
     method: 'POST', url: '/api/v1/keys', headers: { 'x-api-key': admin.apiKey, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'name=x'
   })
   expectError(t, elsewhere, 415, 'unsupported_media_type')
-  t.equal(await countLogs(app), 2)
+  t.equal(await countLogs(app), 3)
 })
 
 void t.test('?success_status=200 answers a success 200, and takes nothing else', async (t) => {
