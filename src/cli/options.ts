@@ -30,9 +30,9 @@ export function keyNameOption (option: string, text: string): string {
 }
 
 /**
- * A client's default environment or status for shipped logs: one line of
- * printable text up to `max` characters (a status as stored, upper-cased), or
- * `default` for none (the service's fallback).
+ * A client's default environment or status for logs that leave it out, by
+ * the rule of src/clients/ingest-defaults.ts (a status as stored,
+ * upper-cased), or `default` for none.
  */
 export function ingestDefaultOption (option: '--environment' | '--status', text: string): string | null {
   if (text === 'default') return null

@@ -33,9 +33,9 @@ export interface CreateOptions {
   storageQuota?: string
   /** The service's largest request body, which no bytes limit may be below (default: MAX_BODY_BYTES' default). */
   maxBodyBytes?: number
-  /** The client's default environment for shipped logs, or `default`. */
+  /** The client's default environment for logs that name none, or `default`. */
   environment?: string
-  /** The client's default status for shipped logs, or `default`. */
+  /** The client's default status for logs that have none, or `default`. */
   status?: string
   /** Make the client sign its requests (a secret is issued unless it signs already). */
   signing?: boolean
