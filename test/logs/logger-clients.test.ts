@@ -106,6 +106,22 @@ void t.test('winston: the Http transport\'s logs are stored with mapped levels, 
   t.same(await listLogs(app, b.apiKey), [], 'tenant B sees none of them')
 })
 
+void t.test('winston: the Http transport\'s batches are stored too', async (t) => {
+  const { app, port, statuses } = await listening(t)
+  const a = await tenant(app, 'acme')
+  const http = new winston.transports.Http({ host: '127.0.0.1', port, path: '/api/v1/logs?success_status=200', auth: { bearer: a.apiKey }, batch: true, batchCount: 2 })
+  const warnings: Error[] = []
+  http.on('warn', (error: Error) => { warnings.push(error) })
+  const logger = winston.createLogger({ format: winston.format.timestamp(), transports: [http] })
+  logger.warn('first of a batch')
+  logger.info('second of a batch')
+  await until('the batch', async () => await countLogs(app) === 2)
+  await until('its answer', () => statuses.length === 1)
+  t.same(statuses, [200], 'one request, answered 200')
+  t.same(warnings, [])
+  t.same((await listLogs(app, a.apiKey)).map((log) => log.level).sort(), ['info', 'warn'])
+})
+
 void t.test('winston: refusals reach the transport as its warnings, and store nothing', async (t) => {
   const { app, port } = await listening(t)
   for (const [who, apiKey, status] of await refusals(app)) {
