@@ -28,6 +28,7 @@ import statsRoutes from './logs/stats-routes.ts'
 import keysRoutes from './keys/routes.ts'
 import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
+import clientRoutes from './clients/routes.ts'
 import tailRoutes from './tail/routes.ts'
 import otlpRoutes from './otlp/routes.ts'
 import lokiRoutes from './loki/routes.ts'
@@ -172,7 +173,8 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
 
     await app.register(healthRoutes)
     await app.register(authenticated, {
-      routes: [logsRoutes, otlpRoutes, lokiRoutes, elasticRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes]
+      routes: [logsRoutes, otlpRoutes, lokiRoutes, elasticRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes,
+        clientRoutes]
     })
     await app.ready()
   } catch (error) {

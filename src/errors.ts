@@ -137,6 +137,8 @@ export const Errors = {
     'One or more log entries are invalid; nothing was stored.', { details }),
   emptyBatch: () => new HttpError(400, 'empty_batch', 'The request holds no log entries.'),
   invalidEncoding: () => new HttpError(400, 'invalid_encoding', 'The body is not valid UTF-8, which JSON must be.'),
+  invalidFormEncoding: () => new HttpError(400, 'invalid_encoding',
+    'The form-encoded body is not valid: each name and value must be UTF-8, percent-encoded (%XX for each byte that needs it).'),
   missingHost: () => new HttpError(400, 'missing_host_header', 'An HTTP/1.1 request must carry a Host header.'),
   malformedQuery: (problem: string) => new HttpError(400, 'malformed_query',
     `The query string is malformed: it holds ${problem}. Percent-encode each value as UTF-8 (a literal "%" is %25).`),

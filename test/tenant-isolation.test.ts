@@ -326,6 +326,23 @@ const SWEEP: Record<string, (t: Test, world: World) => Promise<void>> = {
     t.ok(paged.every((event) => event.key_id === b.keyId), 'a cursor near A\'s ids leads B to nothing of A\'s')
   },
 
+  'GET /api/v1/client': async (t, { app, aAdmin, bAdmin }) => {
+    t.equal((await callApi(app, aAdmin.apiKey, 'PATCH', '/api/v1/client', { defaults: { environment: 'a-secret-env' } })).statusCode, 200)
+    const res = await get(app, bAdmin.apiKey, '/api/v1/client')
+    t.equal(res.statusCode, 200)
+    t.match(res.json(), { client_id: bAdmin.clientId, client_name: 'tenant-b', defaults: { environment: null, status: null } }, 'B sees its own client')
+    t.notOk(res.body.includes('a-secret-env') || res.body.includes(aAdmin.clientId), 'nothing of A\'s')
+  },
+
+  'PATCH /api/v1/client': async (t, { app, a, aAdmin, bAdmin }) => {
+    const res = await callApi(app, bAdmin.apiKey, 'PATCH', '/api/v1/client', { defaults: { environment: 'b-env', status: 'ok' } })
+    t.equal(res.statusCode, 200)
+    t.match(res.json(), { client_id: bAdmin.clientId, defaults: { environment: 'b-env', status: 'OK' } })
+    t.match((await get(app, aAdmin.apiKey, '/api/v1/client')).json(), { defaults: { environment: null, status: null } }, 'A\'s defaults are untouched')
+    const noDefaults = await postLogs(app, a.apiKey, { executed_at: '2026-11-20T10:00:00Z', message: 'A has no defaults' })
+    t.equal(noDefaults.statusCode, 400, 'B\'s defaults do not fill A\'s entries')
+  },
+
   'GET /api/v1/usage': async (t, { app, aAdmin, bAdmin }) => {
     // Counted so far: A's three ingest requests (five logs), B's one (two logs).
     for (const flushed of [false, true]) {

@@ -38,7 +38,7 @@ export interface AuthenticatedClient {
   readonly ingestBytesLimit: number | null
   /** The client's own storage quota in counted bytes; null: the service's default; 0: none. */
   readonly storageQuotaBytes: number | null
-  /** The environment and status a shipped log (POST /v1/logs) gets when it says none; null: the service's fallbacks. */
+  /** The environment and status a log gets when it says none, on every ingest route; null: none. */
   readonly defaults: { readonly environment: string | null, readonly status: string | null }
   /** Whether the client (or this development key) signs its requests. */
   readonly signs: boolean

@@ -7,6 +7,7 @@
 // is bounded (see src/body/read-entries.ts).
 import { errorCodes } from 'fastify'
 import { Errors } from '../errors.ts'
+import { onlyLogsInWrapper } from './wrapped-batch.ts'
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
@@ -60,6 +61,9 @@ export class EntryScanner {
   readonly spans: EntrySpan[] = []
   /** Entries mode: whether the body is a JSON array (else a single value). */
   isArray = false
+  /** The array is wrapped, `{"logs": [...]}` (wrapped-batch.ts): after it, one closing brace; `braceClosed` once read. */
+  private wrapped = false
+  private braceClosed = false
   private readonly mode: ScanMode
   private readonly limits: ScanLimits
   private phase: Phase
@@ -82,6 +86,20 @@ export class EntryScanner {
     this.phase = mode === 'ndjson' ? 'single' : 'before'
   }
 
+  /**
+   * The body is a wrapped batch whose opening, up to its array's `[`, takes
+   * the first `opening` bytes: they are read already, and the next bytes fed
+   * are the array's.
+   */
+  openWrapped (opening: number): void {
+    this.wrapped = true
+    this.isArray = true
+    this.phase = 'array'
+    this.depth = 1
+    this.offset = opening
+    this.resetEntry(opening)
+  }
+
   /** Scans the next bytes of the body; throws 413 too_many_entries (or too_many_fields for a whole body) at once. */
   feed (bytes: Buffer): void {
     if (this.mode === 'ndjson') this.feedLines(bytes)
@@ -95,7 +113,7 @@ export class EntryScanner {
       this.endLine(this.offset)
       return
     }
-    if (this.phase === 'array') throw invalidJson()
+    if (this.phase === 'array' || (this.wrapped && !this.braceClosed)) throw invalidJson()
     if (this.phase === 'single') this.endEntry(this.offset)
   }
 
@@ -166,7 +184,18 @@ export class EntryScanner {
   }
 
   private skipTrailingSpace (bytes: Buffer, from: number): number {
-    for (let at = from; at < bytes.length; at++) if (!isSpace(bytes[at]!)) throw invalidJson()
+    for (let at = from; at < bytes.length; at++) {
+      const byte = bytes[at]!
+      if (isSpace(byte)) continue
+      if (this.wrapped && !this.braceClosed) {
+        if (byte === CLOSE_BRACE) {
+          this.braceClosed = true
+          continue
+        }
+        if (byte === COMMA) throw onlyLogsInWrapper()
+      }
+      throw invalidJson()
+    }
     return bytes.length
   }
 

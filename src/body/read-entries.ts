@@ -13,6 +13,7 @@ import { RefusedEntry, UnparsableLine } from '../logs/validate.ts'
 import { EntryScanner, type EntrySpan, type ScanLimits, type ScanMode } from './entry-scanner.ts'
 import type { BodyHold } from './in-flight.ts'
 import { Pacer } from './pace.ts'
+import { wrappedBatchStart, wrappedEntries } from './wrapped-batch.ts'
 
 /** Bytes scanned between two looks at the clock: a fraction of a millisecond of work. */
 const PIECE_BYTES = 16 * 1024
@@ -73,7 +74,10 @@ export async function readBody (payload: Payload, options: ReadOptions): Promise
       // Too big to parse whole: what came so far is scanned now, the rest as it comes.
       scanner = new EntryScanner(options.mode, options)
       pacer = new Pacer()
-      return feedPieces(scanner, pacer, arriving.bytes())
+      const bytes = arriving.bytes()
+      const opening = options.mode === 'entries' ? wrappedBatchStart(bytes) : 0
+      if (opening > 0) scanner.openWrapped(opening)
+      return feedPieces(scanner, pacer, bytes.subarray(opening))
     }
     // Only the work on this chunk counts toward the slice, not the wait for it.
     pacer.restart()
@@ -160,9 +164,10 @@ function parseWhole (body: Buffer, options: ReadOptions): unknown {
     if (fieldsOf(value, options.maxFields) > options.maxFields) throw Errors.tooManyFields(options.maxFields)
     return value
   }
-  if (!Array.isArray(value)) return ReceivedEntries.parsed([value], true, options)
-  if (value.length > options.maxEntries) throw Errors.tooManyEntries(options.maxEntries)
-  return ReceivedEntries.parsed(value, false, options)
+  const entries = Array.isArray(value) ? value : wrappedEntries(value)
+  if (entries === undefined) return ReceivedEntries.parsed([value], true, options)
+  if (entries.length > options.maxEntries) throw Errors.tooManyEntries(options.maxEntries)
+  return ReceivedEntries.parsed(entries, false, options)
 }
 
 /**

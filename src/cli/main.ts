@@ -17,6 +17,7 @@ import { usage } from './commands/usage.ts'
 import { audit } from './commands/audit.ts'
 import { limit, requestLimitArgument } from './commands/limit.ts'
 import { retention } from './commands/retention.ts'
+import { defaults } from './commands/defaults.ts'
 import { signing } from './commands/signing.ts'
 import { throttleClear, throttleList } from './commands/throttle.ts'
 import { AUDIT_EVENTS } from '../audit/store.ts'
@@ -57,9 +58,8 @@ Commands:
                        (or "none", or "default")
                        --signing: the client must sign its requests; prints its
                        signing secret once (needs SIGNING_KEY)
-                       --environment, --status: what a log shipped to /v1/logs
-                       or /_bulk gets when it says none (or "default": the
-                       service's fallbacks, "default" and "UNKNOWN")
+                       --environment, --status: what a log gets when it says
+                       none (or "default": none), as the defaults command sets
   list [--client NAME] [--older-than 90d]
                        clients and their keys, with last use (never a key);
                        flags keys that stop working within 14 days.
@@ -83,6 +83,10 @@ Commands:
   retention <client_name> [<days>d | <weeks>w | default]
                        how long the client's logs are kept after their executed_at
                        (default: RETENTION_DAYS); without a value, shows it
+  defaults <client_name> [--environment NAME|default] [--status STATUS|default]
+                       what a log that leaves out environment or status gets, on
+                       every ingest route ("default": none; the native route then
+                       requires the field); without an option, shows them
   signing <client_name> on | rotate | off
                        on, rotate: the client must sign its requests; prints a new
                        signing secret once (the previous one stops working);
@@ -233,6 +237,10 @@ async function run (config: Config, command: string, args: string[], values: Val
       rejectOptions(command, values, [])
       expectArguments(command, args, 1, 2)
       return await needsDatabase(async (db) => await retention(db, args[0]!, args[1], config.RETENTION_DAYS))
+    case 'defaults':
+      rejectOptions(command, values, ['environment', 'status'])
+      expectArguments(command, args, 1)
+      return await needsDatabase(async (db) => await defaults(db, { clientName: args[0]!, environment: values.environment, status: values.status }))
     case 'signing':
       rejectOptions(command, values, [])
       expectArguments(command, args, 2)

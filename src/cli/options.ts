@@ -1,6 +1,7 @@
 // Option values other than durations: counts, calendar days and names.
 import { keyNameProblem } from '../keys/names.ts'
-import { UNPRINTABLE_RULE, unprintableProblem } from '../text/unprintable.ts'
+import { UNPRINTABLE_RULE } from '../text/unprintable.ts'
+import { DEFAULT_MAX_LENGTH, defaultProblem, storedDefault } from '../clients/ingest-defaults.ts'
 import { UsageError } from './output.ts'
 
 /** A whole number from min to max, written in plain digits (as many as it takes: the bounds decide, not the length). */
@@ -29,18 +30,17 @@ export function keyNameOption (option: string, text: string): string {
 }
 
 /**
- * A client's default environment or status for shipped logs: one line of
- * printable text up to `max` characters (a status as stored, upper-cased), or
- * `default` for none (the service's fallback).
+ * A client's default environment or status for logs that leave it out, by
+ * the rule of src/clients/ingest-defaults.ts (a status as stored,
+ * upper-cased), or `default` for none.
  */
 export function ingestDefaultOption (option: '--environment' | '--status', text: string): string | null {
   if (text === 'default') return null
-  const value = option === '--status' ? text.toUpperCase() : text
-  const max = option === '--status' ? 32 : 64
-  const found = unprintableProblem(value)
-  if (value === '' || [...value].length > max || found !== undefined) {
-    throw new UsageError(`${option} "${text}" must be 1 to ${max} characters of printable text` +
-      `${option === '--status' ? ' once upper-cased' : ''} (${UNPRINTABLE_RULE} are refused), or "default".`)
+  const field = option === '--status' ? 'status' : 'environment'
+  const value = storedDefault(field, text)
+  if (defaultProblem(field, value) !== undefined) {
+    throw new UsageError(`${option} "${text}" must be 1 to ${DEFAULT_MAX_LENGTH[field]} characters of printable text` +
+      `${field === 'status' ? ' once upper-cased' : ''} (${UNPRINTABLE_RULE} are refused), or "default".`)
   }
   return value
 }

@@ -19,9 +19,9 @@ export interface ClientLimits {
   storageQuotaBytes?: number | null
   /** Days logs are kept after their executed_at; null: the service's RETENTION_DAYS. */
   retentionDays?: number | null
-  /** The environment of a shipped log that names none; null: the service's fallback. */
+  /** The environment of a log that names none, on every ingest route; null: none. */
   defaultEnvironment?: string | null
-  /** The status of a shipped log that has none, upper-cased; null: the service's fallback. */
+  /** The status of a log that has none, upper-cased; null: none. */
   defaultStatus?: string | null
 }
 

@@ -21,9 +21,9 @@ export interface ClientsTable {
   signing_secrets_issued: Generated<number>
   /** Which signing secret is in force (it is derived, never stored); null: the client does not sign. */
   signing_generation: number | null
-  /** The environment of a shipped log that names none (POST /v1/logs); null: the service's fallback. */
+  /** The environment of a log that names none, on every ingest route; null: none. */
   default_environment: string | null
-  /** The status (upper-cased) of a shipped log that has none; null: the service's fallback. */
+  /** The status (upper-cased) of a log that has none, on every ingest route; null: none. */
   default_status: string | null
 }
 

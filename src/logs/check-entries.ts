@@ -6,6 +6,7 @@ import { Pacer } from '../body/pace.ts'
 import { ReceivedEntries } from '../body/read-entries.ts'
 import type { RejectionBody } from './schemas.ts'
 import { checkEntry, type NormalizedEntry } from './validate.ts'
+import { NO_DEFAULTS, type EntryDefaults } from './logger-shapes.ts'
 
 /** A request's entries, each parsed when asked for. */
 export interface EntrySource {
@@ -33,22 +34,22 @@ export interface CheckedEntries {
  * the answer is no promise; past it, the rest are checked after giving the
  * event loop back, slice by slice.
  */
-export function checkEntries (entries: EntrySource): CheckedEntries | Promise<CheckedEntries> {
+export function checkEntries (entries: EntrySource, defaults: EntryDefaults = NO_DEFAULTS): CheckedEntries | Promise<CheckedEntries> {
   const pacer = new Pacer()
-  return checkFrom(entries, 0, { valid: [], issues: [] }, pacer)
+  return checkFrom(entries, defaults, 0, { valid: [], issues: [] }, pacer)
 }
 
-function checkFrom (entries: EntrySource, from: number, checked: CheckedEntries, pacer: Pacer): CheckedEntries | Promise<CheckedEntries> {
+function checkFrom (entries: EntrySource, defaults: EntryDefaults, from: number, checked: CheckedEntries, pacer: Pacer): CheckedEntries | Promise<CheckedEntries> {
   for (let index = from; index < entries.length; index++) {
-    const check = checkEntry(entries.entry(index), index)
+    const check = checkEntry(entries.entry(index), index, defaults)
     if (check.ok) checked.valid.push({ index, entry: check.entry })
     else checked.issues.push(...check.issues)
-    if (pacer.due()) return checkAfterYield(entries, index + 1, checked, pacer)
+    if (pacer.due()) return checkAfterYield(entries, defaults, index + 1, checked, pacer)
   }
   return checked
 }
 
-async function checkAfterYield (entries: EntrySource, from: number, checked: CheckedEntries, pacer: Pacer): Promise<CheckedEntries> {
+async function checkAfterYield (entries: EntrySource, defaults: EntryDefaults, from: number, checked: CheckedEntries, pacer: Pacer): Promise<CheckedEntries> {
   await pacer.yield()
-  return await checkFrom(entries, from, checked, pacer)
+  return await checkFrom(entries, defaults, from, checked, pacer)
 }

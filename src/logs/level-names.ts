@@ -36,12 +36,10 @@ const NAMES: Record<string, Level> = {
   panic: 'fatal'
 }
 
-/** pino's levels by tens: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal (a custom level in between goes down). */
-const BY_TENS: readonly Level[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal']
-
 /**
  * The level a name (any case, surrounding spaces ignored) or a pino level
- * number (also as decimal text) stands for; undefined when it names none.
+ * number (also as two-digit text, as labels carry it) stands for; undefined
+ * when it names none.
  */
 export function levelFromName (name: string | number): Level | undefined {
   if (typeof name === 'number') return levelFromNumber(name)
@@ -50,7 +48,18 @@ export function levelFromName (name: string | number): Level | undefined {
   return Object.hasOwn(NAMES, text) ? NAMES[text] : undefined
 }
 
-function levelFromNumber (number: number): Level | undefined {
-  if (!Number.isInteger(number) || number < 10 || number >= 70) return undefined
-  return BY_TENS[Math.floor(number / 10) - 1]
+/**
+ * A pino level number: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60
+ * fatal; one in between (a custom level) is the level below it, one under 20
+ * is trace and one over 60 fatal. Undefined for a negative number or one
+ * that is not finite.
+ */
+export function levelFromNumber (n: number): Level | undefined {
+  if (!Number.isFinite(n) || n < 0) return undefined
+  if (n >= 60) return 'fatal'
+  if (n >= 50) return 'error'
+  if (n >= 40) return 'warn'
+  if (n >= 30) return 'info'
+  if (n >= 20) return 'debug'
+  return 'trace'
 }

@@ -37,6 +37,10 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       summary: 'Ingest one log entry or a batch',
       description: `A single object answers with the stored log; an array or NDJSON with a summary. At most ${maxEntries} entries ` +
         'and the body limit (after decompression) per request. A batch is atomic unless ?partial=true. ' +
+        'What common loggers send is read too: {"logs": [...]} is a batch, a body without Content-Type is NDJSON, a form-encoded ' +
+        'body (Python\'s HTTPHandler) one entry; msg, time, timestamp, @timestamp, created, severity, levelname and level names ' +
+        'and numbers of npm, syslog, Python and pino are mapped, and the client\'s defaults fill a missing environment or status ' +
+        '(see the README). ?success_status=200 answers a success 200 instead of 201, for clients that take no other. ' +
         'Per client and minute, entries and their counted bytes (text fields and attributes as stored) are limited: ' +
         '429 ingest_rate_limited or ingest_bytes_rate_limited with Retry-After (nothing stored), 413 batch_over_ingest_limit or ' +
         'batch_over_ingest_bytes_limit for a request that could never fit. A client at or over its storage quota gets ' +
@@ -45,6 +49,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       body: IngestBody,
       response: {
         201: Type.Union([StoredLog, BatchResult]),
+        200: Type.Union([StoredLog, BatchResult], { description: 'The same answer, with ?success_status=200.' }),
         ...errorResponses(...AUTHENTICATED_ERRORS, 413, 415)
       }
     }
@@ -56,7 +61,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     // The body parser stops at the first entry past the limit; this holds whatever parsed the body.
     if (raw.length > maxEntries) throw Errors.tooManyEntries(maxEntries)
 
-    const { valid, issues } = await checkEntries(raw)
+    const { valid, issues } = await checkEntries(raw, client.defaults)
     const partial = request.query.partial === true && !single
     if (issues.length > 0 && !partial) {
       fastify.ingest.reject(client, raw.length)
@@ -66,7 +71,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     const entries = valid.map(({ entry }) => entry)
     const stored = await fastify.ingest.store(client, entries, { withLogs: single, rejected: raw.length - valid.length })
     const duplicates = stored.filter((result) => result.duplicate).length
-    reply.code(201)
+    reply.code(request.query.success_status ?? 201)
 
     if (single) {
       const [result] = stored

@@ -88,14 +88,22 @@ export const BatchResult = Type.Object({
 
 export type BatchResultBody = Static<typeof BatchResult>
 
-export const IngestBody = Type.Union([LogEntry, Type.Array(LogEntry)], {
-  description: 'One log entry, a JSON array of them, or NDJSON (application/x-ndjson). Content-Encoding: gzip or deflate accepted.'
+export const IngestBody = Type.Union([LogEntry, Type.Array(LogEntry), Type.Object({ logs: Type.Array(LogEntry) }, { additionalProperties: false })], {
+  description: 'One log entry, a JSON array of them, {"logs": [...]} (a batch, as log senders wrap one), or NDJSON ' +
+    '(application/x-ndjson, or no Content-Type). A form-encoded body (application/x-www-form-urlencoded) is one entry, every value ' +
+    'text. Content-Encoding: gzip or deflate accepted.'
 })
 
 export const IngestQuery = Type.Object({
   partial: Type.Optional(Type.Boolean({
     default: false,
     description: 'Store the valid entries of a batch and report the rejected ones, instead of rejecting the whole batch.'
+  })),
+  success_status: Type.Optional(Type.Unsafe<200 | 201>({
+    type: 'integer',
+    enum: [200, 201],
+    default: 201,
+    description: 'The status of a success: 201 (Created), or 200 for clients that take no other as success (winston\'s Http transport).'
   }))
 }, { additionalProperties: false })
 

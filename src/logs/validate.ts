@@ -1,13 +1,15 @@
 // Checks one log entry against the schema and the rules JSON schema cannot
-// say, and turns it into what is stored: status upper-cased, level defaulted,
-// executed_at to the millisecond, unknown fields moved into attributes, and
-// what it counts for in bytes.
+// say, and turns it into what is stored: common loggers' fields and the
+// client's defaults filled in (logger-shapes.ts), status upper-cased, level
+// defaulted, executed_at to the millisecond, unknown fields moved into
+// attributes, and what it counts for in bytes.
 import type { ErrorObject } from 'ajv'
 import type { Insertable } from 'kysely'
 import { entryAjv } from '../schemas/ajv.ts'
 import type { LogsTable } from '../db/schema.ts'
 import { entrySize } from './entry-size.ts'
 import { pointInTime } from './time.ts'
+import { isNativeShape, NO_DEFAULTS, shapeEntry, TIME_FIELDS, type EntryDefaults, type SentAs } from './logger-shapes.ts'
 import { ATTRIBUTES_MAX_BYTES, LogEntry, MESSAGE_MAX, STATUS_MAX, type LogEntryInput, type RejectionBody } from './schemas.ts'
 
 const validateEntry = entryAjv.compile<LogEntryInput>(LogEntry)
@@ -56,13 +58,39 @@ function issue (index: number, code: string, message: string, field?: string): E
   return { ok: false, issues: [field === undefined ? { index, code, message } : { index, field, code, message }] }
 }
 
-export function checkEntry (raw: unknown, index: number): EntryCheck {
+/**
+ * Checks one entry. `defaults` are the client's, for an entry that leaves out
+ * environment or status (POST /api/v1/logs; other intakes fill them in
+ * before).
+ */
+export function checkEntry (raw: unknown, index: number, defaults: EntryDefaults = NO_DEFAULTS): EntryCheck {
   if (raw instanceof UnparsableLine) return issue(index, 'invalid_json', `line ${raw.line} is not valid JSON: ${raw.reason}`)
   if (raw instanceof RefusedEntry) return issue(index, raw.code, raw.message)
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return issue(index, 'invalid_type', 'a log entry must be a JSON object')
   }
   const input = { ...raw } as Record<string, unknown>
+  // Nearly every entry is native already, and costs a few property reads here.
+  if (isNativeShape(input)) return checkFields(input, index)
+  const { sentAs, issues } = shapeEntry(input, defaults)
+  const check = checkFields(input, index)
+  if (issues.length === 0 && check.ok) return check
+  const found: RejectionBody[] = issues.map(({ field, code, message }) => ({ index, field, code, message }))
+  if (!check.ok) {
+    // What a logger's unreadable field was to fill is reported once, by the name it was sent as.
+    for (const other of check.issues) if (!issues.some((shaping) => shaping.fills === other.field)) found.push(asSent(other, sentAs))
+  }
+  return { ok: false, issues: found }
+}
+
+/** An issue with a field filled from a logger's field, named as it was sent (`time`, not `executed_at`). */
+function asSent (found: RejectionBody, sentAs: SentAs): RejectionBody {
+  const name = found.field === undefined ? undefined : sentAs[found.field as keyof SentAs]
+  return name === undefined ? found : { ...found, field: name }
+}
+
+/** The checks of an entry in native shape. */
+function checkFields (input: Record<string, unknown>, index: number): EntryCheck {
   if (!validateEntry(input)) {
     return { ok: false, issues: (validateEntry.errors ?? []).map((error) => describeIssue(error, index)) }
   }
@@ -142,11 +170,19 @@ const CODES: Record<string, string> = {
   enum: 'invalid_value'
 }
 
+// What may stand in for a missing required field.
+const REQUIRED_HINTS: Record<string, string> = {
+  executed_at: ` (or a logger's time: ${TIME_FIELDS.join(', ')})`,
+  environment: ', or a default for the client (PATCH /api/v1/client)',
+  status: ', or a default for the client (PATCH /api/v1/client)'
+}
+
 function describeIssue (error: ErrorObject, index: number): RejectionBody {
   const path = error.instancePath.split('/').filter((part) => part !== '')
   if (error.keyword === 'required') path.push(String(error.params.missingProperty))
   const field = path.join('.')
   let message = error.message ?? 'is invalid'
+  if (error.keyword === 'required') message += REQUIRED_HINTS[field] ?? ''
   if (error.keyword === 'enum') message = `must be one of ${(error.params.allowedValues as string[]).join(', ')}`
   if (error.keyword === 'format' && error.params.format === 'date-time') {
     message = 'must be an RFC 3339 date-time with a time zone, e.g. 2026-01-31T12:00:00Z'

@@ -4,15 +4,17 @@
 // NDJSON read as they arrive, a piece at a time, held to the in-flight caps,
 // scanned for their entries before any is parsed (src/body/read-entries.ts),
 // and read as strict UTF-8 (bytes that are not would otherwise turn silently
-// into U+FFFD and be stored so).
+// into U+FFFD and be stored so). The ingest route also takes what loggers
+// send as they are: NDJSON without a Content-Type, and a form-encoded entry.
 import type { Readable } from 'node:stream'
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib'
-import type { FastifyRequest } from 'fastify'
+import { errorCodes, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { BodyHold } from '../body/in-flight.ts'
-import { readBody, readBytes, ReceivedEntries, type Payload } from '../body/read-entries.ts'
+import { readBody, readBytes, ReceivedEntries, type Payload, type ReadOptions } from '../body/read-entries.ts'
 import type { ScanMode } from '../body/entry-scanner.ts'
 import { Errors } from '../errors.ts'
+import { formEntry } from '../body/form-entry.ts'
 import { ENTRY_MAX_BYTES } from '../logs/schemas.ts'
 
 declare module 'fastify' {
@@ -134,14 +136,38 @@ export default fp(async function bodyParsers (fastify) {
   fastify.removeContentTypeParser('application/json')
   fastify.addContentTypeParser('application/json', (request: FastifyRequest, payload: Payload) => read(request, payload, false))
   fastify.addContentTypeParser('application/x-ndjson', (request: FastifyRequest, payload: Payload) => read(request, payload, true))
-  fastify.addContentTypeParser('application/x-protobuf', async (request: FastifyRequest, payload: Payload) => {
-    const route = request.routeOptions
-    if (route.config.protobufBody !== true) throw Errors.unsupportedMediaType()
+  /** The whole body as bytes, held to the route's limit and the in-flight caps like any other. */
+  async function readWhole (request: FastifyRequest, payload: Payload): Promise<Buffer> {
     try {
-      return await readBytes(payload, { bodyLimit: route.bodyLimit, contentLength: Number(request.headers['content-length']), hold: request.bodyHold })
+      return await readBytes(payload, { bodyLimit: request.routeOptions.bodyLimit, contentLength: Number(request.headers['content-length']), hold: request.bodyHold })
     } catch (error) {
       if (payload !== request.raw) payload.destroy()
       throw error
     }
+  }
+
+  fastify.addContentTypeParser('application/x-protobuf', async (request: FastifyRequest, payload: Payload) => {
+    if (request.routeOptions.config.protobufBody !== true) throw Errors.unsupportedMediaType()
+    return await readWhole(request, payload)
+  })
+
+  // Python's logging.handlers.HTTPHandler posts one record, form-encoded: the ingest route takes it as one entry.
+  const formLimits: Pick<ReadOptions, 'maxEntries' | 'maxFields' | 'maxEntryBytes'> = {
+    maxEntries: MAX_BATCH_ENTRIES, maxFields: MAX_ENTRY_FIELDS, maxEntryBytes: ENTRY_MAX_BYTES
+  }
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', async (request: FastifyRequest, payload: Payload) => {
+    if (request.routeOptions.config.logEntries !== true) throw new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE()
+    return ReceivedEntries.parsed([formEntry(await readWhole(request, payload), formLimits)], true, formLimits)
+  })
+
+  // Fastify hands this parser a body sent without a Content-Type, and one of
+  // a type no parser above takes. Log senders that post NDJSON often name no
+  // type (pino-http-send does not): the ingest route reads such a body as
+  // NDJSON. Any other, and any other type, is a 415, as it was without this parser.
+  fastify.addContentTypeParser('*', async (request: FastifyRequest, payload: Payload) => {
+    if (request.headers['content-type'] === undefined && request.routeOptions.config.logEntries === true) return await read(request, payload, true)
+    // No route: the 404 answers, the body unread.
+    if (request.is404) return undefined
+    throw new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE()
   })
 }, { name: 'body-parsers', dependencies: ['env', 'body-bytes'] })

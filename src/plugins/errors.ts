@@ -34,6 +34,9 @@ function describe (error: FastifyError, request: FastifyRequest): HttpError {
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' && request.routeOptions.config.protobufBody === true) {
     return Errors.unsupportedMediaType('application/json or application/x-protobuf')
   }
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' && request.routeOptions.config.logEntries === true) {
+    return Errors.unsupportedMediaType('application/json, application/x-ndjson (or no Content-Type) or application/x-www-form-urlencoded')
+  }
   if (known !== undefined) return known(error, request.routeOptions.bodyLimit)
   // zlib's errors (Z_DATA_ERROR, Z_BUF_ERROR...) while inflating a gzip or deflate body.
   if (typeof error.code === 'string' && error.code.startsWith('Z_')) return Errors.invalidCompressedBody(error.message)

@@ -5,6 +5,7 @@
 import t from 'tap'
 import { EntryScanner, type EntrySpan, type ScanLimits, type ScanMode } from '../../src/body/entry-scanner.ts'
 import { fieldsOf } from '../../src/body/read-entries.ts'
+import { wrappedBatchStart } from '../../src/body/wrapped-batch.ts'
 
 const LIMITS: ScanLimits = { maxEntries: 1000, maxFields: 1000, maxEntryBytes: 1024 * 1024 }
 
@@ -88,4 +89,32 @@ void t.test('a body parsed whole is counted as the scanner counts it', async (t)
     }
   }
   t.equal(fieldsOf(JSON.parse('['.repeat(100_000) + ']'.repeat(100_000)), 10), 11, 'a count stops once past its limit, however deep the value')
+})
+
+void t.test('a wrapped batch, {"logs": [...]}, splits into the elements of its array, however it is cut', async (t) => {
+  const text = `{ "logs" :\n${TRICKY} }\n`
+  const bytes = Buffer.from(text)
+  const opening = wrappedBatchStart(bytes)
+  t.equal(bytes.subarray(0, opening).toString(), '{ "logs" :\n[', 'the opening, up to the array\'s bracket')
+  for (const chunk of [Infinity, 1, 3]) {
+    const scanner = new EntryScanner('entries', LIMITS)
+    scanner.openWrapped(opening)
+    const rest = bytes.subarray(opening)
+    const size = Math.min(chunk, rest.length)
+    for (let at = 0; at < rest.length; at += size) scanner.feed(rest.subarray(at, at + size))
+    scanner.finish()
+    t.ok(scanner.isArray)
+    t.same(scanner.spans.map((span) => bytes.subarray(span.start, span.end).toString()), TRICKY_ELEMENTS, `in chunks of ${chunk}`)
+  }
+  const refused = (body: string): void => {
+    const scanner = new EntryScanner('entries', LIMITS)
+    const wrapped = Buffer.from(body)
+    scanner.openWrapped(wrappedBatchStart(wrapped))
+    t.throws(() => { scanner.feed(wrapped.subarray(wrappedBatchStart(wrapped))); scanner.finish() }, body)
+  }
+  refused('{"logs":[1]')
+  refused('{"logs":[1]}}')
+  refused('{"logs":[1], "x": 2}')
+  t.equal(wrappedBatchStart(Buffer.from('{"log":[1]}')), 0, 'another field is no wrapper')
+  t.equal(wrappedBatchStart(Buffer.from('{"logs":{"a":1}}')), 0, 'nor is logs holding an object')
 })

@@ -134,7 +134,9 @@ export function envelopeCases (target: Target, apiKey: string, valid: string, pr
   for (const type of FOREIGN_CONTENT_TYPES) {
     cases.push(spoil(target, apiKey, `content-type ${JSON.stringify(type)}`, { headers: keyHeaders(apiKey, type) }))
   }
-  cases.push(spoil(target, apiKey, 'a body without content-type', { headers: keyHeaders(apiKey) }))
+  // The ingest route reads a body without a Content-Type as NDJSON (log senders post it so): there, it is broken NDJSON.
+  const untyped = target.route === 'POST /api/v1/logs' ? valid.slice(0, -1) : valid
+  cases.push(spoil(target, apiKey, 'a body without content-type', { payload: untyped, headers: keyHeaders(apiKey) }))
   cases.push(spoil(target, apiKey, 'form-encoded body', { payload: 'name=x&scopes=logs:read', headers: keyHeaders(apiKey, 'application/x-www-form-urlencoded') }))
   cases.push(spoil(target, apiKey, 'xml body', { payload: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>', headers: keyHeaders(apiKey, 'application/xml') }))
   cases.push(spoil(target, apiKey, 'multipart body', { payload: '--corpus\r\nContent-Disposition: form-data; name="name"\r\n\r\nx\r\n--corpus--\r\n', headers: keyHeaders(apiKey, 'multipart/form-data; boundary=corpus') }))

@@ -32,8 +32,12 @@ export interface Answer {
 
 const ERROR_FIELDS = ['code', 'error', 'message', 'statusCode']
 
-/** What is wrong with a JSON error body, if anything. */
-function bodyProblems (statusCode: number, text: string): string[] {
+/**
+ * What is wrong with a JSON error body, if anything. The Elasticsearch routes
+ * (an answer with x-elastic-product) add `status`, the same number, which
+ * their clients read the status from.
+ */
+function bodyProblems (statusCode: number, text: string, elastic: boolean): string[] {
   let body: Record<string, unknown>
   try {
     body = JSON.parse(text) as Record<string, unknown>
@@ -42,8 +46,9 @@ function bodyProblems (statusCode: number, text: string): string[] {
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return ['body is not a JSON object']
   const problems: string[] = []
-  const fields = Object.keys(body).filter((field) => field !== 'details').sort()
+  const fields = Object.keys(body).filter((field) => field !== 'details' && !(elastic && field === 'status')).sort()
   if (fields.join() !== ERROR_FIELDS.join()) problems.push(`fields are ${fields.join()}`)
+  if (elastic && body.status !== statusCode) problems.push(`body.status ${String(body.status)} is not the status`)
   if (body.statusCode !== statusCode) problems.push(`body.statusCode ${String(body.statusCode)} is not the status`)
   if (body.error !== STATUS_CODES[statusCode]) problems.push(`error ${JSON.stringify(body.error)} is not the reason phrase`)
   if (typeof body.code !== 'string' || body.code === '') problems.push('code is not a non-empty string')
@@ -65,7 +70,7 @@ export function answerProblems (hostile: Expectation, answer: Answer, secrets: r
   const contentType = String(answer.headers['content-type'] ?? '')
   if (!contentType.startsWith('application/json')) problems.push(`content-type is ${JSON.stringify(contentType)}`)
   if (passed) return problems
-  problems.push(...bodyProblems(statusCode, answer.body))
+  problems.push(...bodyProblems(statusCode, answer.body, answer.headers['x-elastic-product'] === 'Elasticsearch'))
   if (statusCode === 401 && answer.headers['www-authenticate'] === undefined) problems.push('a 401 without WWW-Authenticate')
   return problems
 }

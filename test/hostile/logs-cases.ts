@@ -27,7 +27,8 @@ const FIELD_BADS: Record<string, readonly unknown[]> = {
   executed_at: [MISSING, ...BAD_DATE_TIMES, '0000-01-01T00:00:00Z', '0000-12-31T23:59:59+01:00', 1700000000, raw('1.7e12'), ...NOT_A_STRING],
   status: [MISSING, '', long(33), ...NOT_A_STRING],
   event_id: ['', long(129), ...NOT_A_STRING],
-  level: ['INFO', 'Info', 'verbose', 'warning', '', ' info', 'info\u0000', ...NOT_A_STRING],
+  // Level names of common loggers in any case, and pino's numbers from 0 up, are levels (level-names.ts).
+  level: ['loud', 'infos', '', 'info\u0000', -1, -0.5, ...NOT_A_STRING.filter((value) => typeof value !== 'number')],
   message: [...NOT_A_STRING],
   workflow_id: [long(257), ...NOT_A_STRING],
   workflow_name: [long(257), ...NOT_A_STRING],

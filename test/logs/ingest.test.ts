@@ -286,7 +286,7 @@ const RULES: Rule[] = [
   { name: 'executed_at on a day that does not exist', entry: entry({ executed_at: '2026-02-30T10:00:00Z' }), field: 'executed_at', code: 'invalid_format' },
   { name: 'executed_at a number', entry: entry({ executed_at: 1763632800000 }), field: 'executed_at', code: 'invalid_type' },
   { name: 'executed_at in year 0000', entry: entry({ executed_at: '0000-01-01T00:00:00Z' }), field: 'executed_at', code: 'out_of_range' },
-  { name: 'level not in the enum', entry: entry({ level: 'verbose' }), field: 'level', code: 'invalid_value' },
+  { name: 'level not a level of any logger', entry: entry({ level: 'loud' }), field: 'level', code: 'invalid_value' },
   { name: 'duration_ms negative', entry: entry({ duration_ms: -1 }), field: 'duration_ms', code: 'out_of_range' },
   { name: 'duration_ms a string', entry: entry({ duration_ms: '12' }), field: 'duration_ms', code: 'invalid_type' },
   { name: 'attributes a string', entry: entry({ attributes: 'k=v' }), field: 'attributes', code: 'invalid_type' },

@@ -33,9 +33,9 @@ export interface CreateOptions {
   storageQuota?: string
   /** The service's largest request body, which no bytes limit may be below (default: MAX_BODY_BYTES' default). */
   maxBodyBytes?: number
-  /** The client's default environment for shipped logs, or `default`. */
+  /** The client's default environment for logs that name none, or `default`. */
   environment?: string
-  /** The client's default status for shipped logs, or `default`. */
+  /** The client's default status for logs that have none, or `default`. */
   status?: string
   /** Make the client sign its requests (a secret is issued unless it signs already). */
   signing?: boolean
@@ -154,7 +154,7 @@ export async function create (db: Kysely<Database>, options: CreateOptions): Pro
         `${ownStorageQuota === null ? 'the service\'s STORAGE_QUOTA_BYTES' : ownStorageQuota === 0 ? 'no storage quota' : `a storage quota of ${formatBytes(ownStorageQuota)}`}`,
       ...(ownEnvironment === null && ownStatus === null
         ? []
-        : [`Defaults: for logs shipped to /v1/logs or /_bulk without them, environment ${ownEnvironment ?? '"default"'}, status ${ownStatus ?? '"UNKNOWN"'}`]),
+        : [`Defaults: for logs that leave them out, environment ${ownEnvironment ?? '(none)'}, status ${ownStatus ?? '(none)'}`]),
       ...(signingSecret !== undefined
         ? [`Signing:  ${signingSecret}`, '          the signing secret, shown this once only: it is derived from SIGNING_KEY, never stored']
         : signs ? ['Signing:  required (the client\'s secret was issued before; `keys signing <client> rotate` issues a new one)'] : []),

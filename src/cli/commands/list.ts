@@ -73,7 +73,7 @@ export async function list (db: Kysely<Database>, options: ListOptions = {}): Pr
     stored_bytes: stored.get(client.id) ?? 0,
     /** Whether the client must sign its requests (API_SIGNING_REQUIRED aside). */
     signs: client.signing_generation !== null,
-    /** The environment and status of a log shipped to /v1/logs or /_bulk that says none; null: the service's fallbacks. */
+    /** The environment and status of a log that says none (keys defaults); null: none. */
     default_environment: client.default_environment,
     default_status: client.default_status,
     keys: client.keys
