@@ -2,10 +2,8 @@
 // entry in the native ingest form, which the native checks then judge
 // (checkEntries), so every rule of POST /api/v1/logs holds. The README's
 // "Send logs from OpenTelemetry" has the mapping as a table.
-import type { LEVELS } from '../logs/schemas.ts'
+import { levelFromName, type Level } from '../logs/level-names.ts'
 import type { OtlpAnyValue, OtlpKeyValue, OtlpLogRecordBody, OtlpRequest } from './schemas.ts'
-
-type Level = typeof LEVELS[number]
 
 /** What a record gets when nothing in it, its resource or its client's defaults says. */
 export const FALLBACK_ENVIRONMENT = 'default'
@@ -134,30 +132,11 @@ function timeOf (nanos: string | number | undefined): string | undefined {
   return new Date(Number(ns / 1_000_000n)).toISOString()
 }
 
-const SEVERITY_TEXTS: Record<string, Level> = {
-  trace: 'trace',
-  debug: 'debug',
-  info: 'info',
-  information: 'info',
-  notice: 'info',
-  warn: 'warn',
-  warning: 'warn',
-  error: 'error',
-  err: 'error',
-  fatal: 'fatal',
-  critical: 'fatal',
-  crit: 'fatal',
-  emergency: 'fatal',
-  alert: 'fatal',
-  panic: 'fatal'
-}
-
 /** OpenTelemetry's severity ranges (1–4 TRACE … 21–24 FATAL); without one, the text if it names a level; else info. */
 export function levelOf (severityNumber: number | undefined, severityText: string | undefined): Level {
   if (severityNumber !== undefined && severityNumber >= 1 && severityNumber <= 24) {
     const levels: Level[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal']
     return levels[Math.floor((severityNumber - 1) / 4)]!
   }
-  const text = severityText?.trim().toLowerCase()
-  return (text === undefined ? undefined : SEVERITY_TEXTS[text]) ?? 'info'
+  return (severityText === undefined ? undefined : levelFromName(severityText)) ?? 'info'
 }
