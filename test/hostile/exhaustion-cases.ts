@@ -2,7 +2,7 @@
 // lines, of array elements, of keys, nesting, and compressed bombs of each.
 // Each must be answered with a 4xx that the service reaches cheaply (by
 // counting, not parsing; src/body/entry-scanner.ts) and store nothing; their
-// cost for the event loop is measured in test/body/hostile-bodies.test.ts.
+// cost for the event loop is measured in test/slow/hostile-bodies.test.ts.
 import { gzipSync } from 'node:zlib'
 import type { HostileCase } from './check.ts'
 import { keyHeaders, spoil, type Target } from './target.ts'

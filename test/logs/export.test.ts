@@ -1,7 +1,7 @@
 // GET /api/v1/logs/export through app.inject: what an export holds, in what
 // order and form, and its errors before the first byte. Its streaming over a
 // real socket (memory, back-pressure, disconnects, timeouts) is in
-// export-stream.test.ts.
+// test/slow/export-stream.test.ts.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { sql } from 'kysely'
 import t from 'tap'

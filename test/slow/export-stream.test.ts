@@ -206,7 +206,7 @@ async function oldGenerationGain (work: () => Promise<void>): Promise<number> {
 
 void t.test('a page dies young: the old generation does not fill with the pages already sent', async (t) => {
   const served = await serve(t)
-  const rows = 60_000
+  const rows = 20_000
   await seed(served.app, served.key, rows, SMALL_MESSAGE_BYTES)
   // The client is a process of its own (curl), so that the old generation watched here is the service's.
   const url = `http://127.0.0.1:${served.port}/api/v1/logs/export`

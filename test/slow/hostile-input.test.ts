@@ -5,15 +5,15 @@
 // corpus, and any case it names, is the same on every run.
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
-import type { LogPageBody } from '../src/logs/schemas.ts'
-import { answerProblems, codeProblems, send, type HostileCase } from './hostile/check.ts'
-import { healthCases } from './hostile/health-cases.ts'
-import { harmlessHostileQueries } from './hostile/logs-cases.ts'
-import { Prng } from './hostile/prng.ts'
-import { rawCases, rawProblems, type RawCase } from './hostile/raw-cases.ts'
-import { ROUTES } from './hostile/routes.ts'
-import { changedTables, snapshot } from './hostile/snapshot.ts'
-import { buildWorld, type World } from './hostile/world.ts'
+import type { LogPageBody } from '../../src/logs/schemas.ts'
+import { answerProblems, codeProblems, send, type HostileCase } from '../hostile/check.ts'
+import { healthCases } from '../hostile/health-cases.ts'
+import { harmlessHostileQueries } from '../hostile/logs-cases.ts'
+import { Prng } from '../hostile/prng.ts'
+import { rawCases, rawProblems, type RawCase } from '../hostile/raw-cases.ts'
+import { ROUTES } from '../hostile/routes.ts'
+import { changedTables, snapshot } from '../hostile/snapshot.ts'
+import { buildWorld, type World } from '../hostile/world.ts'
 
 const MIN_CASES_PER_ROUTE = 200
 
