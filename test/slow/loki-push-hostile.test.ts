@@ -6,6 +6,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { compressSync } from 'snappy'
 import t from 'tap'
 import { encodePushRequest, type PushRequest } from '../../src/loki/proto.ts'
+import { mutateBytes } from '../hostile/mutate-bytes.ts'
 import { Prng } from '../hostile/prng.ts'
 import { buildTestApp, countLogs, issueKey } from '../helper.ts'
 
@@ -21,25 +22,6 @@ function validPush (prng: Prng, entries: number, labels = '{job="etl", env="prod
         structuredMetadata: [{ name: 'run_id', value: `run-${prng.int(0, 99)}` }]
       }))
     }]
-  }
-}
-
-function mutate (prng: Prng, bytes: Buffer): Buffer {
-  const copy = Buffer.from(bytes)
-  switch (prng.int(0, 3)) {
-    case 0: return copy.subarray(0, prng.int(0, copy.length - 1))
-    case 1: {
-      for (let i = 0; i < prng.int(1, 8); i++) {
-        const at = prng.int(0, copy.length - 1)
-        copy[at] = copy[at]! ^ (1 << prng.int(0, 7))
-      }
-      return copy
-    }
-    case 2: {
-      const at = prng.int(0, copy.length - 1)
-      return Buffer.concat([copy.subarray(0, at), Buffer.from(Array.from({ length: prng.int(1, 32) }, () => prng.int(0, 255))), copy.subarray(at)])
-    }
-    default: return Buffer.from(Array.from({ length: prng.int(1, 512) }, () => prng.int(0, 255)))
   }
 }
 
@@ -64,7 +46,7 @@ void t.test('mutated Snappy blocks and protobuf inside them: 204 or a 4xx, never
   const statuses = new Map<number, number>()
   for (let i = 0; i < CASES; i++) {
     const protobuf = encodePushRequest(validPush(prng, prng.int(1, 5)))
-    const body = prng.chance(0.5) ? mutate(prng, compressSync(protobuf)) : compressSync(mutate(prng, protobuf))
+    const body = prng.chance(0.5) ? mutateBytes(prng, compressSync(protobuf)) : compressSync(mutateBytes(prng, protobuf))
     const before = await countLogs(app)
     const res = await send(app, apiKey, body)
     statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1)

@@ -5,6 +5,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t from 'tap'
 import { encodeRequest } from '../../src/otlp/proto.ts'
+import { mutateBytes } from '../hostile/mutate-bytes.ts'
 import { Prng } from '../hostile/prng.ts'
 import { buildTestApp, countLogs, issueKey } from '../helper.ts'
 
@@ -32,25 +33,6 @@ function validRequest (prng: Prng, records: number): Record<string, unknown> {
   }
 }
 
-function mutate (prng: Prng, bytes: Buffer): Buffer {
-  const copy = Buffer.from(bytes)
-  switch (prng.int(0, 3)) {
-    case 0: return copy.subarray(0, prng.int(0, copy.length - 1))
-    case 1: {
-      for (let i = 0; i < prng.int(1, 8); i++) {
-        const at = prng.int(0, copy.length - 1)
-        copy[at] = copy[at]! ^ (1 << prng.int(0, 7))
-      }
-      return copy
-    }
-    case 2: {
-      const at = prng.int(0, copy.length - 1)
-      return Buffer.concat([copy.subarray(0, at), Buffer.from(Array.from({ length: prng.int(1, 32) }, () => prng.int(0, 255))), copy.subarray(at)])
-    }
-    default: return Buffer.from(Array.from({ length: prng.int(1, 512) }, () => prng.int(0, 255)))
-  }
-}
-
 const HOSTILE_TEXTS = ['\u0000', 'a\ud800b', '\udfff', 'x'.repeat(70_000), '']
 const HOSTILE_JSON: unknown[] = [
   [], 'text', 42, null, { resourceLogs: {} }, { resourceLogs: [null] }, { resourceLogs: [{ scopeLogs: 'x' }] },
@@ -74,7 +56,7 @@ void t.test('mutated protobuf bodies: 200 or 400, never a 5xx', async (t) => {
   const prng = new Prng(0x07e1)
   const statuses = new Map<number, number>()
   for (let i = 0; i < CASES; i++) {
-    const res = await send(app, apiKey, 'application/x-protobuf', mutate(prng, encodeRequest(validRequest(prng, prng.int(1, 5)))))
+    const res = await send(app, apiKey, 'application/x-protobuf', mutateBytes(prng, encodeRequest(validRequest(prng, prng.int(1, 5)))))
     statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1)
     if (res.statusCode !== 200 && res.statusCode !== 400) t.fail(`case ${i}: answered ${res.statusCode}: ${res.body.slice(0, 200)}`)
   }
