@@ -5,11 +5,8 @@
 // nested (`"log": {"level": "warn"}`), as shippers send either. The README's
 // "Send logs from Elasticsearch clients" has the mapping as a table.
 import { levelFromName } from '../logs/level-names.ts'
+import { FALLBACK_ENVIRONMENT, FALLBACK_STATUS } from '../logs/shipper-fallbacks.ts'
 import { RefusedEntry, UnparsableLine } from '../logs/validate.ts'
-
-/** What a document gets when nothing in it or its client's defaults says. */
-export const FALLBACK_ENVIRONMENT = 'default'
-export const FALLBACK_STATUS = 'UNKNOWN'
 
 /** The attribute that keeps the index a document was sent to. */
 export const INDEX_ATTRIBUTE = '_index'

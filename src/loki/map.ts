@@ -6,7 +6,8 @@ import secureJson from 'secure-json-parse'
 import { levelFromName } from '../logs/level-names.ts'
 import { ENTRY_MAX_BYTES } from '../logs/schemas.ts'
 import { RefusedEntry } from '../logs/validate.ts'
-import { FALLBACK_ENVIRONMENT, FALLBACK_STATUS, type RecordDefaults } from '../otlp/map.ts'
+import type { EntryDefaults } from '../logs/logger-shapes.ts'
+import { FALLBACK_ENVIRONMENT, FALLBACK_STATUS } from '../logs/shipper-fallbacks.ts'
 import { LabelSyntaxError, parseLabels } from './labels.ts'
 import type { PushRequest } from './proto.ts'
 import type { LokiPushJson } from './schemas.ts'
@@ -94,7 +95,7 @@ function labelsOf (text: string | undefined): Readonly<Record<string, string>> |
  * metadata, then (for a line that is a JSON object) the line's own fields:
  * the later wins on a clash. `receivedAt` stands in for an entry without a time.
  */
-export function toEntry (pushed: PushedEntry, receivedAt: Date, defaults: RecordDefaults): Record<string, unknown> | RefusedEntry {
+export function toEntry (pushed: PushedEntry, receivedAt: Date, defaults: EntryDefaults): Record<string, unknown> | RefusedEntry {
   if (pushed.labels instanceof LabelSyntaxError) {
     return new RefusedEntry('invalid_labels', `the stream's labels are not in Prometheus' syntax ({name="value", …}): ${pushed.labels.message}`)
   }

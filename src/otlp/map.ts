@@ -3,11 +3,9 @@
 // (checkEntries), so every rule of POST /api/v1/logs holds. The README's
 // "Send logs from OpenTelemetry" has the mapping as a table.
 import { levelFromName, type Level } from '../logs/level-names.ts'
+import type { EntryDefaults } from '../logs/logger-shapes.ts'
+import { FALLBACK_ENVIRONMENT, FALLBACK_STATUS } from '../logs/shipper-fallbacks.ts'
 import type { OtlpAnyValue, OtlpKeyValue, OtlpLogRecordBody, OtlpRequest } from './schemas.ts'
-
-/** What a record gets when nothing in it, its resource or its client's defaults says. */
-export const FALLBACK_ENVIRONMENT = 'default'
-export const FALLBACK_STATUS = 'UNKNOWN'
 
 /** Attributes lifted into the columns of the same name (and out of `attributes`). */
 const LIFTED_NAMES: ReadonlySet<string> = new Set(['workflow_id', 'run_id', 'step', 'status', 'event_id', 'duration_ms'])
@@ -50,17 +48,11 @@ export function countRecords (request: OtlpRequest): number {
   return count
 }
 
-/** A client's own defaults for what a record may not say (null: the fallbacks above). */
-export interface RecordDefaults {
-  readonly environment: string | null
-  readonly status: string | null
-}
-
 /**
  * The record as a native log entry (not yet checked): `receivedAt` stands in
  * for a record with neither time.
  */
-export function toEntry ({ record, resource, scope }: PlacedRecord, receivedAt: Date, defaults: RecordDefaults): Record<string, unknown> {
+export function toEntry ({ record, resource, scope }: PlacedRecord, receivedAt: Date, defaults: EntryDefaults): Record<string, unknown> {
   // Resource, then scope, then record attributes, a later name winning; copied
   // key by key, which measured five times faster than spreading the three.
   const merged: Record<string, unknown> = {}
