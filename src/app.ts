@@ -44,6 +44,7 @@ import { requestLog } from './net/request-log.ts'
 import { requestLogger } from './net/request-logger.ts'
 import { answerClientError, answerRouterError } from './plugins/client-errors.ts'
 import { REQUEST_AJV_OPTIONS } from './schemas/ajv.ts'
+import { sharedCompilers } from './schemas/compilers.ts'
 import { ErrorResponse } from './schemas/errors.ts'
 import { AnyValue } from './otlp/schemas.ts'
 
@@ -119,6 +120,7 @@ function createServer (options: BuildOptions, config: Config, trustProxy: TrustP
     ...(logController === undefined ? {} : { logController }),
     childLoggerFactory: requestLogger,
     ajv: { customOptions: REQUEST_AJV_OPTIONS },
+    schemaController: { compilersFactory: sharedCompilers },
     // The first start initialises the embedded PostgreSQL, which can outlast the 10 s default on a slow disk.
     pluginTimeout: 60_000,
     clientErrorHandler: answerClientError,
