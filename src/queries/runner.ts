@@ -20,6 +20,10 @@ const NEVER_ABORTED = new AbortController().signal
 
 // SQLSTATE query_canceled: the statement timeout, or a cancel request.
 const QUERY_CANCELED = '57014'
+// SQLSTATE serialization_failure: the service reads in READ COMMITTED, so only
+// a replica's recovery conflict (replay had to remove rows the statement could
+// still see) gives it; the same read a moment later runs.
+const RECOVERY_CONFLICT = '40001'
 
 /** What every query route's OpenAPI description says of the limits it runs under. */
 export function queryLimitsDescription (config: Config): string {
@@ -191,6 +195,7 @@ export class QueryRunner {
     if (signal.aborted && (error instanceof WorkAbortedError || sqlState(error) === QUERY_CANCELED)) return Errors.clientClosedRequest()
     if (sqlState(error) === QUERY_CANCELED) return Errors.queryTimeout(this.#options.timeoutMs, this.#options.retryAfterSeconds)
     if (error instanceof ReadPoolBusyError) return Errors.queriesBusy(this.#options.retryAfterSeconds)
+    if (sqlState(error) === RECOVERY_CONFLICT) return Errors.databaseUnavailable(this.#options.retryAfterSeconds)
     return error
   }
 }
