@@ -4,7 +4,11 @@
 // resume) never skips what the replica lacks. A real streaming replica, its
 // replay paused, is in test/slow/streaming-replica.test.ts.
 import { randomUUID } from 'node:crypto'
+import { request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import pg from 'pg'
 import t from 'tap'
 import type { BatchResultBody, LogPageBody } from '../../src/logs/schemas.ts'
 import { buildTestApp, callApi, entry, expectError, issueKey, postLogs, testDatabaseUrl } from '../helper.ts'
@@ -134,4 +138,47 @@ void t.test('a tail resumed with Last-Event-ID sends what the replica lacks', as
   t.teardown(() => { reader.close() })
   t.equal(reader.status, 200)
   t.same((await reader.waitForEvents(3)).map((event) => event.id), [second, ...lagging], 'every log after the last one received')
+})
+
+/** Statements waiting for a lock on logs in that database. */
+async function waitingOnLogs (url: string): Promise<number> {
+  const observer = new pg.Client({ connectionString: url })
+  await observer.connect()
+  try {
+    const { rows } = await observer.query<{ n: number }>(`select count(*)::int as n from pg_locks
+      where not granted and relation = 'logs'::regclass and database = (select oid from pg_database where datname = current_database())`)
+    return rows[0]?.n ?? 0
+  } finally {
+    await observer.end()
+  }
+}
+
+async function until (what: string, check: () => Promise<boolean>): Promise<void> {
+  for (const end = Date.now() + 5000; Date.now() < end; await sleep(20)) if (await check()) return
+  throw new Error(`${what}: not within 5 s`)
+}
+
+void t.test('a client that goes away has its statement on the replica cancelled there', async (t) => {
+  const replicaUrl = await testDatabaseUrl(t)
+  const { app, databaseUrl: primaryUrl } = await buildTestApp(t, { DATABASE_READ_URL: replicaUrl })
+  const { apiKey, clientId } = await issueKey(app, 'leaving')
+  await feedReplica(primaryUrl, replicaUrl)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as AddressInfo
+  // A lock on the replica's logs, held by the test, keeps the listing waiting there.
+  const holder = new pg.Client({ connectionString: replicaUrl })
+  await holder.connect()
+  t.teardown(async () => { await holder.end() })
+  await holder.query('begin')
+  await holder.query('lock table logs in access exclusive mode')
+
+  const request = httpRequest({ host: '127.0.0.1', port, path: '/api/v1/logs', headers: { 'x-api-key': apiKey } })
+  request.on('error', () => {})
+  request.end()
+  await until('the listing waits on the replica', async () => await waitingOnLogs(replicaUrl) === 1)
+  request.destroy()
+  await until('its statement is gone from the replica', async () => await waitingOnLogs(replicaUrl) === 0)
+  await holder.query('rollback')
+  t.equal(app.queries.running(clientId), 0, 'the client\'s slot is given back')
+  t.equal((await callApi(app, apiKey, 'GET', '/api/v1/logs')).statusCode, 200, 'its next query is answered')
 })
