@@ -35,6 +35,11 @@ export const ConfigSchema = Type.Object({
     pattern: '^$|^postgres(ql)?://',
     description: 'PostgreSQL 14+ connection string. Unset or empty: an embedded PostgreSQL runs under DATA_DIR.'
   })),
+  DATABASE_READ_URL: Type.Optional(Type.String({
+    pattern: '^$|^postgres(ql)?://',
+    description: 'A streaming replica of DATABASE_URL for the log queries (listing, stats, export, a tail\'s resume) and usage; ' +
+      'writes, authentication and key management stay on DATABASE_URL. Unset or empty: everything on DATABASE_URL.'
+  })),
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Where the embedded PostgreSQL keeps its files.' }),
   EMBEDDED_PG_PORT: Type.Integer({
     minimum: 0,
@@ -269,6 +274,10 @@ export function trustProxySetting (value: string): TrustProxy {
 
 /** Rules between variables, which the schema cannot say; throws naming them. */
 export function checkConfig (config: Config): Config {
+  if (config.DATABASE_READ_URL !== undefined && config.DATABASE_READ_URL !== '' && (config.DATABASE_URL === undefined || config.DATABASE_URL === '')) {
+    throw new Error('DATABASE_READ_URL is set but DATABASE_URL is not: a replica is read beside a PostgreSQL of your own, ' +
+      'not beside the embedded one. Set DATABASE_URL to its primary, or unset DATABASE_READ_URL.')
+  }
   if (config.INGEST_BYTES_LIMIT < config.MAX_BODY_BYTES) {
     throw new Error(`INGEST_BYTES_LIMIT (${config.INGEST_BYTES_LIMIT}) must be at least MAX_BODY_BYTES (${config.MAX_BODY_BYTES}): ` +
       'otherwise a request of the largest size allowed could never be accepted.')
