@@ -42,6 +42,8 @@ export function UsageChart ({ report }: { report: UsageReport }) {
         { label: 'logs accepted', fill: '#2563eb', stroke: '#2563eb', width: 0, ...(bars === undefined ? {} : { paths: bars }), points: { show: false } },
         { label: 'requests', stroke: '#d97706', width: 2, points: { show: false } }
       ],
+      // The legend is the page's own, below the chart.
+      legend: { show: false },
       cursor: { drag: { x: false, y: false }, y: false }
     }, [times, logs, requests], element)
     plot.ctx.canvas.setAttribute('role', 'img')
