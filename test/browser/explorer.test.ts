@@ -66,6 +66,19 @@ async function signOut (page: Page): Promise<void> {
 }
 
 /** The rows drawn: those in view and some either side (the table draws no more). */
+/**
+ * Waits until an expression is true in the page. Not page.waitForFunction: it
+ * evaluates a text predicate with eval, which the page's CSP refuses, as it
+ * should.
+ */
+async function until (page: Page, expression: string, timeoutMs = 10_000): Promise<void> {
+  const started = Date.now()
+  while (!await page.evaluate<boolean>(expression)) {
+    if (Date.now() - started > timeoutMs) throw new Error(`still false after ${timeoutMs} ms: ${expression}`)
+    await page.waitForTimeout(50)
+  }
+}
+
 const rows = (page: Page) => page.locator('table.logs tbody tr.entry')
 /** Every row the table holds, drawn or not. */
 const rowCount = async (page: Page): Promise<number> => Number(await page.locator('table.logs').getAttribute('aria-rowcount')) - 1
@@ -162,7 +175,7 @@ void t.test('the explorer in Chromium', { skip }, async (t) => {
     const search = page.getByRole('searchbox', { name: 'Search' })
     await search.fill('DISK')
     await search.press('Enter')
-    await page.waitForFunction('document.querySelectorAll("table.logs tbody tr.entry").length === 1')
+    await until(page, 'document.querySelectorAll("table.logs tbody tr.entry").length === 1')
     t.match(await rows(page).first().textContent(), /disk full on \/var\/lib\/etl/)
     t.equal(fragment(page).get('q'), 'DISK')
     await search.fill('')
@@ -172,7 +185,7 @@ void t.test('the explorer in Chromium', { skip }, async (t) => {
 
   await t.test('a filter and a time range change the table and the URL', async (t) => {
     await page.getByLabel('Level').selectOption('error')
-    await page.waitForFunction('[...document.querySelectorAll("table.logs tr.entry td:nth-child(2)")].every((cell) => cell.textContent === "error")')
+    await until(page, '[...document.querySelectorAll("table.logs tr.entry td:nth-child(2)")].every((cell) => cell.textContent === "error")')
     await page.getByRole('cell', { name: 'connection refused by the billing API' }).waitFor()
     t.equal(await rowCount(page), 1 + Math.ceil(1000 / 7) + 1, 'only the errors of the last 24 hours')
     t.equal(fragment(page).get('level'), 'error')
@@ -203,12 +216,12 @@ void t.test('the explorer in Chromium', { skip }, async (t) => {
     await page.mouse.down()
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 8 })
     await page.mouse.up()
-    await page.waitForFunction('location.hash.includes("range=custom")')
+    await until(page, 'location.hash.includes("range=custom")')
     const from = Date.parse(fragment(page).get('from') ?? '')
     const to = Date.parse(fragment(page).get('to') ?? '')
     const hours = (to - from) / 3_600_000
     t.ok(hours > 5 && hours < 9, `about 30% of the 24 hours (${hours.toFixed(1)} h)`)
-    await page.waitForFunction('document.querySelector(".table-end")?.textContent !== "Loading…"')
+    await until(page, 'document.querySelector(".table-end")?.textContent !== "Loading…"')
     const times = await page.locator('table.logs tbody td.time a').evaluateAll((links) => links.map((link) => Date.parse(link.getAttribute('title') ?? '')))
     t.ok(times.length > 0 && times.every((time) => time >= from && time < to), `the table holds that range only (${times.length} rows)`)
     await page.goto(`${world.base}/`)
