@@ -5,11 +5,14 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The sources are not here yet, so npm ci's prepare leaves the explorer page to npm run build below.
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY db ./db
 COPY scripts ./scripts
+COPY web ./web
+# dist/ holds the compiled service and the explorer page (dist/explorer), which the service serves at GET /.
 RUN npm run build
 
 # Debian (glibc), not Alpine: the embedded PostgreSQL binaries need glibc.

@@ -33,6 +33,9 @@ import tailRoutes from './tail/routes.ts'
 import otlpRoutes from './otlp/routes.ts'
 import lokiRoutes from './loki/routes.ts'
 import elasticRoutes from './elastic/routes.ts'
+import explorerRoutes from './explorer/routes.ts'
+import { DEFAULT_EXPLORER_DIR } from './explorer/assets.ts'
+import whoamiRoutes from './keys/whoami-routes.ts'
 import tails from './plugins/tails.ts'
 import retention from './plugins/retention.ts'
 import searchIndexUpkeep from './plugins/search-index-upkeep.ts'
@@ -59,6 +62,8 @@ export interface BuildOptions {
    * end midway, rather than wait for a minute to begin.
    */
   ingestClock?: () => number
+  /** Where the explorer page's built files are (default: dist/explorer of the package). */
+  explorerDir?: string
 }
 
 declare module 'fastify' {
@@ -174,9 +179,11 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     app.addSchema(AnyValue)
 
     await app.register(healthRoutes)
+    // Outside the authenticated scope: the page is what asks for a key.
+    await app.register(explorerRoutes, { dir: options.explorerDir ?? DEFAULT_EXPLORER_DIR })
     await app.register(authenticated, {
       routes: [logsRoutes, otlpRoutes, lokiRoutes, elasticRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes,
-        clientRoutes]
+        clientRoutes, whoamiRoutes]
     })
     await app.ready()
   } catch (error) {

@@ -13,7 +13,7 @@ import { UNPRINTABLE_RULE, type TextProblem } from './text/unprintable.ts'
 export const ERROR_CODES = [
   'address_not_allowed', 'allowlist_not_grantable', 'auth_throttled', 'bad_request', 'batch_over_ingest_bytes_limit',
   'batch_over_ingest_limit', 'client_closed_request', 'conflicting_api_keys', 'database_unavailable', 'empty_batch',
-  'empty_body', 'expired_api_key', 'headers_too_large', 'ingest_bytes_rate_limited', 'ingest_rate_limited',
+  'empty_body', 'expired_api_key', 'explorer_not_built', 'headers_too_large', 'ingest_bytes_rate_limited', 'ingest_rate_limited',
   'insufficient_scope', 'internal_error', 'invalid_allowlist', 'invalid_api_key', 'invalid_compressed_body',
   'invalid_content_length', 'invalid_content_type', 'invalid_cursor', 'invalid_encoding', 'invalid_entries',
   'invalid_forwarded_for', 'invalid_json', 'invalid_name', 'invalid_nonce', 'invalid_protobuf', 'invalid_request', 'invalid_signature',
@@ -210,6 +210,8 @@ export const Errors = {
     `This client has ${limit} live ${limit === 1 ? 'tail' : 'tails'} open on this instance, the most allowed: close one ` +
     `before opening another; retry in ${retryAfterSeconds} s.`,
     { headers: { 'retry-after': String(retryAfterSeconds) }, details: { limit, retry_after_seconds: retryAfterSeconds } }),
+  explorerNotBuilt: () => new HttpError(503, 'explorer_not_built',
+    'The explorer page is not built: run npm run build:explorer (npm ci and npm run build run it), then restart the service.'),
   tailUnavailable: (retryAfterSeconds: number) => new HttpError(503, 'tail_unavailable',
     `New logs cannot be heard from the database right now, so a tail would miss them; retry in ${retryAfterSeconds} s.`,
     { headers: { 'retry-after': String(retryAfterSeconds) }, details: { retry_after_seconds: retryAfterSeconds } }),

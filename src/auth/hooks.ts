@@ -79,7 +79,7 @@ function admit (request: FastifyRequest, resolution: Resolution): AuthenticatedC
 /** The client's key may not do what the route does: the client's own request, refused (not an authentication failure). */
 function requireScope (request: FastifyRequest, client: AuthenticatedClient): void {
   const scope = request.routeOptions.config.scope
-  if (scope !== undefined && !client.scopes.includes(scope)) throw Errors.missingScope(scope)
+  if (scope !== undefined && scope !== 'any' && !client.scopes.includes(scope)) throw Errors.missingScope(scope)
 }
 
 /**

@@ -41,8 +41,11 @@ declare module 'fastify' {
     signedNonce: SignedNonce | null
   }
   interface FastifyContextConfig {
-    /** The scope a key needs for this route. */
-    scope?: Scope
+    /**
+     * The scope a key needs for this route; `any`: every accepted key,
+     * whatever its scopes (what a key may know of itself).
+     */
+    scope?: Scope | 'any'
   }
 }
 
