@@ -31,8 +31,9 @@ export default fp(async function queries (fastify) {
   fastify.decorate('queries', new QueryRunner(pool, {
     perClient: config.QUERY_CONCURRENCY_PER_CLIENT,
     timeoutMs: config.QUERY_TIMEOUT_MS,
-    retryAfterSeconds: config.RETRY_AFTER_SECONDS
+    retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    timedOut: () => { fastify.metrics.queryTimeout() }
   }))
   // Added after the database plugin's, so it runs before the main pool closes.
   fastify.addHook('onClose', async () => { await pool.close() })
-}, { name: 'queries', dependencies: ['env', 'database'] })
+}, { name: 'queries', dependencies: ['env', 'database', 'metrics'] })
