@@ -11,6 +11,7 @@
 import { Counter, Gauge, Histogram, Registry, type CounterConfiguration, type GaugeConfiguration } from 'prom-client'
 import type { ErrorCode } from '../errors.ts'
 import { processMetrics } from './process-metrics.ts'
+import { RequestHistogram } from './request-histogram.ts'
 
 /** Which ingest route took the entries: the native one, or a shipper protocol's. */
 export type IngestProtocol = 'native' | 'otlp' | 'loki' | 'elasticsearch'
@@ -78,7 +79,7 @@ function statusClass (statusCode: number): string {
 
 export class Metrics {
   readonly registry = new Registry()
-  readonly #httpDuration: Histogram<'method' | 'route' | 'status_class'>
+  readonly #httpDuration: RequestHistogram
   readonly #errorAnswers: Counter<'code'>
   readonly #entries: Counter<'protocol' | 'outcome'>
   readonly #limited: Counter<'limit'>
@@ -96,13 +97,8 @@ export class Metrics {
   constructor ({ perClient, readings }: MetricsOptions) {
     const registers = [this.registry]
 
-    this.#httpDuration = new Histogram({
-      name: `${PREFIX}http_request_duration_seconds`,
-      help: 'Time from a request\'s arrival to its answer, by route pattern and status class; _count counts the requests.',
-      labelNames: ['method', 'route', 'status_class'],
-      buckets: LATENCY_BUCKETS,
-      registers
-    })
+    this.#httpDuration = new RequestHistogram(`${PREFIX}http_request_duration_seconds`,
+      'Time from a request\'s arrival to its answer, by route pattern and status class; _count counts the requests.', LATENCY_BUCKETS)
     this.#errorAnswers = new Counter({
       name: `${PREFIX}error_answers_total`,
       help: 'Error answers (4xx, 5xx) by their code.',
@@ -191,7 +187,7 @@ export class Metrics {
 
   /** A request answered: `route` is its pattern, undefined when no route matched. */
   httpRequest (method: string, route: string | undefined, statusCode: number, seconds: number): void {
-    this.#httpDuration.observe({ method, route: route ?? 'unmatched', status_class: statusClass(statusCode) }, seconds)
+    this.#httpDuration.observe(method, route ?? 'unmatched', statusClass(statusCode), seconds)
   }
 
   errorAnswer (code: ErrorCode): void {
@@ -239,7 +235,7 @@ export class Metrics {
   /** The Prometheus text of this app's metrics and the process's. */
   async render (): Promise<string> {
     const [own, process] = await Promise.all([this.registry.metrics(), processMetrics().metrics()])
-    return `${own}\n${process}`
+    return `${this.#httpDuration.text()}\n\n${own}\n${process}`
   }
 
   get contentType (): string {
