@@ -18,6 +18,10 @@ import ingest from './plugins/ingest.ts'
 import redis from './plugins/redis.ts'
 import docs from './plugins/docs.ts'
 import env from './plugins/env.ts'
+import metrics from './plugins/metrics.ts'
+import pressure from './plugins/pressure.ts'
+import metricsListener from './metrics/listener.ts'
+import metricsRoutes from './metrics/routes.ts'
 import errors from './plugins/errors.ts'
 import expectContinue from './plugins/expect-continue.ts'
 import requestHead from './plugins/request-head.ts'
@@ -152,6 +156,8 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
 
   try {
     await app.register(env, options.env === undefined ? {} : { env: options.env })
+    // First after the configuration: everything after it records into it, and its hook times every answer.
+    await app.register(metrics)
     await app.register(errors)
     await app.register(connectionLimits)
     await app.register(requestHead)
@@ -159,6 +165,8 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     // The query routes' own pool, so that reads never take the connections writes and authentication need.
     await app.register(queries)
     await app.register(logWriter)
+    // Before any route: an overloaded instance refuses a request before its key is looked up or its body read.
+    await app.register(pressure)
     await app.register(tails)
     await app.register(retention)
     await app.register(searchIndexUpkeep)
@@ -178,7 +186,9 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     app.addSchema(ErrorResponse)
     app.addSchema(AnyValue)
 
+    await app.register(metricsListener)
     await app.register(healthRoutes)
+    await app.register(metricsRoutes)
     // Outside the authenticated scope: the page is what asks for a key.
     await app.register(explorerRoutes, { dir: options.explorerDir ?? DEFAULT_EXPLORER_DIR })
     await app.register(authenticated, {

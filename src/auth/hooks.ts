@@ -45,6 +45,7 @@ function recordFailure (request: FastifyRequest, failure: Refusal, counts: boole
   }
   const server = request.server
   server.audit.record(event)
+  server.metrics.authFailure(failure.error.code)
   // A refusal with a known client counts in its usage: someone is using its key, or trying to.
   if (failure.clientId !== undefined) server.usage.count(failure.clientId, { auth_failures: 1 })
   if (counts) {

@@ -66,12 +66,12 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     const { valid, issues } = await checkEntries(raw, client.defaults)
     const partial = request.query.partial === true && !single
     if (issues.length > 0 && !partial) {
-      fastify.ingest.reject(client, raw.length)
+      fastify.ingest.reject(client, raw.length, 'native')
       throw Errors.invalidEntries(issues)
     }
 
     const entries = valid.map(({ entry }) => entry)
-    const stored = await fastify.ingest.store(client, entries, { withLogs: single, rejected: raw.length - valid.length })
+    const stored = await fastify.ingest.store(client, entries, { protocol: 'native', withLogs: single, rejected: raw.length - valid.length })
     const duplicates = stored.filter((result) => result.duplicate).length
     reply.code(request.query.success_status ?? 201)
 

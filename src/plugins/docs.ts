@@ -36,7 +36,7 @@ export default fp(async function docs (fastify) {
       tags: [
         { name: 'logs', description: 'Ingest and query (needs logs:write / logs:read)' },
         { name: 'elasticsearch', description: 'Elasticsearch bulk ingest, for its clients and shippers (needs logs:write)' },
-        { name: 'operations', description: 'Health and readiness, no key' },
+        { name: 'operations', description: 'Health, readiness and metrics: no API key' },
         { name: 'explorer', description: 'The log explorer page for browsers, no key (the page asks for one)' }
       ]
     },

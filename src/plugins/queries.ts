@@ -48,11 +48,12 @@ export default fp(async function queries (fastify) {
   fastify.decorate('queries', new QueryRunner({ primary, replica }, {
     perClient: config.QUERY_CONCURRENCY_PER_CLIENT,
     timeoutMs: config.QUERY_TIMEOUT_MS,
-    retryAfterSeconds: config.RETRY_AFTER_SECONDS
+    retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    timedOut: () => { fastify.metrics.queryTimeout() }
   }))
   // Added after the database plugin's, so it runs before the main pool closes.
   fastify.addHook('onClose', async () => { await Promise.all([primary.close(), replica?.close()]) })
-}, { name: 'queries', dependencies: ['env', 'database'] })
+}, { name: 'queries', dependencies: ['env', 'database', 'metrics'] })
 
 /** Cancels a backend's statement over a connection made for it (rare: a client gone mid-query). */
 async function cancelOn (url: string, pid: number, connectTimeoutMs: number): Promise<void> {

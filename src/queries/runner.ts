@@ -36,6 +36,8 @@ export interface QueryRunnerOptions {
   perClient: number
   timeoutMs: number
   retryAfterSeconds: number
+  /** Told of each statement the timeout stopped. */
+  timedOut?: () => void
 }
 
 function sqlState (error: unknown): unknown {
@@ -193,7 +195,10 @@ export class QueryRunner {
 
   #answer (error: unknown, signal: AbortSignal): unknown {
     if (signal.aborted && (error instanceof WorkAbortedError || sqlState(error) === QUERY_CANCELED)) return Errors.clientClosedRequest()
-    if (sqlState(error) === QUERY_CANCELED) return Errors.queryTimeout(this.#options.timeoutMs, this.#options.retryAfterSeconds)
+    if (sqlState(error) === QUERY_CANCELED) {
+      this.#options.timedOut?.()
+      return Errors.queryTimeout(this.#options.timeoutMs, this.#options.retryAfterSeconds)
+    }
     if (error instanceof ReadPoolBusyError) return Errors.queriesBusy(this.#options.retryAfterSeconds)
     if (sqlState(error) === RECOVERY_CONFLICT) return Errors.databaseUnavailable(this.#options.retryAfterSeconds)
     return error

@@ -91,6 +91,10 @@ void t.test('the log queries read the replica; writes, keys and the key checks s
   t.equal((await callApi(app, acme.apiKey, 'DELETE', `/api/v1/keys/${spare.keyId}`)).statusCode, 200)
   expectError(t, await callApi(app, spare.apiKey, 'GET', '/api/v1/logs'), 401)
 
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  t.match(metrics, /^central_logger_db_pool_max\{pool="replica"\} \d+$/m, 'the replica\'s pool is a series of its own in /metrics')
+  t.match(metrics, /^central_logger_db_pool_connections\{pool="replica",state="in_use"\} 0$/m, 'with none left in use')
+
   await app.close()
   t.same(await replicaCounts(replicaUrl), before, 'nothing was written to the replica')
   t.notOk(logLines().some((line) => /read-only transaction/.test(line)), 'no write was tried there (the usage and audit flushes included)')
