@@ -30,6 +30,8 @@ import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
 import clientRoutes from './clients/routes.ts'
 import tailRoutes from './tail/routes.ts'
+import webhookRoutes from './webhooks/routes.ts'
+import webhooks from './webhooks/plugin.ts'
 import otlpRoutes from './otlp/routes.ts'
 import lokiRoutes from './loki/routes.ts'
 import elasticRoutes from './elastic/routes.ts'
@@ -58,6 +60,8 @@ export interface BuildOptions {
    * end midway, rather than wait for a minute to begin.
    */
   ingestClock?: () => number
+  /** The time the webhook worker judges key expiry and failure spikes by (default Date.now). */
+  webhookClock?: () => number
 }
 
 declare module 'fastify' {
@@ -155,6 +159,8 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     await app.register(tails)
     await app.register(retention)
     await app.register(searchIndexUpkeep)
+    // Delivers what key changes (here, on another instance, or by the CLI) put in the outbox.
+    await app.register(webhooks, options.webhookClock === undefined ? {} : { clock: options.webhookClock })
     await app.register(redis)
     // Its preParsing hook comes after every onRequest hook, so after authentication.
     await app.register(expectContinue)
@@ -174,7 +180,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     await app.register(healthRoutes)
     await app.register(authenticated, {
       routes: [logsRoutes, otlpRoutes, lokiRoutes, elasticRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes,
-        clientRoutes]
+        clientRoutes, webhookRoutes]
     })
     await app.ready()
   } catch (error) {
