@@ -252,7 +252,7 @@ export const ConfigSchema = Type.Object({
   WEBHOOK_MAX_ATTEMPTS: Type.Integer({
     minimum: 1,
     maximum: 100,
-    default: 12,
+    default: 15,
     description: 'Attempts to deliver one event to one endpoint before it is given up.'
   }),
   WEBHOOK_RETRY_BASE_MS: Type.Integer({
@@ -260,7 +260,7 @@ export const ConfigSchema = Type.Object({
     default: 30000,
     description: 'The wait after a failed delivery, doubled after each further failure (with up to 20% jitter), up to WEBHOOK_RETRY_MAX_MS.'
   }),
-  WEBHOOK_RETRY_MAX_MS: Type.Integer({ minimum: 1, default: 3600000, description: 'The longest wait between two attempts of one delivery.' }),
+  WEBHOOK_RETRY_MAX_MS: Type.Integer({ minimum: 1, default: 21600000, description: 'The longest wait between two attempts of one delivery.' }),
   WEBHOOK_POLL_MS: Type.Integer({
     minimum: 0,
     default: 1000,

@@ -3,9 +3,12 @@
 // signed; retried after a failure with back-off, given up after the last
 // attempt; durable across a restart; and delivered once by two instances
 // sharing the database.
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import type { CreatedKeyBody, RotatedKeyBody } from '../../src/keys/schemas.ts'
+import { buildApp } from '../../src/app.ts'
 import { verifySignatureHeader } from '../../src/webhooks/signature.ts'
 import { buildTestApp, callApi, issueKey, KEY_SHAPE } from '../helper.ts'
 import { keys, parsed, type Created } from '../cli/run.ts'
@@ -160,11 +163,10 @@ void t.test('two instances on one database deliver each event once', async (t) =
 })
 
 void t.test('a slow endpoint times out, and the key change never waits for it', async (t) => {
-  const { createServer } = await import('node:http')
   const hanging = createServer(() => { /* never answers */ })
   await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve))
   t.teardown(() => { hanging.closeAllConnections(); hanging.close() })
-  const url = `http://127.0.0.1:${(hanging.address() as import('node:net').AddressInfo).port}/slow`
+  const url = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/slow`
   const { app } = await buildTestApp(t, providerEnv(url, { WEBHOOK_TIMEOUT_MS: '200' }))
   const admin = await issueKey(app, 'acme', { scopes: ['keys:manage', 'logs:write', 'logs:read'] })
   t.equal((await callApi(app, admin.apiKey, 'POST', '/api/v1/keys', {})).statusCode, 201)
@@ -176,7 +178,6 @@ void t.test('a slow endpoint times out, and the key change never waits for it', 
 })
 
 void t.test('WEBHOOK_URLS needs WEBHOOK_SECRET, and URLs', async (t) => {
-  const { buildApp } = await import('../../src/app.ts')
   await t.rejects(buildApp({ env: { WEBHOOK_URLS: 'https://hooks.example.com/x' } }), /WEBHOOK_SECRET/)
   await t.rejects(buildApp({ env: { WEBHOOK_URLS: 'https://hooks.example.com/x,ftp://secret-path', WEBHOOK_SECRET: SECRET } }),
     { message: 'WEBHOOK_URLS: entry 2 of 2 is not an http(s) URL.' }, 'names the entry by position, not by its text (a Slack URL is a secret)')
