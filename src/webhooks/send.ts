@@ -48,6 +48,12 @@ export async function sendWebhook (attempt: Attempt): Promise<Outcome> {
   return await new Promise<Outcome>((resolve) => {
     let status: number | null = null
     const settle = (outcome: Outcome): void => { resolve(outcome) }
+    const failure = (error: unknown): Outcome => ({
+      ok: false,
+      status,
+      // An abort while the answer was arriving still says what it was.
+      error: deadline.aborted && !attempt.signal.aborted ? 'timed out' : describe(error)
+    })
     const request = (secure ? https : http).request(url, {
       method: 'POST',
       headers,
@@ -57,17 +63,15 @@ export async function sendWebhook (attempt: Attempt): Promise<Outcome> {
     }, (response) => {
       status = response.statusCode ?? 0
       response.resume()
-      response.on('end', () => {
-        settle(status !== null && status >= 200 && status < 300
-          ? { ok: true, status }
-          : { ok: false, status, error: `answered ${status}` })
+      // Whichever comes first settles: the end of the answer, or its connection closing (cut off, or by the deadline).
+      response.on('close', () => {
+        if (!response.complete) settle(failure(new Error('connection closed')))
+        else if (status !== null && status >= 200 && status < 300) settle({ ok: true, status })
+        else settle({ ok: false, status, error: `answered ${status}` })
       })
-      response.on('error', (error) => { settle({ ok: false, status, error: describe(error) }) })
+      response.on('error', (error) => { settle(failure(error)) })
     })
-    request.on('error', (error) => {
-      // An abort while the answer was arriving still says what it was.
-      settle({ ok: false, status, error: deadline.aborted && !attempt.signal.aborted ? 'timed out' : describe(error) })
-    })
+    request.on('error', (error) => { settle(failure(error)) })
     request.end(attempt.body)
   })
 }

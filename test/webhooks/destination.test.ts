@@ -79,3 +79,20 @@ void t.test('the back-off doubles from the base, with jitter, up to the most', a
   t.equal(retryDelayMs(1, 1000, 5000, () => 1), 1200, 'jitter up to a fifth more')
   t.equal(retryDelayMs(100, 1000, 3_600_000, () => 0), 3_600_000, 'no overflow after many attempts')
 })
+
+void t.test('an answer that starts and never ends is cut at the deadline', async (t) => {
+  const server = http.createServer((_request, response) => { response.writeHead(200); response.write('partial') })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const port = (server.address() as AddressInfo).port
+  const started = Date.now()
+  const outcome = await sendWebhook({
+    url: `http://127.0.0.1:${port}/`, body: '{}', eventId: 'e', secret: 's', timeoutMs: 200, signal: new AbortController().signal, now: 0
+  })
+  t.match(outcome, { ok: false, status: 200, error: 'timed out' }, 'a 200 whose body never ends is no delivery')
+  t.ok(Date.now() - started < 2000)
+  const done = await sendWebhook({
+    url: `http://127.0.0.1:${port}/`, body: '{}', eventId: 'e', secret: 's', timeoutMs: 200, signal: AbortSignal.abort(), now: 0
+  })
+  t.match(done, { ok: false }, 'a stop aborts an attempt')
+})
