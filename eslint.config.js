@@ -56,10 +56,12 @@ export default tseslint.config(
           group: ['**/provider/*'],
           message: 'src/provider/ reads every client\'s rows: only the CLI may use it.'
         }, {
-          group: ['./store.ts', './lifecycle.ts', './page.ts', '**/store.ts', '**/lifecycle.ts', '**/page.ts'],
+          group: ['./store.ts', './lifecycle.ts', './page.ts', './endpoints.ts', '**/store.ts', '**/lifecycle.ts', '**/page.ts',
+            '**/endpoints.ts'],
           importNames: ['findKey', 'createKey', 'createKeyWithAudit', 'rotateKey', 'updateKey', 'revokeKey', 'keysPageOf',
-            'auditPageOf', 'listAuditEvents', 'usageDays'],
-          message: 'A route reads and changes its caller\'s rows through keysOf, auditOf or usageOf (tenant-*.ts), bound to the client.'
+            'auditPageOf', 'listAuditEvents', 'usageDays', 'listEndpoints', 'findEndpoint', 'createEndpoint', 'deleteEndpoint',
+            'endpointDeliveries'],
+          message: 'A route reads and changes its caller\'s rows through keysOf, auditOf, usageOf or webhooksOf (tenant-*.ts), bound to the client.'
         }]
       }]
     }

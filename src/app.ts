@@ -34,6 +34,8 @@ import auditRoutes from './audit/routes.ts'
 import usageRoutes from './usage/routes.ts'
 import clientRoutes from './clients/routes.ts'
 import tailRoutes from './tail/routes.ts'
+import webhookRoutes from './webhooks/routes.ts'
+import webhooks from './webhooks/plugin.ts'
 import otlpRoutes from './otlp/routes.ts'
 import lokiRoutes from './loki/routes.ts'
 import elasticRoutes from './elastic/routes.ts'
@@ -68,6 +70,8 @@ export interface BuildOptions {
   ingestClock?: () => number
   /** Where the explorer page's built files are (default: dist/explorer of the package). */
   explorerDir?: string
+  /** The time the webhook worker judges key expiry and failure spikes by (default Date.now). */
+  webhookClock?: () => number
 }
 
 declare module 'fastify' {
@@ -170,6 +174,8 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     await app.register(tails)
     await app.register(retention)
     await app.register(searchIndexUpkeep)
+    // Delivers what key changes (here, on another instance, or by the CLI) put in the outbox.
+    await app.register(webhooks, options.webhookClock === undefined ? {} : { clock: options.webhookClock })
     await app.register(redis)
     // Its preParsing hook comes after every onRequest hook, so after authentication.
     await app.register(expectContinue)
@@ -193,7 +199,7 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     await app.register(explorerRoutes, { dir: options.explorerDir ?? DEFAULT_EXPLORER_DIR })
     await app.register(authenticated, {
       routes: [logsRoutes, otlpRoutes, lokiRoutes, elasticRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes,
-        clientRoutes, whoamiRoutes]
+        clientRoutes, whoamiRoutes, webhookRoutes]
     })
     await app.ready()
   } catch (error) {

@@ -281,6 +281,67 @@ export const ConfigSchema = Type.Object({
     default: 1000,
     description: 'How often the event-loop delay and the heap are sampled for PRESSURE_MAX_EVENT_LOOP_DELAY_MS and PRESSURE_MAX_HEAP_FRACTION.'
   }),
+  WEBHOOK_URLS: Type.String({
+    default: '',
+    description: 'The provider\'s webhook endpoints, comma-separated http(s) URLs: each receives every client\'s key events ' +
+      '(key.created, key.rotated, key.revoked, key.expiring, auth.failure_spike), signed with WEBHOOK_SECRET. A Slack incoming ' +
+      'webhook URL works as is. Empty: none.'
+  }),
+  WEBHOOK_SECRET: Type.Optional(Type.String({
+    pattern: '^$|^.{32,}$',
+    description: 'The secret the provider\'s webhooks are signed with (Webhook-Signature), at least 32 characters (e.g. ' +
+      '`openssl rand -hex 32`). Required when WEBHOOK_URLS is set.'
+  })),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 60000,
+    default: 10000,
+    description: 'Longest one webhook delivery may take, connection and answer; a slower one counts as failed and is retried.'
+  }),
+  WEBHOOK_MAX_ATTEMPTS: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 15,
+    description: 'Attempts to deliver one event to one endpoint before it is given up.'
+  }),
+  WEBHOOK_RETRY_BASE_MS: Type.Integer({
+    minimum: 1,
+    default: 30000,
+    description: 'The wait after a failed delivery, doubled after each further failure (with up to 20% jitter), up to WEBHOOK_RETRY_MAX_MS.'
+  }),
+  WEBHOOK_RETRY_MAX_MS: Type.Integer({ minimum: 1, default: 21600000, description: 'The longest wait between two attempts of one delivery.' }),
+  WEBHOOK_POLL_MS: Type.Integer({
+    minimum: 0,
+    default: 1000,
+    description: 'How often the instance looks for webhook events to deliver; 0: this instance delivers none (others on the same database do).'
+  }),
+  WEBHOOK_SCAN_MS: Type.Integer({
+    minimum: 0,
+    default: 60000,
+    description: 'How often the instance looks for keys about to expire and failure spikes to notify; 0: this instance does not look.'
+  }),
+  WEBHOOK_AUTH_FAILURE_SPIKE: Type.Integer({
+    minimum: 0,
+    default: 100,
+    description: 'Failed authentications with one client\'s keys within WEBHOOK_AUTH_FAILURE_WINDOW_SECONDS that make an ' +
+      'auth.failure_spike event (sent at most once per window); 0: never.'
+  }),
+  WEBHOOK_AUTH_FAILURE_WINDOW_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 86400,
+    default: 300,
+    description: 'The window failed authentications are summed over for auth.failure_spike.'
+  }),
+  WEBHOOK_ALLOW_PRIVATE: Type.Boolean({
+    default: false,
+    description: 'Whether a client\'s webhook endpoint may be on a private, link-local or otherwise non-public address (https only). ' +
+      'The provider\'s WEBHOOK_URLS may always be.'
+  }),
+  WEBHOOK_ALLOW_LOOPBACK: Type.Boolean({
+    default: false,
+    description: 'Whether a client\'s webhook endpoint may be on a loopback address (127.0.0.0/8, ::1, localhost), over http too: ' +
+      'for tests and single-machine trials, never in production.'
+  }),
   PUBLIC_URL: Type.String({
     default: 'http://127.0.0.1:3000',
     description: 'The address clients reach the service at, used in the CLI\'s hand-over message.'
@@ -332,7 +393,32 @@ export function checkConfig (config: Config): Config {
     throw new Error(`INGEST_BYTES_LIMIT (${config.INGEST_BYTES_LIMIT}) must be at least MAX_BODY_BYTES (${config.MAX_BODY_BYTES}): ` +
       'otherwise a request of the largest size allowed could never be accepted.')
   }
+  if (config.WEBHOOK_URLS.trim() !== '' && (config.WEBHOOK_SECRET ?? '') === '') {
+    throw new Error('WEBHOOK_URLS is set without WEBHOOK_SECRET: the provider\'s webhooks must be signed (at least 32 characters, ' +
+      'e.g. `openssl rand -hex 32`).')
+  }
+  providerWebhookUrls(config.WEBHOOK_URLS)
   return config
+}
+
+/**
+ * WEBHOOK_URLS as a list of URLs; throws naming the entry (by position: a
+ * Slack webhook URL is itself a secret) that is not an http(s) URL.
+ */
+export function providerWebhookUrls (text: string): string[] {
+  const urls = text.split(',').map((url) => url.trim()).filter((url) => url !== '')
+  for (const [index, url] of urls.entries()) {
+    let parsed: URL | undefined
+    try {
+      parsed = new URL(url)
+    } catch {
+      parsed = undefined
+    }
+    if (parsed === undefined || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+      throw new Error(`WEBHOOK_URLS: entry ${index + 1} of ${urls.length} is not an http(s) URL.`)
+    }
+  }
+  return [...new Set(urls)]
 }
 
 export function loadConfig (source?: Record<string, string | undefined>): Config {

@@ -18,13 +18,13 @@ export const ERROR_CODES = [
   'insufficient_scope', 'internal_error', 'invalid_allowlist', 'invalid_api_key', 'invalid_compressed_body',
   'invalid_content_length', 'invalid_content_type', 'invalid_cursor', 'invalid_encoding', 'invalid_entries',
   'invalid_forwarded_for', 'invalid_json', 'invalid_metrics_token', 'invalid_name', 'invalid_nonce', 'invalid_protobuf', 'invalid_request', 'invalid_signature',
-  'invalid_timestamp', 'key_already_rotated', 'key_in_grace', 'key_not_active', 'malformed_api_key',
+  'invalid_timestamp', 'invalid_webhook_url', 'key_already_rotated', 'key_in_grace', 'key_not_active', 'malformed_api_key',
   'malformed_http_request', 'malformed_query', 'malformed_url', 'missing_api_key', 'missing_host_header',
   'nonce_reused', 'nonce_store_unavailable', 'not_found', 'overloaded', 'own_key', 'payload_too_large', 'queries_busy',
   'query_timeout', 'rate_limited', 'request_timeout', 'revoked_api_key', 'rotated_api_key', 'route_not_found',
   'scope_not_grantable', 'signature_required', 'signing_not_set_up', 'signing_unavailable', 'stale_timestamp',
   'storage_quota_exceeded', 'tail_unavailable', 'too_many_body_bytes', 'too_many_buckets', 'too_many_connections', 'too_many_entries',
-  'too_many_fields', 'too_many_queries', 'too_many_tails', 'unsupported_content_encoding', 'unsupported_media_type', 'uri_too_long',
+  'too_many_fields', 'too_many_queries', 'too_many_tails', 'too_many_webhooks', 'unsupported_content_encoding', 'unsupported_media_type', 'uri_too_long',
   'write_timeout'
 ] as const
 
@@ -115,6 +115,9 @@ export const Errors = {
     'since they can disguise what a terminal shows.',
     { details: { field, ...(found.character === undefined ? {} : { character: found.character, position: found.position }) } }),
   invalidAllowlist: (message: string) => new HttpError(400, 'invalid_allowlist', message),
+  invalidWebhookUrl: (message: string) => new HttpError(400, 'invalid_webhook_url', message),
+  tooManyWebhooks: (most: number) => new HttpError(409, 'too_many_webhooks',
+    `A client has at most ${most} webhook endpoints; delete one to add another.`, { details: { most } }),
   authThrottled: (retryAfterSeconds: number) => new HttpError(429, 'auth_throttled',
     `Too many failed authentications from this address; retry in ${retryAfterSeconds} s.`,
     { headers: { 'retry-after': String(retryAfterSeconds) }, details: { retry_after_seconds: retryAfterSeconds } }),

@@ -7,6 +7,7 @@ import type { CreatedKeyBody, KeyListBody, KeyViewBody } from '../src/keys/schem
 import type { BatchResultBody, LogPageBody, StoredLogBody } from '../src/logs/schemas.ts'
 import type { StatsAnswerBody } from '../src/logs/stats-schemas.ts'
 import type { UsageReportBody } from '../src/usage/routes.ts'
+import type { CreatedWebhookBody, WebhookListBody, WebhookViewBody } from '../src/webhooks/schemas.ts'
 import { buildTestApp, callApi, entry, issueKey, postLogs, type IssuedKey } from './helper.ts'
 import { openTail } from './tail/sse-reader.ts'
 
@@ -109,6 +110,26 @@ async function tryAKeyIds (t: Test, { app, a, aAdmin, bAdmin }: World, method: '
   t.equal((await app.db.selectFrom('api_keys').select('id').execute()).length, keysBefore.length, 'no key was made')
   t.equal((await get(app, a.apiKey, '/api/v1/logs')).statusCode, 200, 'A\'s key still works')
   t.equal((await get(app, aAdmin.apiKey, '/api/v1/keys')).statusCode, 200, 'and A\'s admin key')
+}
+
+/** An endpoint of A's. */
+async function aWebhook (t: Test, app: FastifyInstance, aAdmin: IssuedKey): Promise<WebhookViewBody> {
+  const res = await callApi(app, aAdmin.apiKey, 'POST', '/api/v1/webhooks', { url: 'https://a.example.com/hook' })
+  t.equal(res.statusCode, 201, 'A makes an endpoint')
+  return res.json<CreatedWebhookBody>().webhook
+}
+
+/** B tries a webhook route on A's endpoint id: the 404 of one that does not exist, and A's endpoint as it was. */
+async function tryAWebhookIds (t: Test, { app, aAdmin, bAdmin }: World, method: 'GET' | 'DELETE', path: (id: string) => string): Promise<void> {
+  const aHook = await aWebhook(t, app, aAdmin)
+  const nonexistent = await callApi(app, bAdmin.apiKey, method, path(randomUUID()))
+  t.equal(nonexistent.statusCode, 404)
+  for (const id of [aHook.id, aHook.id.toUpperCase()]) {
+    const res = await callApi(app, bAdmin.apiKey, method, path(id))
+    t.equal(res.statusCode, 404, `${method} ${path(id)}: 404 for B`)
+    t.same(res.json(), nonexistent.json(), 'the same body as for an endpoint that does not exist')
+  }
+  t.same((await get(app, aAdmin.apiKey, `/api/v1/webhooks/${aHook.id}`)).json(), aHook, 'A\'s endpoint is as it was')
 }
 
 /**
@@ -348,6 +369,39 @@ const SWEEP: Record<string, (t: Test, world: World) => Promise<void>> = {
     t.equal(res.statusCode, 200)
     t.match(res.json(), { client_id: b.clientId, client_name: 'tenant-b', key_id: b.keyId }, 'B is told of its own key')
     for (const text of [a.clientId, a.keyId, aAdmin.keyId, 'tenant-a']) t.notOk(res.body.includes(text), 'nothing of A\'s')
+  },
+
+  'GET /api/v1/webhooks': async (t, { app, aAdmin, bAdmin }) => {
+    const aHook = await aWebhook(t, app, aAdmin)
+    const res = await get(app, bAdmin.apiKey, '/api/v1/webhooks')
+    t.equal(res.statusCode, 200)
+    t.same(res.json<WebhookListBody>().data, [], 'none of A\'s endpoints')
+    t.notOk(res.body.includes(aHook.id))
+  },
+
+  'POST /api/v1/webhooks': async (t, { app, a, aAdmin, bAdmin }) => {
+    const claimed = await callApi(app, bAdmin.apiKey, 'POST', '/api/v1/webhooks', { url: 'https://b.example.com/hook', client_id: a.clientId })
+    t.equal(claimed.statusCode, 400, 'a client_id in the body is refused, not obeyed')
+    const made = await callApi(app, bAdmin.apiKey, 'POST', '/api/v1/webhooks', { url: 'https://b.example.com/hook' })
+    t.equal(made.statusCode, 201)
+    t.same((await get(app, aAdmin.apiKey, '/api/v1/webhooks')).json<WebhookListBody>().data, [], 'B\'s endpoint is not A\'s')
+    // A's key events are fanned out to A's endpoints only: B's gets none.
+    t.equal((await callApi(app, aAdmin.apiKey, 'POST', '/api/v1/keys', { name: 'A\'s new key' })).statusCode, 201)
+    await app.webhooks.deliverDue().catch(() => 0)
+    const deliveries = await app.db.selectFrom('webhook_deliveries').select(['client_id', 'endpoint_id']).execute()
+    t.same(deliveries, [], 'nothing queued for B\'s endpoint from A\'s key change')
+  },
+
+  'GET /api/v1/webhooks/:id': async (t, world) => {
+    await tryAWebhookIds(t, world, 'GET', (id) => `/api/v1/webhooks/${id}`)
+  },
+
+  'DELETE /api/v1/webhooks/:id': async (t, world) => {
+    await tryAWebhookIds(t, world, 'DELETE', (id) => `/api/v1/webhooks/${id}`)
+  },
+
+  'GET /api/v1/webhooks/:id/deliveries': async (t, world) => {
+    await tryAWebhookIds(t, world, 'GET', (id) => `/api/v1/webhooks/${id}/deliveries`)
   },
 
   'GET /api/v1/usage': async (t, { app, aAdmin, bAdmin }) => {

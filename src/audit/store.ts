@@ -7,7 +7,7 @@ import { scopedClientId, type ClientScope } from '../db/scope.ts'
 
 export const AUDIT_EVENTS = [
   'key.created', 'key.rotated', 'key.revoked', 'key.updated', 'key.expired_in_use', 'auth.failed', 'client.updated',
-  'throttle.cleared'
+  'throttle.cleared', 'webhook.created', 'webhook.deleted'
 ] as const
 export type AuditEventType = typeof AUDIT_EVENTS[number]
 

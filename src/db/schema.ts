@@ -135,6 +135,54 @@ export interface AuthBlocksTable {
   blocked_until: Timestamp
 }
 
+/** A client's own webhook endpoint (src/webhooks/). */
+export interface WebhookEndpointsTable {
+  client_id: string
+  id: Generated<string>
+  url: string
+  /** The event types it receives. */
+  events: string[]
+  description: string | null
+  /** The signing secret: the service signs with it, so it is kept as given out (shown once, never returned again). */
+  secret: string
+  created_at: Generated<Date>
+}
+
+/** The outbox: one row per event, written in the transaction of what it tells. */
+export interface WebhookEventsTable {
+  client_id: string
+  id: Generated<string>
+  type: string
+  payload: ColumnType<Record<string, unknown>, string, never>
+  created_at: Generated<Date>
+  /** When its deliveries were made (one per destination); null: not yet. */
+  dispatched_at: Timestamp | null
+}
+
+/** One event to one destination, tried until delivered or given up. */
+export interface WebhookDeliveriesTable {
+  client_id: string
+  id: ColumnType<number, never, never>
+  event_id: string
+  /** The client's endpoint; null: one of the provider's WEBHOOK_URLS. */
+  endpoint_id: string | null
+  url: string
+  attempts: Generated<number>
+  next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>
+  delivered_at: Timestamp | null
+  failed_at: Timestamp | null
+  last_status: number | null
+  last_error: string | null
+  created_at: Generated<Date>
+}
+
+/** A notice sent once (a key's expiry) or once per window (a failure spike). */
+export interface WebhookNoticesTable {
+  client_id: string
+  notice: string
+  sent_at: Timestamp
+}
+
 export interface Database {
   clients: ClientsTable
   api_keys: ApiKeysTable
@@ -146,6 +194,10 @@ export interface Database {
   request_nonces: RequestNoncesTable
   auth_blocks: AuthBlocksTable
   client_storage: ClientStorageTable
+  webhook_endpoints: WebhookEndpointsTable
+  webhook_events: WebhookEventsTable
+  webhook_deliveries: WebhookDeliveriesTable
+  webhook_notices: WebhookNoticesTable
 }
 
 export type Client = Selectable<ClientsTable>

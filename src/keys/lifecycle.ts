@@ -1,7 +1,8 @@
 // What happens to a key after it is made: created, rotated, revoked, its name
 // or allowlist changed. The CLI and the self-service routes both come here, so
-// each change and its audit event are written in one transaction, whoever
-// asks. Each change names its scope: an HTTP call its caller's client, so
+// each change, its audit event and its webhook event (the outbox, delivered
+// later: a change never waits on an endpoint) are written in one transaction,
+// whoever asks. Each change names its scope: an HTTP call its caller's client, so
 // that a key of another client is as good as absent; the CLI every client.
 import type { Kysely, Transaction, Updateable } from 'kysely'
 import { validate as isUuid } from 'uuid'
@@ -10,7 +11,9 @@ import { inTransaction, type Db } from '../db/in-transaction.ts'
 import { scopedClientId, type ClientScope } from '../db/scope.ts'
 import { appendAuditEvents, type Actor, type AuditEvent, type AuditEventType } from '../audit/store.ts'
 import { createKey, KEY_INFO_COLUMNS, type KeyInfo, type NewKey } from './store.ts'
-import { refusalOf, statusOf } from './status.ts'
+import { endOf, refusalOf, statusOf } from './status.ts'
+import { appendKeyEvent } from '../webhooks/outbox.ts'
+import { eventKey } from '../webhooks/events.ts'
 
 export class KeyNotFoundError extends Error {
   override name = 'KeyNotFoundError'
@@ -86,6 +89,7 @@ export async function createKeyWithAudit (db: Db, key: NewKey, actor: Actor): Pr
     const created = await createKey(trx, key)
     const { scopes, expires_at: expiresAt, allowed_cidrs: allowedCidrs } = created.info
     await appendAuditEvents(trx, [keyEvent(actor, 'key.created', created.info, { scopes, expires_at: expiresAt, allowed_cidrs: allowedCidrs })])
+    await appendKeyEvent(trx, 'key.created', created.info, { actor: actor.actor })
     return created
   })
 }
@@ -135,6 +139,13 @@ export async function rotateKey (db: Kysely<Database>, options: RotateOptions, a
       keyEvent(actor, 'key.created', created.info,
         { rotated_from: old.id, scopes: created.info.scopes, expires_at: created.info.expires_at, allowed_cidrs: created.info.allowed_cidrs })
     ])
+    // One event for the rotation, naming the replacement: not a key.created beside it, which would tell the same change twice.
+    await appendKeyEvent(trx, 'key.rotated', old, {
+      replacement: eventKey(created.info),
+      grace_seconds: options.graceSeconds,
+      grace_ends_at: (endOf(previous) ?? graceEndsAt).toISOString(),
+      actor: actor.actor
+    })
     return { apiKey: created.apiKey, key: created.info, previous }
   })
 }
@@ -151,6 +162,7 @@ export async function revokeKey (db: Kysely<Database>, options: KeyTarget & { no
     if (key.revoked_at !== null) return { key, revoked: false }
     const revoked = await updateKeyRow(trx, key, { revoked_at: options.now ?? new Date() })
     await appendAuditEvents(trx, [keyEvent(actor, 'key.revoked', key)])
+    await appendKeyEvent(trx, 'key.revoked', revoked, { actor: actor.actor })
     return { key: revoked, revoked: true }
   })
 }

@@ -119,6 +119,7 @@ void t.test('the index migrations can be undone and done again', async (t) => {
   const down = await migrator.migrateTo('2026-12-02T00-00-00_key_creation_and_throttle_blocks')
   t.equal(down.error, undefined)
   t.match(down.results, [
+    { migrationName: '2026-12-04T00-00-00_webhooks', direction: 'Down', status: 'Success' },
     { migrationName: '2026-12-03T12-00-00_log_hour_counts', direction: 'Down', status: 'Success' },
     { migrationName: '2026-12-03T00-00-00_client_ingest_defaults', direction: 'Down', status: 'Success' },
     { migrationName: '2026-12-02T20-00-00_listing_index_covers_stats', direction: 'Down', status: 'Success' },

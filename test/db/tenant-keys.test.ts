@@ -73,5 +73,6 @@ void t.test('every unique key of tenant data starts with client_id', async (t) =
     t.ok(keys.some((key) => key.index === index), `${index}, listed as an exception, exists`)
   }
   t.same(tenantTables.map((table) => table.table).sort(),
-    ['api_keys', 'client_storage', 'log_hour_counts', 'logs', 'request_nonces', 'usage_daily'], 'the tenant tables')
+    ['api_keys', 'client_storage', 'log_hour_counts', 'logs', 'request_nonces', 'usage_daily',
+      'webhook_deliveries', 'webhook_endpoints', 'webhook_events', 'webhook_notices'], 'the tenant tables')
 })
