@@ -7,6 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { describeLoad, expectExactlyOnce, startLoad } from './load.ts'
 import { migratedWithTenant, ownPostgres } from './own-postgres.ts'
 import { call, errorLines, startService, until } from './service.ts'
+import { openTail, type TailReader } from '../tail/sse-reader.ts'
+import { entry } from '../helper.ts'
 
 t.setTimeout(180_000)
 
@@ -37,6 +39,10 @@ void t.test('PostgreSQL restarted under load: 503 with Retry-After while down, r
   t.ok(storedWhileDown < 100, `${storedWhileDown} events answered 201 after the stop (in flight at the time)`)
 
   await postgres.start()
+  const backAt = Date.now()
+  const firstStored = load.stored()
+  await until('a write after the restart', () => load.stored() > firstStored, 30_000)
+  t.comment(`the first event was stored ${Date.now() - backAt} ms after PostgreSQL accepted connections again`)
   await load.done
   t.comment(describeLoad(load))
   t.equal(service.child.exitCode, null, 'the same service process is still running')
@@ -48,5 +54,17 @@ void t.test('PostgreSQL restarted under load: 503 with Retry-After while down, r
   t.equal(load.unanswered, 0, 'no attempt went unanswered')
   t.equal((await call(service.base, 'GET', '/ready', tenant.apiKey)).status, 200, '/ready answers 200 again')
   await expectExactlyOnce(t, postgres.url, tenant.clientId, load)
+
+  // Live tails listen on a connection of their own, which the restart cut too.
+  let tail: TailReader | undefined
+  await until('a tail opened again', async () => {
+    tail?.close()
+    tail = await openTail(service.base, tenant.apiKey)
+    return tail.status === 200
+  }, 10_000)
+  t.teardown(() => tail?.close())
+  t.equal((await call(service.base, 'POST', '/api/v1/logs', tenant.apiKey, entry({ message: 'after the restart' }))).status, 201, 'a post after the restart')
+  const [event] = await tail!.waitForEvents(1, 2000)
+  t.match(event?.data, /after the restart/, 'a tail opened after the restart gets new logs')
   t.same(errorLines(service), [], 'the outage logged warnings, no error')
 })
