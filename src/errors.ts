@@ -238,6 +238,6 @@ export const Errors = {
     `${retryAfterSeconds} s, with the same event_id to store each entry once.`,
     { headers: { 'retry-after': String(retryAfterSeconds) }, details: { timeout_ms: timeoutMs, retry_after_seconds: retryAfterSeconds } }),
   databaseUnavailable: (retryAfterSeconds: number) => new HttpError(503, 'database_unavailable',
-    'The database is unreachable; nothing was stored. Retry later.',
+    'The database is unreachable or refuses writes right now; nothing was stored. Retry later.',
     { headers: { 'retry-after': String(retryAfterSeconds) } })
 }

@@ -3,6 +3,7 @@
 // same event_ids until it is answered 201, whatever happens meanwhile. Then
 // the check every fault must pass: each event is stored exactly once, under
 // the id its last 201 named.
+import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'kysely'
 import type { Test } from 'tap'
@@ -26,6 +27,8 @@ export interface LoadOptions {
   /** The whole load gives up after this long (a fault that never heals fails the test instead of hanging it). */
   boundMs?: number
   prefix?: string
+  /** Bytes of each entry's message beyond its event's name (random, incompressible). */
+  messageBytes?: number
 }
 
 export interface LoadReport {
@@ -59,7 +62,9 @@ export function startLoad (options: LoadOptions): LoadReport {
     const size = i % batchEvery === batchEvery - 1 ? Math.min(batchSize, options.events - eventIds.length) : 1
     const ids = Array.from({ length: size }, (_, j) => `${prefix}-${eventIds.length + j}`)
     eventIds.push(...ids)
-    const entries = ids.map((id) => entry({ event_id: id, message: `event ${id}`, workflow_id: 'fault-load' }))
+    // Random, so that PostgreSQL cannot compress it away.
+    const padding = (): string => randomBytes(options.messageBytes ?? 0).toString('base64').slice(0, options.messageBytes ?? 0)
+    const entries = ids.map((id) => entry({ event_id: id, message: `event ${id} ${padding()}`, workflow_id: 'fault-load' }))
     units.push({ eventIds: ids, body: size === 1 && i % batchEvery !== batchEvery - 1 ? entries[0] : entries })
   }
   let stored = 0
@@ -122,6 +127,8 @@ export function startLoad (options: LoadOptions): LoadReport {
   report.done = Promise.all(Array.from({ length: options.concurrency }, async () => {
     while (next < units.length) await sendUnit(units[next++]!)
   })).then(() => {})
+  // Awaited by the test, which may have failed and left before the load's bound passed.
+  report.done.catch(() => {})
   return report
 }
 
