@@ -4,10 +4,12 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import type { Kysely } from 'kysely'
 import type { Test } from 'tap'
 import { connect } from '../../src/db/connect.ts'
 import { openEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.ts'
 import { migrateToLatest } from '../../src/db/migrate.ts'
+import type { Database } from '../../src/db/schema.ts'
 import { findOrCreateClient } from '../../src/clients/store.ts'
 import { createKey } from '../../src/keys/store.ts'
 import type { Scope } from '../../src/keys/scopes.ts'
@@ -55,13 +57,24 @@ export interface Tenant {
 
 /** Migrates the database and gives it a client with a key, through the stores the CLI uses. */
 export async function migratedWithTenant (url: string, scopes: Scope[] = ['logs:write', 'logs:read']): Promise<Tenant> {
-  // Connections cut by the test's faults are no failure of this handle.
-  const db = connect(url, { poolMax: 2, onPoolError: () => {} })
-  try {
-    await migrateToLatest(db)
-    const { client } = await findOrCreateClient(db, 'acme')
+  await onDatabase(url, async (db) => { await migrateToLatest(db) })
+  return await addTenant(url, 'acme', scopes)
+}
+
+/** A client of that name (made if new) with a new key. */
+export async function addTenant (url: string, clientName: string, scopes: Scope[] = ['logs:write', 'logs:read']): Promise<Tenant> {
+  return await onDatabase(url, async (db) => {
+    const { client } = await findOrCreateClient(db, clientName)
     const { apiKey, info } = await createKey(db, { clientId: client.id, scopes })
     return { clientId: client.id, apiKey, keyId: info.id }
+  })
+}
+
+async function onDatabase<T> (url: string, work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  // Connections cut by the test's faults are no failure of this handle.
+  const db = connect(url, { poolMax: 1, onPoolError: () => {} })
+  try {
+    return await work(db)
   } finally {
     await db.destroy()
   }
