@@ -66,6 +66,14 @@ void t.test('a database turned read-only: 503 with Retry-After, reads go on, wri
   t.same(Object.keys(load.codes), ['database_unavailable'], 'the 503s say database_unavailable')
   t.ok(service.lines.some((line) => line.includes('"code":"25006"')), 'the service\'s warnings name the cause (25006, read-only transaction)')
   await expectExactlyOnce(t, postgres.url, tenant.clientId, load)
+  // The usage counters could not be written while it lasted: kept, and written since.
+  const accepted = async (): Promise<number> => {
+    const row = await admin.selectFrom('usage_daily').select((eb) => eb.fn.sum<number>('logs_accepted').as('n'))
+      .where('client_id', '=', tenant.clientId).executeTakeFirst()
+    return Number(row?.n ?? 0)
+  }
+  await until('the usage written', async () => await accepted() >= 301, 10_000).catch(() => {})
+  t.equal(await accepted(), 301, 'usage counts every accepted log once, the one before included')
 })
 
 /** A tmpfs of `size` of the test's own, or why there is none (not root, no mount rights in this container). */

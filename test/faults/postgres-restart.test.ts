@@ -33,6 +33,9 @@ void t.test('PostgreSQL restarted under load: 503 with Retry-After while down, r
   t.equal(ready.headers.get('retry-after'), '2', 'with Retry-After')
   const health = await call(service.base, 'GET', '/health', tenant.apiKey)
   t.equal(health.status, 200, '/health: the process itself is up')
+  const tailWhileDown = await openTail(service.base, tenant.apiKey)
+  tailWhileDown.close()
+  t.equal(tailWhileDown.status, 503, 'a new tail is answered 503')
   await sleep(2000)
   const storedWhileDown = load.stored() - stoppedWith
   // Answers that were on their way when the server stopped may still land.
