@@ -3,11 +3,13 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { Errors } from '../errors.ts'
-import { databaseIsReachable } from '../plugins/database.ts'
+import { databaseCheck } from './database-check.ts'
 import { errorResponses } from '../schemas/errors.ts'
 
 const healthRoutes: FastifyPluginAsync = async (app) => {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
+  // As long as a request may wait for a connection before its answer is 503.
+  const databaseIsReachable = databaseCheck(fastify.db, fastify.config.DB_CONNECT_TIMEOUT_MS)
 
   fastify.get('/health', {
     schema: {
@@ -24,7 +26,7 @@ const healthRoutes: FastifyPluginAsync = async (app) => {
       response: { 200: Type.Object({ status: Type.Literal('ready') }), ...errorResponses(503) }
     }
   }, async () => {
-    if (!await databaseIsReachable(fastify.db)) throw Errors.databaseUnavailable(fastify.config.RETRY_AFTER_SECONDS)
+    if (!await databaseIsReachable()) throw Errors.databaseUnavailable(fastify.config.RETRY_AFTER_SECONDS)
     return { status: 'ready' as const }
   })
 }

@@ -152,3 +152,29 @@ void t.test('while the database is unreachable ingest answers 503 with Retry-Aft
   const eventIds = (await app.db.selectFrom('logs').select('event_id').execute()).map((row) => row.event_id).sort()
   t.same(eventIds, ['batch-1', 'batch-2', 'before', 'during'])
 })
+
+void t.test('a database that stops answering: /ready is 503 within DB_CONNECT_TIMEOUT_MS, and probes hold one connection', async (t) => {
+  const { app, proxy } = await appBehindProxy(t)
+  t.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 200, 'ready through the proxy')
+
+  const swallowed = proxy.stall()
+  const started = performance.now()
+  const probes = await Promise.all([1, 2, 3].map(async () => await app.inject({ method: 'GET', url: '/ready' })))
+  const tookMs = performance.now() - started
+  await swallowed
+  t.same(probes.map((probe) => probe.statusCode), [503, 503, 503], 'three probes at once, each answered 503')
+  t.ok(tookMs < 3000, `in ${tookMs.toFixed(0)} ms (DB_CONNECT_TIMEOUT_MS is 1000)`)
+  const later = await app.inject({ method: 'GET', url: '/ready' })
+  t.equal(later.statusCode, 503, 'a probe while the check is still unanswered waits on it, and is answered 503')
+  t.equal(app.dbPool.totalCount - app.dbPool.idleCount, 1, 'one connection waits on the silent database, whatever the number of probes')
+
+  // Gone for good: the waiting check fails, and a new one succeeds once the database is back.
+  await proxy.close()
+  await proxy.open()
+  const statuses: number[] = []
+  for (let i = 0; i < 20 && statuses.at(-1) !== 200; i++) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100))
+    statuses.push((await app.inject({ method: 'GET', url: '/ready' })).statusCode)
+  }
+  t.equal(statuses.at(-1), 200, `ready again (answers since: ${statuses.join(', ')})`)
+})
