@@ -2,10 +2,12 @@
 // copies beside the compiled code the files it reads at run time that tsc
 // does not emit: every `proto` directory under src/ (protobuf definitions and
 // their licence), so that a protocol added with its own definitions needs no
-// change here.
+// change here; and builds the explorer page into dist/explorer.
 import { spawnSync } from 'node:child_process'
 import { cpSync, readdirSync } from 'node:fs'
 import path from 'node:path'
+import { DEFAULT_EXPLORER_DIR } from '../src/explorer/assets.ts'
+import { buildExplorer } from './lib/explorer-build.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 
@@ -30,3 +32,4 @@ if (tsc.status !== 0) {
 for (const dir of protoDirectories('src')) {
   cpSync(path.join(ROOT, dir), path.join(ROOT, 'dist', dir), { recursive: true })
 }
+await buildExplorer(DEFAULT_EXPLORER_DIR)

@@ -18,6 +18,10 @@ import ingest from './plugins/ingest.ts'
 import redis from './plugins/redis.ts'
 import docs from './plugins/docs.ts'
 import env from './plugins/env.ts'
+import metrics from './plugins/metrics.ts'
+import pressure from './plugins/pressure.ts'
+import metricsListener from './metrics/listener.ts'
+import metricsRoutes from './metrics/routes.ts'
 import errors from './plugins/errors.ts'
 import expectContinue from './plugins/expect-continue.ts'
 import requestHead from './plugins/request-head.ts'
@@ -33,6 +37,9 @@ import tailRoutes from './tail/routes.ts'
 import otlpRoutes from './otlp/routes.ts'
 import lokiRoutes from './loki/routes.ts'
 import elasticRoutes from './elastic/routes.ts'
+import explorerRoutes from './explorer/routes.ts'
+import { DEFAULT_EXPLORER_DIR } from './explorer/assets.ts'
+import whoamiRoutes from './keys/whoami-routes.ts'
 import tails from './plugins/tails.ts'
 import retention from './plugins/retention.ts'
 import searchIndexUpkeep from './plugins/search-index-upkeep.ts'
@@ -44,6 +51,7 @@ import { requestLog } from './net/request-log.ts'
 import { requestLogger } from './net/request-logger.ts'
 import { answerClientError, answerRouterError } from './plugins/client-errors.ts'
 import { REQUEST_AJV_OPTIONS } from './schemas/ajv.ts'
+import { sharedCompilers } from './schemas/compilers.ts'
 import { ErrorResponse } from './schemas/errors.ts'
 import { AnyValue } from './otlp/schemas.ts'
 
@@ -58,6 +66,8 @@ export interface BuildOptions {
    * end midway, rather than wait for a minute to begin.
    */
   ingestClock?: () => number
+  /** Where the explorer page's built files are (default: dist/explorer of the package). */
+  explorerDir?: string
 }
 
 declare module 'fastify' {
@@ -119,6 +129,7 @@ function createServer (options: BuildOptions, config: Config, trustProxy: TrustP
     ...(logController === undefined ? {} : { logController }),
     childLoggerFactory: requestLogger,
     ajv: { customOptions: REQUEST_AJV_OPTIONS },
+    schemaController: { compilersFactory: sharedCompilers },
     // The first start initialises the embedded PostgreSQL, which can outlast the 10 s default on a slow disk.
     pluginTimeout: 60_000,
     clientErrorHandler: answerClientError,
@@ -145,6 +156,8 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
 
   try {
     await app.register(env, options.env === undefined ? {} : { env: options.env })
+    // First after the configuration: everything after it records into it, and its hook times every answer.
+    await app.register(metrics)
     await app.register(errors)
     await app.register(connectionLimits)
     await app.register(requestHead)
@@ -152,6 +165,8 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     // The query routes' own pool, so that reads never take the connections writes and authentication need.
     await app.register(queries)
     await app.register(logWriter)
+    // Before any route: an overloaded instance refuses a request before its key is looked up or its body read.
+    await app.register(pressure)
     await app.register(tails)
     await app.register(retention)
     await app.register(searchIndexUpkeep)
@@ -171,10 +186,14 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
     app.addSchema(ErrorResponse)
     app.addSchema(AnyValue)
 
+    await app.register(metricsListener)
     await app.register(healthRoutes)
+    await app.register(metricsRoutes)
+    // Outside the authenticated scope: the page is what asks for a key.
+    await app.register(explorerRoutes, { dir: options.explorerDir ?? DEFAULT_EXPLORER_DIR })
     await app.register(authenticated, {
       routes: [logsRoutes, otlpRoutes, lokiRoutes, elasticRoutes, statsRoutes, exportRoutes, tailRoutes, keysRoutes, auditRoutes, usageRoutes,
-        clientRoutes]
+        clientRoutes, whoamiRoutes]
     })
     await app.ready()
   } catch (error) {

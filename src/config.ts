@@ -35,6 +35,11 @@ export const ConfigSchema = Type.Object({
     pattern: '^$|^postgres(ql)?://',
     description: 'PostgreSQL 14+ connection string. Unset or empty: an embedded PostgreSQL runs under DATA_DIR.'
   })),
+  DATABASE_READ_URL: Type.Optional(Type.String({
+    pattern: '^$|^postgres(ql)?://',
+    description: 'A streaming replica of DATABASE_URL for the log queries (listing, stats, export, a tail\'s resume) and usage; ' +
+      'writes, authentication and key management stay on DATABASE_URL. Unset or empty: everything on DATABASE_URL.'
+  })),
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Where the embedded PostgreSQL keeps its files.' }),
   EMBEDDED_PG_PORT: Type.Integer({
     minimum: 0,
@@ -232,6 +237,50 @@ export const ConfigSchema = Type.Object({
     default: 64 * 1024 * 1024,
     description: 'The same, for the requests of one client address (an IPv6 /64; behind a trusted proxy, the forwarded address).'
   }),
+  METRICS_TOKEN: Type.Optional(Type.String({
+    pattern: '^$|^[!-~]{16,}$',
+    description: 'Bearer token GET /metrics requires (Authorization: Bearer <token>), at least 16 printable characters; ' +
+      'unset or empty: none (then keep /metrics out of reach some other way, e.g. METRICS_PORT).'
+  })),
+  // A string, so that an empty value counts as unset (as compose files write it) rather than as port 0.
+  METRICS_PORT: Type.Optional(Type.String({
+    pattern: '^$|^(0|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$',
+    description: 'Serve GET /metrics on this port of its own (METRICS_HOST) instead of PORT; 0 picks a free one. ' +
+      'Unset: /metrics is served on PORT.'
+  })),
+  METRICS_HOST: Type.Optional(Type.String({
+    description: 'Address the METRICS_PORT listener binds to; unset or empty: HOST.'
+  })),
+  METRICS_PER_CLIENT: Type.Boolean({
+    default: false,
+    description: 'Whether /metrics also counts log entries and limited requests per client (a client_id label, one ' +
+      'series per client and outcome); off, no label names a client, key or log.'
+  }),
+  PRESSURE_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({
+    minimum: 0,
+    default: 1000,
+    description: 'Mean event-loop delay over a sample (PRESSURE_SAMPLE_INTERVAL_MS) beyond which requests are answered ' +
+      '503 overloaded and /ready 503; 0: not checked.'
+  }),
+  PRESSURE_MAX_HEAP_FRACTION: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    default: 0.9,
+    description: 'Share of V8\'s heap limit (--max-old-space-size) in use beyond which requests are answered 503 overloaded ' +
+      'and /ready 503; 0: not checked.'
+  }),
+  PRESSURE_MAX_WRITE_QUEUE_ROWS: Type.Integer({
+    minimum: 0,
+    default: 50000,
+    description: 'Log entries waiting for the database to start their write, beyond which ingest requests are answered ' +
+      '503 overloaded and /ready 503; 0: not checked.'
+  }),
+  PRESSURE_SAMPLE_INTERVAL_MS: Type.Integer({
+    minimum: 10,
+    maximum: 60000,
+    default: 1000,
+    description: 'How often the event-loop delay and the heap are sampled for PRESSURE_MAX_EVENT_LOOP_DELAY_MS and PRESSURE_MAX_HEAP_FRACTION.'
+  }),
   PUBLIC_URL: Type.String({
     default: 'http://127.0.0.1:3000',
     description: 'The address clients reach the service at, used in the CLI\'s hand-over message.'
@@ -243,6 +292,12 @@ export type Config = Static<typeof ConfigSchema>
 /** env-schema's options: read `source`, or process.env and `.env` when none is given. */
 export function envOptions (source?: Record<string, string | undefined>) {
   return { schema: ConfigSchema, data: source ?? {}, env: source === undefined, dotenv: source === undefined }
+}
+
+/** The port of the metrics listener, or undefined when /metrics is served on PORT. */
+export function metricsPort (config: Config): number | undefined {
+  const port = config.METRICS_PORT
+  return port === undefined || port === '' ? undefined : Number(port)
 }
 
 /** RATE_LIMIT_WINDOW in milliseconds. */
@@ -269,6 +324,10 @@ export function trustProxySetting (value: string): TrustProxy {
 
 /** Rules between variables, which the schema cannot say; throws naming them. */
 export function checkConfig (config: Config): Config {
+  if (config.DATABASE_READ_URL !== undefined && config.DATABASE_READ_URL !== '' && (config.DATABASE_URL === undefined || config.DATABASE_URL === '')) {
+    throw new Error('DATABASE_READ_URL is set but DATABASE_URL is not: a replica is read beside a PostgreSQL of your own, ' +
+      'not beside the embedded one. Set DATABASE_URL to its primary, or unset DATABASE_READ_URL.')
+  }
   if (config.INGEST_BYTES_LIMIT < config.MAX_BODY_BYTES) {
     throw new Error(`INGEST_BYTES_LIMIT (${config.INGEST_BYTES_LIMIT}) must be at least MAX_BODY_BYTES (${config.MAX_BODY_BYTES}): ` +
       'otherwise a request of the largest size allowed could never be accepted.')

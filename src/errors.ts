@@ -3,6 +3,7 @@
 // that codes stay stable and greppable.
 import { STATUS_CODES } from 'node:http'
 import { formatBytes } from './bytes.ts'
+import type { PressureReason } from './metrics/metrics.ts'
 import { UNPRINTABLE_RULE, type TextProblem } from './text/unprintable.ts'
 
 /**
@@ -13,13 +14,13 @@ import { UNPRINTABLE_RULE, type TextProblem } from './text/unprintable.ts'
 export const ERROR_CODES = [
   'address_not_allowed', 'allowlist_not_grantable', 'auth_throttled', 'bad_request', 'batch_over_ingest_bytes_limit',
   'batch_over_ingest_limit', 'client_closed_request', 'conflicting_api_keys', 'database_unavailable', 'empty_batch',
-  'empty_body', 'expired_api_key', 'headers_too_large', 'ingest_bytes_rate_limited', 'ingest_rate_limited',
+  'empty_body', 'expired_api_key', 'explorer_not_built', 'headers_too_large', 'ingest_bytes_rate_limited', 'ingest_rate_limited',
   'insufficient_scope', 'internal_error', 'invalid_allowlist', 'invalid_api_key', 'invalid_compressed_body',
   'invalid_content_length', 'invalid_content_type', 'invalid_cursor', 'invalid_encoding', 'invalid_entries',
-  'invalid_forwarded_for', 'invalid_json', 'invalid_name', 'invalid_nonce', 'invalid_protobuf', 'invalid_request', 'invalid_signature',
+  'invalid_forwarded_for', 'invalid_json', 'invalid_metrics_token', 'invalid_name', 'invalid_nonce', 'invalid_protobuf', 'invalid_request', 'invalid_signature',
   'invalid_timestamp', 'key_already_rotated', 'key_in_grace', 'key_not_active', 'malformed_api_key',
   'malformed_http_request', 'malformed_query', 'malformed_url', 'missing_api_key', 'missing_host_header',
-  'nonce_reused', 'nonce_store_unavailable', 'not_found', 'own_key', 'payload_too_large', 'queries_busy',
+  'nonce_reused', 'nonce_store_unavailable', 'not_found', 'overloaded', 'own_key', 'payload_too_large', 'queries_busy',
   'query_timeout', 'rate_limited', 'request_timeout', 'revoked_api_key', 'rotated_api_key', 'route_not_found',
   'scope_not_grantable', 'signature_required', 'signing_not_set_up', 'signing_unavailable', 'stale_timestamp',
   'storage_quota_exceeded', 'tail_unavailable', 'too_many_body_bytes', 'too_many_buckets', 'too_many_connections', 'too_many_entries',
@@ -58,6 +59,12 @@ export function errorBody ({ statusCode, code, message, details }: HttpError): E
   const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', code, message }
   if (details !== undefined) body.details = details
   return body
+}
+
+const OVERLOAD_CAUSES: Record<PressureReason, string> = {
+  event_loop: 'its event loop is delayed past PRESSURE_MAX_EVENT_LOOP_DELAY_MS',
+  heap: 'its memory in use is past PRESSURE_MAX_HEAP_FRACTION of its heap limit',
+  write_queue: 'more log entries wait for the database than PRESSURE_MAX_WRITE_QUEUE_ROWS'
 }
 
 const WWW_AUTHENTICATE = 'Bearer realm="central-logger", ApiKey realm="central-logger"'
@@ -210,6 +217,8 @@ export const Errors = {
     `This client has ${limit} live ${limit === 1 ? 'tail' : 'tails'} open on this instance, the most allowed: close one ` +
     `before opening another; retry in ${retryAfterSeconds} s.`,
     { headers: { 'retry-after': String(retryAfterSeconds) }, details: { limit, retry_after_seconds: retryAfterSeconds } }),
+  explorerNotBuilt: () => new HttpError(503, 'explorer_not_built',
+    'The explorer page is not built: run npm run build:explorer (npm ci and npm run build run it), then restart the service.'),
   tailUnavailable: (retryAfterSeconds: number) => new HttpError(503, 'tail_unavailable',
     `New logs cannot be heard from the database right now, so a tail would miss them; retry in ${retryAfterSeconds} s.`,
     { headers: { 'retry-after': String(retryAfterSeconds) }, details: { retry_after_seconds: retryAfterSeconds } }),
@@ -237,6 +246,13 @@ export const Errors = {
     `The database did not confirm the write within ${timeoutMs} ms. The entries may still be stored: retry after ` +
     `${retryAfterSeconds} s, with the same event_id to store each entry once.`,
     { headers: { 'retry-after': String(retryAfterSeconds) }, details: { timeout_ms: timeoutMs, retry_after_seconds: retryAfterSeconds } }),
+  overloaded: (reason: PressureReason, retryAfterSeconds: number) => new HttpError(503, 'overloaded',
+    `This instance is overloaded (${OVERLOAD_CAUSES[reason]}); nothing was done. Retry in ${retryAfterSeconds} s, ` +
+    'at this instance or another.',
+    { headers: { 'retry-after': String(retryAfterSeconds) }, details: { reason, retry_after_seconds: retryAfterSeconds } }),
+  invalidMetricsToken: () => new HttpError(401, 'invalid_metrics_token',
+    'GET /metrics needs the metrics token, as Authorization: Bearer <METRICS_TOKEN>.',
+    { headers: { 'www-authenticate': 'Bearer realm="central-logger metrics"' } }),
   databaseUnavailable: (retryAfterSeconds: number) => new HttpError(503, 'database_unavailable',
     'The database is unreachable or refuses writes right now; nothing was stored. Retry later.',
     { headers: { 'retry-after': String(retryAfterSeconds) } })

@@ -24,6 +24,10 @@ void t.test('a bad value stops the start with a message naming the variable', as
   t.throws(() => loadConfig({ PORT: '70000' }), /PORT/)
   t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/)
   t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/)
+  t.throws(() => loadConfig({ DATABASE_READ_URL: 'postgres://replica/db' }), /DATABASE_READ_URL is set but DATABASE_URL is not/,
+    'a replica needs a primary of your own')
+  t.equal(loadConfig({ DATABASE_URL: 'postgres://primary/db', DATABASE_READ_URL: 'postgres://replica/db' }).DATABASE_READ_URL, 'postgres://replica/db')
+  t.equal(loadConfig({ DATABASE_READ_URL: '' }).DATABASE_READ_URL, '', 'empty counts as unset')
   t.throws(() => loadConfig({ MAX_BATCH_ENTRIES: '0' }), /MAX_BATCH_ENTRIES/)
 })
 

@@ -118,7 +118,7 @@ export interface TestApp {
 }
 
 /** Builds the app on a database of its own; closes it when the test ends. */
-export async function buildTestApp (t: Test, env: Record<string, string> = {}, options: Pick<BuildOptions, 'ingestClock'> = {}): Promise<TestApp> {
+export async function buildTestApp (t: Test, env: Record<string, string> = {}, options: Pick<BuildOptions, 'ingestClock' | 'explorerDir'> = {}): Promise<TestApp> {
   const databaseUrl = env.DATABASE_URL ?? await testDatabaseUrl(t)
   const lines: string[] = []
   const logStream = new Writable({

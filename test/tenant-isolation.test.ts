@@ -343,6 +343,13 @@ const SWEEP: Record<string, (t: Test, world: World) => Promise<void>> = {
     t.equal(noDefaults.statusCode, 400, 'B\'s defaults do not fill A\'s entries')
   },
 
+  'GET /api/v1/whoami': async (t, { app, a, aAdmin, b }) => {
+    const res = await get(app, b.apiKey, '/api/v1/whoami')
+    t.equal(res.statusCode, 200)
+    t.match(res.json(), { client_id: b.clientId, client_name: 'tenant-b', key_id: b.keyId }, 'B is told of its own key')
+    for (const text of [a.clientId, a.keyId, aAdmin.keyId, 'tenant-a']) t.notOk(res.body.includes(text), 'nothing of A\'s')
+  },
+
   'GET /api/v1/usage': async (t, { app, aAdmin, bAdmin }) => {
     // Counted so far: A's three ingest requests (five logs), B's one (two logs).
     for (const flushed of [false, true]) {

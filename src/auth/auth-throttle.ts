@@ -94,6 +94,13 @@ export class AuthThrottle {
     this.#failures.clear()
   }
 
+  /** Address groups blocked now, for metrics: every block is looked at, so only at a scrape. */
+  blockedCount (now = Date.now()): number {
+    let blocked = 0
+    for (const until of this.#blocked.values()) if (until > now) blocked++
+    return blocked
+  }
+
   /** Notes a failure; true when it puts the group into its cooling-off period. */
   fail (group: string, now = Date.now()): boolean {
     if (this.#options.maxFailures === 0 || this.waitFor(group, now) > 0) return false

@@ -45,6 +45,7 @@ function recordFailure (request: FastifyRequest, failure: Refusal, counts: boole
   }
   const server = request.server
   server.audit.record(event)
+  server.metrics.authFailure(failure.error.code)
   // A refusal with a known client counts in its usage: someone is using its key, or trying to.
   if (failure.clientId !== undefined) server.usage.count(failure.clientId, { auth_failures: 1 })
   if (counts) {
@@ -79,7 +80,7 @@ function admit (request: FastifyRequest, resolution: Resolution): AuthenticatedC
 /** The client's key may not do what the route does: the client's own request, refused (not an authentication failure). */
 function requireScope (request: FastifyRequest, client: AuthenticatedClient): void {
   const scope = request.routeOptions.config.scope
-  if (scope !== undefined && !client.scopes.includes(scope)) throw Errors.missingScope(scope)
+  if (scope !== undefined && scope !== 'any' && !client.scopes.includes(scope)) throw Errors.missingScope(scope)
 }
 
 /**

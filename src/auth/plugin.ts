@@ -41,8 +41,11 @@ declare module 'fastify' {
     signedNonce: SignedNonce | null
   }
   interface FastifyContextConfig {
-    /** The scope a key needs for this route. */
-    scope?: Scope
+    /**
+     * The scope a key needs for this route; `any`: every accepted key,
+     * whatever its scopes (what a key may know of itself).
+     */
+    scope?: Scope | 'any'
   }
 }
 
@@ -78,7 +81,10 @@ export default fp<AuthOptions>(async function auth (fastify, options) {
     maxFailures: config.AUTH_FAIL_MAX,
     windowMs: config.AUTH_FAIL_WINDOW_SECONDS * 1000,
     cooldownMs: config.AUTH_FAIL_COOLDOWN_SECONDS * 1000,
-    onBlock: (group: string, since: number, until: number) => { blocks.report(group, since, until) }
+    onBlock: (group: string, since: number, until: number) => {
+      fastify.metrics.authBlock()
+      blocks.report(group, since, until)
+    }
   }
   const throttle = new AuthThrottle(throttleOptions)
   const shared = fastify.redis === undefined
@@ -126,7 +132,7 @@ export default fp<AuthOptions>(async function auth (fastify, options) {
   fastify.decorateRequest('client', null)
   fastify.decorateRequest('identified', null)
   fastify.decorateRequest('signedNonce', null)
-}, { name: 'auth', dependencies: ['database', 'redis', 'usage', 'audit'] })
+}, { name: 'auth', dependencies: ['database', 'redis', 'usage', 'audit', 'metrics'] })
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 

@@ -87,6 +87,9 @@ export class KeyResolver {
   readonly directory = new KeyDirectory()
   /** Database lookups made, for the tests and metrics that must see what a request cost. */
   lookups = 0
+  /** Keys judged from the cache, and keys the cache could not judge (a lookup followed), for metrics. */
+  cacheHits = 0
+  cacheMisses = 0
   // Until key change notifications are known to arrive, a cached answer could be stale.
   #cacheTrusted = false
   // Lookups under way, by key hash: concurrent requests with the same uncached key share one.
@@ -138,11 +141,19 @@ export class KeyResolver {
    */
   cached (apiKey: string, now = new Date()): Resolution | undefined {
     const cache = this.#cache
-    if (cache === undefined || !this.#cacheTrusted) return undefined
+    if (cache === undefined) return undefined
+    if (!this.#cacheTrusted) {
+      this.cacheMisses++
+      return undefined
+    }
     const keyHash = hashKey(apiKey)
     const hex = keyHash.toString('hex')
     const entry = cache.get(hex)
-    if (entry === undefined) return undefined
+    if (entry === undefined) {
+      this.cacheMisses++
+      return undefined
+    }
+    this.cacheHits++
     const record = entry.record
     // An active stored key, the answer on almost every request: its client as made the first time.
     if (entry.accepted !== undefined && record !== null && timingSafeEqual(record.key_hash, keyHash) && refusalOf(record, now) === undefined) {

@@ -135,17 +135,17 @@ const elasticRoutes: FastifyPluginAsync = async (fastify) => {
     let overLimit: HttpError | undefined
     if (valid.length > 0) {
       try {
-        stored = await fastify.ingest.store(client, valid.map(({ entry }) => entry), { withLogs: false, rejected })
+        stored = await fastify.ingest.store(client, valid.map(({ entry }) => entry), { protocol: 'elasticsearch', withLogs: false, rejected })
       } catch (error) {
         // Over the client's ingest volume for this minute: each document is refused as Elasticsearch refuses one it is
         // too busy for (429), which its clients retry, rather than the whole request, which some give up on.
         if (!(error instanceof HttpError) || error.statusCode !== 429) throw error
         overLimit = error
-        fastify.ingest.reject(client, operations.length)
-        fastify.usage.count(client.id, { rate_limited: 1 })
+        // In usage only: the metrics counted these entries as the refusal happened.
+        fastify.usage.count(client.id, { logs_rejected: operations.length, rate_limited: 1 })
       }
     } else {
-      fastify.ingest.reject(client, rejected)
+      fastify.ingest.reject(client, rejected, 'elasticsearch')
     }
 
     const storedAt = new Map(valid.map(({ index }, at) => [index, at]))

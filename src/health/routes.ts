@@ -1,4 +1,6 @@
-// GET /health (the process is up) and GET /ready (the database answers). No key needed.
+// GET /health (the process is up) and GET /ready (the database answers, and
+// the instance is not overloaded). No key needed; both are answered under
+// back-pressure (plugins/pressure.ts), /ready then with 503.
 import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
@@ -12,6 +14,7 @@ const healthRoutes: FastifyPluginAsync = async (app) => {
   const databaseIsReachable = databaseCheck(fastify.db, fastify.config.DB_CONNECT_TIMEOUT_MS)
 
   fastify.get('/health', {
+    config: { servedUnderPressure: true },
     schema: {
       tags: ['operations'],
       summary: 'Liveness: the process is up',
@@ -20,13 +23,19 @@ const healthRoutes: FastifyPluginAsync = async (app) => {
   }, async () => ({ status: 'ok' as const }))
 
   fastify.get('/ready', {
+    config: { servedUnderPressure: true },
     schema: {
       tags: ['operations'],
-      summary: 'Readiness: the database is reachable',
+      summary: 'Readiness: the database is reachable and the instance is not overloaded',
+      description: '503 database_unavailable, or 503 overloaded (details.reason: event_loop, heap or write_queue) while ' +
+        'a limit of back-pressure is passed; both with Retry-After.',
       response: { 200: Type.Object({ status: Type.Literal('ready') }), ...errorResponses(503) }
     }
   }, async () => {
-    if (!await databaseIsReachable()) throw Errors.databaseUnavailable(fastify.config.RETRY_AFTER_SECONDS)
+    const retryAfter = fastify.config.RETRY_AFTER_SECONDS
+    const [overloaded] = fastify.pressure.passed()
+    if (overloaded !== undefined) throw Errors.overloaded(overloaded, retryAfter)
+    if (!await databaseIsReachable()) throw Errors.databaseUnavailable(retryAfter)
     return { status: 'ready' as const }
   })
 }

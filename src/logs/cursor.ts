@@ -1,6 +1,9 @@
 // Keyset cursors: the position after a page's last row, bound to the client
 // it was issued to and signed, so that it can be neither forged, altered nor
-// replayed by another client.
+// replayed by another client. With a replica, a cursor also carries how far
+// the database its page was read on stood (replica-position.ts), so that the
+// next page is read where every row after that position is, wherever it is
+// asked for.
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { Errors } from '../errors.ts'
 
@@ -9,7 +12,12 @@ export interface CursorPosition {
   id: string
 }
 
-interface Payload { c: string, o: string, t: string, i: string }
+/** A cursor as decoded: the position, and how far the database its page came from stood, when known. */
+export interface Cursor extends CursorPosition {
+  seen?: string
+}
+
+interface Payload { c: string, o: string, t: string, i: string, w?: string }
 
 export class CursorCodec {
   readonly #secret: Buffer
@@ -22,13 +30,13 @@ export class CursorCodec {
     return createHmac('sha256', this.#secret).update(data).digest()
   }
 
-  encode (clientId: string, order: string, position: CursorPosition): string {
-    const payload: Payload = { c: clientId, o: order, t: position.executedAt.toISOString(), i: position.id }
+  encode (clientId: string, order: string, position: CursorPosition, seen?: string): string {
+    const payload: Payload = { c: clientId, o: order, t: position.executedAt.toISOString(), i: position.id, ...(seen === undefined ? {} : { w: seen }) }
     const data = Buffer.from(JSON.stringify(payload)).toString('base64url')
     return `${data}.${this.#sign(data).toString('base64url')}`
   }
 
-  decode (cursor: string, clientId: string, order: string): CursorPosition {
+  decode (cursor: string, clientId: string, order: string): Cursor {
     const [data = '', signature = '', ...rest] = cursor.split('.')
     // Compare the text, not decoded bytes: base64url decoding ignores the
     // spare low bits of the last character, so altered text could decode equal.
@@ -40,6 +48,6 @@ export class CursorCodec {
     const payload = JSON.parse(Buffer.from(data, 'base64url').toString()) as Payload
     if (payload.c !== clientId) throw Errors.invalidCursor('it was issued to another client')
     if (payload.o !== order) throw Errors.invalidCursor(`it continues a listing in order=${payload.o}; pass the same order`)
-    return { executedAt: new Date(payload.t), id: payload.i }
+    return { executedAt: new Date(payload.t), id: payload.i, ...(payload.w === undefined ? {} : { seen: payload.w }) }
   }
 }

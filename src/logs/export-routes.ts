@@ -129,7 +129,7 @@ const exportRoutes: FastifyPluginAsync = async (app) => {
     if (request.method === 'HEAD') return await asFile().send()
 
     const filters = logFilters(query)
-    await fastify.queries.run(request, async (db) => {
+    await fastify.queries.runOnReplica(request, async (db) => {
       const pages = exportPages(db, client, filters, { order: query.order, maxBytes: config.MAX_PAGE_BYTES })
       const first = await pages.next()
       const stream = bodyStream(body(first.done === true ? [] : first.value, pages, encoding, request, request.log))

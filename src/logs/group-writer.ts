@@ -24,6 +24,15 @@ export interface GroupWriterOptions {
   timeoutMs: number
   /** The error a request gets when it waited too long. */
   timedOut: () => Error
+  /** Told of each group's statement once it ends: its requests and rows, its time, and whether it committed. */
+  written?: (group: WrittenGroup) => void
+}
+
+export interface WrittenGroup {
+  requests: number
+  rows: number
+  seconds: number
+  committed: boolean
 }
 
 /** What has been written so far, for metrics and tests. */
@@ -84,6 +93,11 @@ export class GroupWriter {
   /** Requests waiting for a write to start. */
   get queued (): number {
     return this.#queue.filter((pending) => !pending.settled).length
+  }
+
+  /** Rows of the requests waiting for a write to start: what back-pressure bounds. */
+  get queuedRows (): number {
+    return this.#queuedRows
   }
 
   /** Resolves once every request taken so far is answered. */
@@ -150,10 +164,12 @@ export class GroupWriter {
   }
 
   async #writeOrRetry (group: Pending[]): Promise<void> {
+    const started = performance.now()
+    let answers: StoredEntry[][]
     try {
-      const answers = await insertGroup(this.#pool, group)
-      group.forEach((pending, index) => { this.#answer(pending, answers[index]!) })
+      answers = await insertGroup(this.#pool, group)
     } catch (error) {
+      this.#written(group, started, false)
       if (group.length === 1 || isDatabaseUnavailable(error) || error instanceof CommittedGroupError) {
         for (const pending of group) this.#fail(pending, error)
         return
@@ -167,7 +183,18 @@ export class GroupWriter {
           this.#fail(pending, own)
         }
       }
+      return
     }
+    this.#written(group, started, true)
+    group.forEach((pending, index) => { this.#answer(pending, answers[index]!) })
+  }
+
+  #written (group: Pending[], started: number, committed: boolean): void {
+    const written = this.#options.written
+    if (written === undefined) return
+    let rows = 0
+    for (const pending of group) rows += pending.entries.length
+    written({ requests: group.length, rows, seconds: (performance.now() - started) / 1000, committed })
   }
 
   #answer (pending: Pending, stored: StoredEntry[]): void {

@@ -3,8 +3,10 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import type { Kysely } from 'kysely'
 import { Errors } from '../errors.ts'
 import { serviceSecret } from '../db/service-secrets.ts'
+import type { Database } from '../db/schema.ts'
 import { textAjv } from '../schemas/ajv.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { responseSerializers } from '../schemas/serialize.ts'
@@ -12,7 +14,7 @@ import { CursorCodec } from './cursor.ts'
 import { present, presentText } from './present.ts'
 import { logFilters } from './filters.ts'
 import { BatchResult, IngestBody, IngestQuery, ListQuery, LogByIdQuery, LogIdParams, LogPage, StoredLog, type RejectionBody } from './schemas.ts'
-import { logsOf } from './tenant-logs.ts'
+import { logsOf, type PublicLog } from './tenant-logs.ts'
 import { queryLimitsDescription } from '../queries/runner.ts'
 import { checkEntries, entrySource } from './check-entries.ts'
 import { clientOf } from '../auth/client.ts'
@@ -64,12 +66,12 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
     const { valid, issues } = await checkEntries(raw, client.defaults)
     const partial = request.query.partial === true && !single
     if (issues.length > 0 && !partial) {
-      fastify.ingest.reject(client, raw.length)
+      fastify.ingest.reject(client, raw.length, 'native')
       throw Errors.invalidEntries(issues)
     }
 
     const entries = valid.map(({ entry }) => entry)
-    const stored = await fastify.ingest.store(client, entries, { withLogs: single, rejected: raw.length - valid.length })
+    const stored = await fastify.ingest.store(client, entries, { protocol: 'native', withLogs: single, rejected: raw.length - valid.length })
     const duplicates = stored.filter((result) => result.duplicate).length
     reply.code(request.query.success_status ?? 201)
 
@@ -104,19 +106,23 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
   }, async (request) => {
     const { query } = request
     const client = clientOf(request)
-    const after = query.cursor === undefined ? undefined : cursors.decode(query.cursor, client.id, query.order)
+    const cursor = query.cursor === undefined ? undefined : cursors.decode(query.cursor, client.id, query.order)
     const filters = {
       ...logFilters(query),
       order: query.order,
       limit: query.limit,
       maxBytes: fastify.config.MAX_PAGE_BYTES,
-      after
+      after: cursor === undefined ? undefined : { executedAt: cursor.executedAt, id: cursor.id }
     }
-    // Times come as the API writes them, made by PostgreSQL: no Date parsed and formatted again per row.
-    const { rows, more, last } = await fastify.queries.run(request, async (db) => await logsOf(db, client).listText(filters))
+    // A next page is read where every row its cursor's page saw is: on a replica that lags, a page after
+    // one read on the primary (or a fresher replica) would miss rows committed in between.
+    const placed = await fastify.queries.runAfter(request, cursor === undefined ? undefined : { seen: cursor.seen },
+      // Times come as the API writes them, made by PostgreSQL: no Date parsed and formatted again per row.
+      async (db) => await logsOf(db, client).listText(filters))
+    const { rows, more, last } = placed.value
     return {
       data: rows.map(presentText),
-      next_cursor: more && last !== undefined ? cursors.encode(client.id, query.order, last) : null
+      next_cursor: more && last !== undefined ? cursors.encode(client.id, query.order, last, placed.seen) : null
     }
   })
 
@@ -133,7 +139,10 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
   }, async (request) => {
     const { id } = request.params
     // A malformed id cannot exist: the same 404, without asking the database.
-    const log = UUID.test(id) ? await fastify.queries.run(request, async (db) => await logsOf(db, clientOf(request)).get(id)) : undefined
+    if (!UUID.test(id)) throw Errors.notFound('Log')
+    const get = async (db: Kysely<Database>): Promise<PublicLog | undefined> => await logsOf(db, clientOf(request)).get(id)
+    // A log acknowledged a moment ago may not have reached the replica yet: not found there, it is looked for on the primary.
+    const log = await fastify.queries.runOnReplica(request, get) ?? (fastify.queries.replicated ? await fastify.queries.run(request, get) : undefined)
     if (log === undefined) throw Errors.notFound('Log')
     return present(log)
   })

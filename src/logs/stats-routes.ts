@@ -44,7 +44,7 @@ const statsRoutes: FastifyPluginAsync = async (app) => {
     const buckets = bucketCount(from, to, interval)
     if (buckets > MAX_BUCKETS) throw Errors.tooManyBuckets(describeSpan(from, to), interval, buckets, MAX_BUCKETS, finestFitting(from, to))
 
-    const counted = await fastify.queries.run(request, async (db) =>
+    const counted = await fastify.queries.runOnReplica(request, async (db) =>
       await statsOf(db, clientOf(request)).count({ ...filters, from, to, interval, group_by: query.group_by }))
     const byStart = new Map(counted.map((bucket) => [bucket.start.getTime(), bucket]))
     return {

@@ -127,11 +127,11 @@ const lokiRoutes: FastifyPluginAsync = async (fastify) => {
     })
     const rejected = entries.length - valid.length
     if (valid.length === 0 && rejected > 0) {
-      fastify.ingest.reject(client, rejected)
+      fastify.ingest.reject(client, rejected, 'loki')
       throw Errors.invalidEntries(issues.slice(0, NAMED_REJECTIONS).map((issue) => ({ ...issue, path: entries[issue.index]?.path })))
     }
     if (valid.length > 0) {
-      await fastify.ingest.store(client, valid.map(({ entry }) => entry), { withLogs: false, rejected })
+      await fastify.ingest.store(client, valid.map(({ entry }) => entry), { protocol: 'loki', withLogs: false, rejected })
     }
     if (rejected > 0) {
       void reply.header('x-rejected-entries', String(rejected)).header('x-first-rejection', firstRejection(issues[0]!, entries))

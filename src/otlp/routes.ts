@@ -152,9 +152,9 @@ const otlpRoutes: FastifyPluginAsync = async (fastify) => {
     })
     const rejected = total - valid.length
     if (valid.length > 0) {
-      await fastify.ingest.store(client, valid.map(({ entry }) => entry), { withLogs: false, rejected })
+      await fastify.ingest.store(client, valid.map(({ entry }) => entry), { protocol: 'otlp', withLogs: false, rejected })
     } else if (rejected > 0) {
-      fastify.ingest.reject(client, rejected)
+      fastify.ingest.reject(client, rejected, 'otlp')
     }
 
     const partialSuccess = rejected === 0

@@ -5,6 +5,10 @@ import swaggerUi from '@fastify/swagger-ui'
 
 const SIGNED = { signatureTimestamp: [], signatureNonce: [], signature: [] }
 
+function scopeNeeded (scope: string): string {
+  return scope === 'any' ? 'Any accepted key, whatever its scopes.' : `Requires the \`${scope}\` scope.`
+}
+
 export default fp(async function docs (fastify) {
   await fastify.register(swagger, {
     openapi: {
@@ -32,7 +36,8 @@ export default fp(async function docs (fastify) {
       tags: [
         { name: 'logs', description: 'Ingest and query (needs logs:write / logs:read)' },
         { name: 'elasticsearch', description: 'Elasticsearch bulk ingest, for its clients and shippers (needs logs:write)' },
-        { name: 'operations', description: 'Health and readiness, no key' }
+        { name: 'operations', description: 'Health, readiness and metrics: no API key' },
+        { name: 'explorer', description: 'The log explorer page for browsers, no key (the page asks for one)' }
       ]
     },
     // Authenticated routes say which scope they need; the rest need no key.
@@ -40,7 +45,7 @@ export default fp(async function docs (fastify) {
       const scope = route.config?.scope
       if (scope === undefined) return { schema, url }
       return {
-        schema: { ...schema, security: [{ apiKey: [] }, { bearer: [] }, { ...SIGNED, apiKey: [] }, { ...SIGNED, bearer: [] }], description: `${schema?.description ?? ''}\n\nRequires the \`${scope}\` scope.`.trim() },
+        schema: { ...schema, security: [{ apiKey: [] }, { bearer: [] }, { ...SIGNED, apiKey: [] }, { ...SIGNED, bearer: [] }], description: `${schema?.description ?? ''}\n\n${scopeNeeded(scope)}`.trim() },
         url
       }
     }

@@ -71,12 +71,14 @@ export default fp(async function errors (fastify) {
     } else {
       request.log.info({ code: described.code, statusCode: described.statusCode }, 'request rejected')
     }
+    fastify.metrics.errorAnswer(described.code)
     for (const [name, value] of Object.entries(described.headers)) reply.header(name, value)
     return await reply.code(described.statusCode)
       .send(errorBody(described))
   })
 
   fastify.setNotFoundHandler(async function notFound (request, reply) {
+    fastify.metrics.errorAnswer('route_not_found')
     return await reply.code(404).send(errorBody(Errors.routeNotFound(request.method, request.url.split('?')[0] ?? '')))
   })
-}, { name: 'errors', dependencies: ['env'] })
+}, { name: 'errors', dependencies: ['env', 'metrics'] })

@@ -10,8 +10,11 @@ import { Errors } from '../errors.ts'
 import { MemoryIngestBudget, RedisIngestBudget, type IngestBudget, type IngestVolume } from '../logs/ingest-budget.ts'
 import type { StoredEntry } from '../logs/tenant-logs.ts'
 import type { NormalizedEntry } from '../logs/validate.ts'
+import type { IngestProtocol } from '../metrics/metrics.ts'
 
 export interface IngestOptions {
+  /** The route the entries came by, for metrics. */
+  protocol: IngestProtocol
   /** Whether the answer needs each stored log, not only its id (group-insert.ts). */
   withLogs: boolean
   /** Entries of the same request refused before they got here, counted in usage as rejected. */
@@ -26,8 +29,8 @@ export interface Ingest {
    * taken, nothing stored).
    */
   store: (client: AuthenticatedClient, entries: readonly NormalizedEntry[], options: IngestOptions) => Promise<StoredEntry[]>
-  /** Counts a request refused whole for its entries, in usage. */
-  reject: (client: AuthenticatedClient, entries: number) => void
+  /** Counts a request refused whole for its entries, in usage and metrics. */
+  reject: (client: AuthenticatedClient, entries: number, protocol: IngestProtocol) => void
 }
 
 declare module 'fastify' {
@@ -44,6 +47,7 @@ function sumOf (numbers: Iterable<number>): number {
 
 export default fp(async function ingest (fastify) {
   const config = fastify.config
+  const metrics = fastify.metrics
   const budget: IngestBudget = fastify.redis === undefined
     ? new MemoryIngestBudget()
     : new RedisIngestBudget(fastify.redis, (error) => { fastify.log.debug({ err: error }, 'ingest volume not counted: Redis unreachable') },
@@ -54,7 +58,10 @@ export default fp(async function ingest (fastify) {
     const quota = client.storageQuotaBytes ?? config.STORAGE_QUOTA_BYTES
     if (quota === 0) return
     const stored = await fastify.usage.storedBytes(client)
-    if (stored >= quota) throw Errors.storageQuotaExceeded(stored, quota)
+    if (stored >= quota) {
+      metrics.limited('storage_quota', client.id)
+      throw Errors.storageQuotaExceeded(stored, quota)
+    }
   }
 
   /** Takes the entries and bytes from the client's minute, both together, or refuses them taking nothing. */
@@ -68,21 +75,31 @@ export default fp(async function ingest (fastify) {
     await checkStorageQuota(client)
     const decision = await budget.take(client.id, volume, limits, fastify.ingestClock())
     if (decision.ok) return decision
+    metrics.limited(decision.over === 'entries' ? 'ingest_entries' : 'ingest_bytes', client.id)
     throw decision.over === 'entries'
       ? Errors.ingestRateLimited(volume.entries, limits.entries, decision.used.entries, decision.retryAfterSeconds)
       : Errors.ingestBytesRateLimited(volume.bytes, limits.bytes, decision.used.bytes, decision.retryAfterSeconds)
   }
 
   async function store (client: AuthenticatedClient, entries: readonly NormalizedEntry[], options: IngestOptions): Promise<StoredEntry[]> {
-    const taken = await admit(client, { entries: entries.length, bytes: sumOf(entries.map((entry) => entry.size_bytes)) })
+    const { protocol } = options
+    metrics.entries(protocol, 'rejected', options.rejected, client.id)
     let stored: StoredEntry[]
     try {
-      stored = await fastify.logWriter.write({ client, entries, withLogs: options.withLogs })
+      const taken = await admit(client, { entries: entries.length, bytes: sumOf(entries.map((entry) => entry.size_bytes)) })
+      try {
+        stored = await fastify.logWriter.write({ client, entries, withLogs: options.withLogs })
+      } catch (error) {
+        await taken.refund()
+        throw error
+      }
     } catch (error) {
-      await taken.refund()
+      metrics.entries(protocol, 'refused', entries.length, client.id)
       throw error
     }
     const duplicates = stored.filter((result) => result.duplicate).length
+    metrics.entries(protocol, 'stored', stored.length - duplicates, client.id)
+    metrics.entries(protocol, 'duplicate', duplicates, client.id)
     fastify.usage.addStoredBytes(client.id, sumOf(entries.map((entry, i) => stored[i]!.duplicate ? 0 : entry.size_bytes)))
     fastify.usage.count(client.id, { logs_accepted: stored.length - duplicates, logs_duplicates: duplicates, logs_rejected: options.rejected })
     return stored
@@ -90,6 +107,9 @@ export default fp(async function ingest (fastify) {
 
   fastify.decorate('ingest', {
     store,
-    reject: (client, entries) => { fastify.usage.count(client.id, { logs_rejected: entries }) }
+    reject: (client, entries, protocol) => {
+      metrics.entries(protocol, 'rejected', entries, client.id)
+      fastify.usage.count(client.id, { logs_rejected: entries })
+    }
   } satisfies Ingest)
-}, { name: 'ingest', dependencies: ['env', 'redis', 'usage', 'log-writer'] })
+}, { name: 'ingest', dependencies: ['env', 'redis', 'usage', 'log-writer', 'metrics'] })

@@ -24,9 +24,13 @@ export default fp(async function logWriter (fastify) {
     // At most one largest batch's worth of rows per statement, so that building one holds the event loop briefly.
     maxGroupRows: config.MAX_BATCH_ENTRIES,
     timeoutMs: config.WRITE_TIMEOUT_MS,
-    timedOut: () => Errors.writeTimeout(config.WRITE_TIMEOUT_MS, config.RETRY_AFTER_SECONDS)
+    timedOut: () => {
+      fastify.metrics.writeTimeout()
+      return Errors.writeTimeout(config.WRITE_TIMEOUT_MS, config.RETRY_AFTER_SECONDS)
+    },
+    written: (group) => { fastify.metrics.writeGroup(group.requests, group.rows, group.seconds, group.committed) }
   })
   fastify.decorate('logWriter', writer)
   // Added after the database plugin's, so it runs before the pool closes.
   fastify.addHook('onClose', async () => { await writer.drain() })
-}, { name: 'log-writer', dependencies: ['env', 'database'] })
+}, { name: 'log-writer', dependencies: ['env', 'database', 'metrics'] })

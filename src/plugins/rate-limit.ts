@@ -23,6 +23,9 @@ export default fp(async function clientRateLimit (fastify) {
     ...(redis === undefined ? {} : { redis }),
     // Redis down: answer rather than fail every request (limits resume with it).
     skipOnError: true,
-    errorResponseBuilder: (_request, context) => Errors.rateLimited(context.max, context.after, Math.ceil(context.ttl / 1000))
+    errorResponseBuilder: (request, context) => {
+      fastify.metrics.limited('requests', clientOf(request).id)
+      return Errors.rateLimited(context.max, context.after, Math.ceil(context.ttl / 1000))
+    }
   })
-}, { name: 'client-rate-limit', dependencies: ['auth', 'redis'] })
+}, { name: 'client-rate-limit', dependencies: ['auth', 'redis', 'metrics'] })

@@ -93,6 +93,13 @@ export class TailHub {
     return this.#subscribers.get(clientId)?.size ?? 0
   }
 
+  /** Tails open on this instance, of every client. */
+  get open (): number {
+    let open = 0
+    for (const set of this.#subscribers.values()) open += set.size
+    return open
+  }
+
   /** Adds a tail; the function returned removes it. */
   subscribe (subscriber: TailSubscriber): () => void {
     const clientId = subscriber.client.id

@@ -86,8 +86,10 @@ const tailRoutes: FastifyPluginAsync = async (app) => {
       if (!await fastify.tails.ready()) throw Errors.tailUnavailable(config.RETRY_AFTER_SECONDS)
       const lastEventId = request.headers['last-event-id']
       if (lastEventId !== undefined) {
-        // One more than the bound, to tell a resume cut short.
-        missed = await fastify.queries.run(request, async (db) => await logsOf(db, client).since(lastEventId.toLowerCase(), filters, resumeLimit + 1))
+        // One more than the bound, to tell a resume cut short. Read where every log committed before now is:
+        // one committed before the tail began listening, and missing on a replica that lags, would never be sent.
+        missed = (await fastify.queries.runAfter(request, 'now',
+          async (db) => await logsOf(db, client).since(lastEventId.toLowerCase(), filters, resumeLimit + 1))).value
       }
     } catch (error) {
       session.abort()

@@ -74,7 +74,7 @@ const usageRoutes: FastifyPluginAsync = async (app) => {
   }, async (request) => {
     const { from, to } = dayRange(request.query.from, request.query.to)
     const client = clientOf(request)
-    const stored = await fastify.queries.run(request, async (db) => await usageOf(db, client).days({ from, to }))
+    const stored = await fastify.queries.runOnReplica(request, async (db) => await usageOf(db, client).days({ from, to }))
     const days = mergeUsage(stored, client.id, fastify.usage.pending(client.id), from, to)
     const quota = client.storageQuotaBytes ?? fastify.config.STORAGE_QUOTA_BYTES
     // The response schema leaves client_id out of each day.
