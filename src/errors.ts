@@ -257,6 +257,6 @@ export const Errors = {
     'GET /metrics needs the metrics token, as Authorization: Bearer <METRICS_TOKEN>.',
     { headers: { 'www-authenticate': 'Bearer realm="central-logger metrics"' } }),
   databaseUnavailable: (retryAfterSeconds: number) => new HttpError(503, 'database_unavailable',
-    'The database is unreachable; nothing was stored. Retry later.',
+    'The database is unreachable or refuses writes right now; nothing was stored. Retry later.',
     { headers: { 'retry-after': String(retryAfterSeconds) } })
 }

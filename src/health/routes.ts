@@ -5,11 +5,13 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { Errors } from '../errors.ts'
-import { databaseIsReachable } from '../plugins/database.ts'
+import { databaseCheck } from './database-check.ts'
 import { errorResponses } from '../schemas/errors.ts'
 
 const healthRoutes: FastifyPluginAsync = async (app) => {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
+  // As long as a request may wait for a connection before its answer is 503.
+  const databaseIsReachable = databaseCheck(fastify.db, fastify.config.DB_CONNECT_TIMEOUT_MS)
 
   fastify.get('/health', {
     config: { servedUnderPressure: true },
@@ -33,7 +35,7 @@ const healthRoutes: FastifyPluginAsync = async (app) => {
     const retryAfter = fastify.config.RETRY_AFTER_SECONDS
     const [overloaded] = fastify.pressure.passed()
     if (overloaded !== undefined) throw Errors.overloaded(overloaded, retryAfter)
-    if (!await databaseIsReachable(fastify.db)) throw Errors.databaseUnavailable(retryAfter)
+    if (!await databaseIsReachable()) throw Errors.databaseUnavailable(retryAfter)
     return { status: 'ready' as const }
   })
 }

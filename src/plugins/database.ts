@@ -3,7 +3,6 @@
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import type pg from 'pg'
-import { sql } from 'kysely'
 import { caseFolding } from '../db/case-folding.ts'
 import { openDatabase } from '../db/open.ts'
 import type { Database } from '../db/schema.ts'
@@ -40,12 +39,3 @@ export default fp(async function database (fastify) {
   fastify.decorate('databaseUrl', database.url)
   fastify.addHook('onClose', database.close)
 }, { name: 'database', dependencies: ['env'] })
-
-export async function databaseIsReachable (db: Kysely<Database>): Promise<boolean> {
-  try {
-    await sql`select 1`.execute(db)
-    return true
-  } catch {
-    return false
-  }
-}

@@ -61,6 +61,11 @@ export default fp(async function errors (fastify) {
     if (described.statusCode >= 500 && isDatabaseUnavailable(error)) {
       described = Errors.databaseUnavailable(retryAfter)
       request.log.warn({ err: error }, 'database unavailable')
+    } else if (described.statusCode >= 500 && error instanceof HttpError) {
+      // A 503 the service chose (a timeout, a dependency down, a bound reached)
+      // is a state it handles, not a failure: at error level, every readiness
+      // probe during an outage would read as a bug.
+      request.log.warn({ code: described.code, statusCode: described.statusCode }, 'request refused: unavailable')
     } else if (described.statusCode >= 500) {
       request.log.error({ err: error }, 'request failed')
     } else {

@@ -70,7 +70,7 @@ class Proxy {
 }
 
 /** The app on a fresh database reached through a proxy the test can cut. */
-async function appBehindProxy (t: Test): Promise<{ app: FastifyInstance, proxy: Proxy }> {
+async function appBehindProxy (t: Test): Promise<{ app: FastifyInstance, proxy: Proxy, logLines: () => string[] }> {
   const directUrl = await testDatabaseUrl(t)
   const direct = new URL(directUrl)
   const proxy = new Proxy({ host: direct.hostname, port: Number(direct.port === '' ? 5432 : direct.port) })
@@ -78,12 +78,12 @@ async function appBehindProxy (t: Test): Promise<{ app: FastifyInstance, proxy: 
   t.teardown(async () => { await proxy.close() })
   const viaProxy = new URL(directUrl)
   viaProxy.port = String(proxy.port)
-  const { app } = await buildTestApp(t, {
+  const { app, logLines } = await buildTestApp(t, {
     DATABASE_URL: viaProxy.toString(),
     DB_CONNECT_TIMEOUT_MS: '1000',
     RETRY_AFTER_SECONDS: '7'
   })
-  return { app, proxy }
+  return { app, proxy, logLines }
 }
 
 void t.test('a connection cut while a request waits on it answers 503, and the service keeps running', async (t) => {
@@ -110,7 +110,7 @@ void t.test('a connection cut while a request waits on it answers 503, and the s
 })
 
 void t.test('while the database is unreachable ingest answers 503 with Retry-After, and recovers', async (t) => {
-  const { app, proxy } = await appBehindProxy(t)
+  const { app, proxy, logLines } = await appBehindProxy(t)
   const key = await issueKey(app, 'acme')
 
   const before = await postLogs(app, key.apiKey, entry({ event_id: 'before' }))
@@ -134,6 +134,10 @@ void t.test('while the database is unreachable ingest answers 503 with Retry-Aft
   t.ok(ready.headers['retry-after'] !== undefined)
   const health = await app.inject({ method: 'GET', url: '/health' })
   t.equal(health.statusCode, 200, 'the process itself is still up')
+  // An outage is a state the service handles: a warning, not an error an operator is paged for.
+  const levels = logLines().map((line) => JSON.parse(line) as { level: number, msg: string })
+  t.same(levels.filter((line) => line.level >= 50).map((line) => line.msg), [], 'nothing logged at error level')
+  t.ok(levels.some((line) => line.level === 40 && line.msg === 'request refused: unavailable'), 'the refused readiness check is a warning')
 
   await proxy.open()
 
@@ -147,4 +151,30 @@ void t.test('while the database is unreachable ingest answers 503 with Retry-Aft
 
   const eventIds = (await app.db.selectFrom('logs').select('event_id').execute()).map((row) => row.event_id).sort()
   t.same(eventIds, ['batch-1', 'batch-2', 'before', 'during'])
+})
+
+void t.test('a database that stops answering: /ready is 503 within DB_CONNECT_TIMEOUT_MS, and probes hold one connection', async (t) => {
+  const { app, proxy } = await appBehindProxy(t)
+  t.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 200, 'ready through the proxy')
+
+  const swallowed = proxy.stall()
+  const started = performance.now()
+  const probes = await Promise.all([1, 2, 3].map(async () => await app.inject({ method: 'GET', url: '/ready' })))
+  const tookMs = performance.now() - started
+  await swallowed
+  t.same(probes.map((probe) => probe.statusCode), [503, 503, 503], 'three probes at once, each answered 503')
+  t.ok(tookMs < 3000, `in ${tookMs.toFixed(0)} ms (DB_CONNECT_TIMEOUT_MS is 1000)`)
+  const later = await app.inject({ method: 'GET', url: '/ready' })
+  t.equal(later.statusCode, 503, 'a probe while the check is still unanswered waits on it, and is answered 503')
+  t.equal(app.dbPool.totalCount - app.dbPool.idleCount, 1, 'one connection waits on the silent database, whatever the number of probes')
+
+  // Gone for good: the waiting check fails, and a new one succeeds once the database is back.
+  await proxy.close()
+  await proxy.open()
+  const statuses: number[] = []
+  for (let i = 0; i < 20 && statuses.at(-1) !== 200; i++) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100))
+    statuses.push((await app.inject({ method: 'GET', url: '/ready' })).statusCode)
+  }
+  t.equal(statuses.at(-1), 200, `ready again (answers since: ${statuses.join(', ')})`)
 })
