@@ -16,19 +16,19 @@ import { promisify } from 'node:util'
 import { sql, type Kysely } from 'kysely'
 import t from 'tap'
 import type { Test } from 'tap'
-import { connect } from '../src/db/connect.ts'
-import { openEmbeddedPostgres } from '../src/db/embedded.ts'
-import type { Database } from '../src/db/schema.ts'
-import { generateKey } from '../src/keys/format.ts'
-import { createKey } from '../src/keys/store.ts'
-import { findOrCreateClient } from '../src/clients/store.ts'
-import { stopCleanly } from '../src/shutdown.ts'
-import { buildTestApp, entry, issueKey } from './helper.ts'
+import { connect } from '../../src/db/connect.ts'
+import { openEmbeddedPostgres } from '../../src/db/embedded.ts'
+import type { Database } from '../../src/db/schema.ts'
+import { generateKey } from '../../src/keys/format.ts'
+import { createKey } from '../../src/keys/store.ts'
+import { findOrCreateClient } from '../../src/clients/store.ts'
+import { stopCleanly } from '../../src/shutdown.ts'
+import { buildTestApp, entry, issueKey } from '../helper.ts'
 
 // Two service starts, each with its own PostgreSQL start, and one more to read what they left.
 t.setTimeout(180_000)
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url))
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 /** Command lines of running processes that mention the directory. */
 async function processesUsing (dir: string): Promise<string[]> {
