@@ -2,7 +2,7 @@
 // share one database, each caching keys for five minutes, so only the key
 // change notifications can explain a revocation seen within a second on the
 // instance that did not make it.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -17,6 +17,7 @@ import { createKey } from '../../src/keys/store.ts'
 import { findOrCreateClient } from '../../src/clients/store.ts'
 import type { Scope } from '../../src/keys/scopes.ts'
 import { KEY_SHAPE, testDatabaseUrl } from '../helper.ts'
+import { startService, type Service } from './service.ts'
 
 // Two service processes compiled by this test's TypeScript loader take a few
 // seconds each to start on a loaded machine.
@@ -28,54 +29,17 @@ const LISTENER_NAME = 'central-logger key changes'
 const BOUND_MS = 1000
 const POLL_MS = 20
 
-interface Instance {
-  name: string
-  base: string
-  child: ChildProcessWithoutNullStreams
-  /** Every stdout line so far. */
-  lines: string[]
-  exited: Promise<number | null>
+async function startInstance (t: Test, name: string, databaseUrl: string): Promise<Service> {
+  // With the test's Redis when it has one: the starter leaves REDIS_URL out unless given.
+  const redis = process.env.REDIS_URL
+  return await startService(t, name, {
+    DATABASE_URL: databaseUrl,
+    KEY_CACHE_TTL_SECONDS: '300',
+    ...(redis === undefined || redis === '' ? {} : { REDIS_URL: redis })
+  })
 }
 
-async function startInstance (t: Test, name: string, databaseUrl: string): Promise<Instance> {
-  const child = spawn(process.execPath, [...process.execArgv, 'src/server.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      KEY_CACHE_TTL_SECONDS: '300',
-      // The polls send a revoked key again and again from one address on purpose.
-      AUTH_FAIL_MAX: '0',
-      LOG_LEVEL: 'info'
-    },
-    stdio: ['pipe', 'pipe', 'pipe']
-  })
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-  const exited = once(child, 'exit').then(([code]) => code as number | null)
-  const lines: string[] = []
-  let stderr = ''
-  let rest = ''
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-  const listening = new Promise<string>((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const parts = (rest + chunk).split('\n')
-      rest = parts.pop() ?? ''
-      for (const line of parts) {
-        lines.push(line)
-        const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line)
-        if (match !== null) resolve(match[1]!)
-      }
-    })
-    void exited.then((code) => { reject(new Error(`${name} exited ${code} before listening:\n${stderr}\n${lines.join('\n')}`)) })
-  })
-  const timeout = sleep(60_000, undefined, { ref: false }).then(() => { throw new Error(`${name} did not start listening:\n${stderr}`) })
-  const base = await Promise.race([listening, timeout])
-  return { name, base, child, lines, exited }
-}
-
-async function request (instance: Instance, method: string, path: string, apiKey: string, body?: unknown): Promise<{ status: number, body: Record<string, unknown> }> {
+async function request (instance: Service, method: string, path: string, apiKey: string, body?: unknown): Promise<{ status: number, body: Record<string, unknown> }> {
   const res = await fetch(`${instance.base}${path}`, {
     method,
     headers: { 'x-api-key': apiKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -107,7 +71,7 @@ interface Refused {
 }
 
 /** Asks with the key every ~20 ms until it is refused, for at most `limitMs`. */
-async function pollUntilRefused (instance: Instance, apiKey: string, since: number, limitMs = 5000): Promise<Refused> {
+async function pollUntilRefused (instance: Service, apiKey: string, since: number, limitMs = 5000): Promise<Refused> {
   let accepted = 0
   for (;;) {
     const { status, body } = await request(instance, 'GET', '/api/v1/logs?limit=1', apiKey)
@@ -142,7 +106,7 @@ async function waitFor (what: string, check: () => Promise<boolean>, limitMs = 1
 }
 
 /** Both instances accept the key, so both have it cached. */
-async function warm (t: Test, instances: Instance[], key: Key): Promise<void> {
+async function warm (t: Test, instances: Service[], key: Key): Promise<void> {
   for (const instance of instances) {
     for (let i = 0; i < 2; i++) {
       t.equal((await request(instance, 'GET', '/api/v1/logs?limit=1', key.apiKey)).status, 200, `${instance.name} accepts the key`)
