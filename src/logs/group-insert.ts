@@ -9,6 +9,7 @@
 // executed, which took about a fifth of PostgreSQL's CPU per group away.
 import type pg from 'pg'
 import { v7 as uuidv7 } from 'uuid'
+import { arrayLiteral } from '../db/array-literal.ts'
 import type { AuthenticatedClient } from '../auth/resolver.ts'
 import { PUBLIC_COLUMNS, type PublicLog, type StoredEntry } from './tenant-logs.ts'
 import type { NormalizedEntry } from './validate.ts'
@@ -120,7 +121,8 @@ interface Slot { row: Row, first: boolean }
 interface Returned { id: string, received_at: Date | null, attributes: Record<string, unknown> | null }
 
 async function insertRows (pool: Queryable, rows: readonly Row[], wantedIds: string[]): Promise<Returned[]> {
-  // One array per column, built in one pass: a thousand rows are one short statement with eighteen parameters.
+  // One array per column, built in one pass: a thousand rows are one short statement with eighteen parameters,
+  // each passed as its array literal (array-literal.ts).
   const n = rows.length
   const clientIds = new Array<string>(n)
   const keyIds = new Array<string>(n)
@@ -163,7 +165,7 @@ async function insertRows (pool: Queryable, rows: readonly Row[], wantedIds: str
     name: 'insert_log_group',
     text: INSERT_GROUP,
     values: [clientIds, keyIds, ids, eventIds, environments, executedAt, statuses, levels, messages,
-      workflowIds, workflowNames, runIds, steps, durations, traceIds, attributes, sizes, wantedIds]
+      workflowIds, workflowNames, runIds, steps, durations, traceIds, attributes, sizes, wantedIds].map(arrayLiteral)
   })
   return returned
 }
