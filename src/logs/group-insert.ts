@@ -8,9 +8,9 @@
 // statement, parsed and planned once per connection and then only bound and
 // executed, which took about a fifth of PostgreSQL's CPU per group away.
 import type pg from 'pg'
-import { v7 as uuidv7 } from 'uuid'
 import { arrayLiteral } from '../db/array-literal.ts'
 import type { AuthenticatedClient } from '../auth/resolver.ts'
+import { newLogId } from './log-ids.ts'
 import { PUBLIC_COLUMNS, type PublicLog, type StoredEntry } from './tenant-logs.ts'
 import type { NormalizedEntry } from './validate.ts'
 
@@ -59,7 +59,7 @@ export async function insertGroup (pool: Queryable, requests: readonly WriteRequ
         if (withLogs) wantedIds.push(earlier.id)
         continue
       }
-      const row: Row = { id: uuidv7(), entry, client }
+      const row: Row = { id: newLogId(), entry, client }
       inserted.push(row)
       if (key !== undefined) firstByEventId.set(key, row)
       if (withLogs) wantedIds.push(row.id)
