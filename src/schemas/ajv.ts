@@ -7,6 +7,7 @@
 // below are for the routes and checks that choose theirs.
 import AjvModule, { type Ajv as AjvInstance } from 'ajv'
 import addFormatsModule from 'ajv-formats'
+import { isDateTime } from './date-time-format.ts'
 
 export const REQUEST_AJV_OPTIONS = { removeAdditional: false, coerceTypes: 'array', useDefaults: true } as const
 
@@ -16,6 +17,8 @@ const addFormats = addFormatsModule.default
 
 function withFormats (ajv: AjvInstance): AjvInstance {
   addFormats(ajv)
+  // The same check as ajv-formats', without its allocations (date-time-format.ts).
+  ajv.addFormat('date-time', { type: 'string', validate: isDateTime })
   return ajv
 }
 
