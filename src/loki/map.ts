@@ -99,13 +99,15 @@ export function toEntry (pushed: PushedEntry, receivedAt: Date, defaults: EntryD
   if (pushed.labels instanceof LabelSyntaxError) {
     return new RefusedEntry('invalid_labels', `the stream's labels are not in Prometheus' syntax ({name="value", …}): ${pushed.labels.message}`)
   }
-  const fields = new Map<string, unknown>([...Object.entries(pushed.labels), ...Object.entries(pushed.metadata)])
+  const fields = new Map<string, unknown>()
+  for (const name in pushed.labels) fields.set(name, pushed.labels[name])
+  for (const name in pushed.metadata) fields.set(name, pushed.metadata[name])
   let message: string | undefined = pushed.line
   let lineTime: Date | undefined
   const lineFields = objectOf(pushed.line)
   if (lineFields !== undefined) {
     message = undefined
-    for (const [name, value] of Object.entries(lineFields)) fields.set(name, value)
+    for (const name in lineFields) fields.set(name, lineFields[name])
     const text = take(fields, MESSAGE_KEYS, (value) => value !== null && value !== undefined)
     if (text !== undefined) message = typeof text === 'string' ? text : JSON.stringify(text)
     lineTime = take(fields, TIME_KEYS, (value) => timeOf(value) !== undefined, timeOf)
@@ -126,8 +128,9 @@ export function toEntry (pushed: PushedEntry, receivedAt: Date, defaults: EntryD
   }
   const duration = take(fields, ['duration_ms'], (value) => durationOf(value) !== undefined, durationOf)
   if (duration !== undefined) entry.duration_ms = duration
-  entry.workflow_name ??= take(fields, WORKFLOW_NAME_FALLBACK_KEYS, isText)
-  if (entry.workflow_name === undefined) delete entry.workflow_name
+  // Set only when there is one: a delete would turn the entry into a slow dictionary.
+  const workflowName = entry.workflow_name ?? take(fields, WORKFLOW_NAME_FALLBACK_KEYS, isText)
+  if (workflowName !== undefined) entry.workflow_name = workflowName
   if (fields.size > 0) entry.attributes = Object.fromEntries(fields)
   return entry
 }
