@@ -8,20 +8,30 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox'
 const Int64 = Type.Union([Type.String({ pattern: '^-?[0-9]{1,20}$' }), Type.Integer()])
 const UInt64 = Type.Union([Type.String({ pattern: '^[0-9]{1,20}$' }), Type.Integer({ minimum: 0 })])
 
+/** AnyValue's fields, with `nested` for the values inside arrays and key-value lists. */
+function anyValueFields<T extends TSchema> (nested: T) {
+  return {
+    stringValue: Type.Optional(Type.String()),
+    boolValue: Type.Optional(Type.Boolean()),
+    intValue: Type.Optional(Int64),
+    doubleValue: Type.Optional(Type.Union([Type.Number(), Type.String({ enum: ['NaN', 'Infinity', '-Infinity'] })])),
+    arrayValue: Type.Optional(Type.Object({ values: Type.Optional(Type.Array(nested)) })),
+    kvlistValue: Type.Optional(Type.Object({ values: Type.Optional(Type.Array(Type.Object({ key: Type.String(), value: Type.Optional(nested) }))) })),
+    bytesValue: Type.Optional(Type.String({ description: 'base64' }))
+  }
+}
+
 /** AnyValue: one of its fields is set. Written as an object of optional fields, so that a wrong type names its field. */
-export const AnyValue = Type.Recursive((Self) => Type.Object({
-  stringValue: Type.Optional(Type.String()),
-  boolValue: Type.Optional(Type.Boolean()),
-  intValue: Type.Optional(Int64),
-  doubleValue: Type.Optional(Type.Union([Type.Number(), Type.String({ enum: ['NaN', 'Infinity', '-Infinity'] })])),
-  arrayValue: Type.Optional(Type.Object({ values: Type.Optional(Type.Array(Self)) })),
-  kvlistValue: Type.Optional(Type.Object({ values: Type.Optional(Type.Array(Type.Object({ key: Type.String(), value: Type.Optional(Self) }))) })),
-  bytesValue: Type.Optional(Type.String({ description: 'base64' }))
-}), { $id: 'OtlpAnyValue', description: 'An OTLP AnyValue: one of its fields set.' })
+export const AnyValue = Type.Recursive((Self) => Type.Object(anyValueFields(Self)),
+  { $id: 'OtlpAnyValue', description: 'An OTLP AnyValue: one of its fields set.' })
 
 // Referred to by its $id: the schema is added once (app.ts, and the route's own validator), not copied.
 const AnyValueRef = Type.Unsafe<Static<typeof AnyValue>>(Type.Ref(AnyValue))
-const KeyValue = Type.Object({ key: Type.String(), value: Type.Optional(AnyValueRef) })
+// A record's body and attribute values written out, the values nested in them
+// by reference: ajv checks the first level inline, and calls the recursive
+// schema (a context object and a path string per call) only for nested values.
+const AnyValueFirstLevel = Type.Unsafe<Static<typeof AnyValue>>(Type.Object(anyValueFields(AnyValueRef), { description: 'An OTLP AnyValue: one of its fields set.' }))
+const KeyValue = Type.Object({ key: Type.String(), value: Type.Optional(AnyValueFirstLevel) })
 const Attributes = Type.Array(KeyValue)
 
 export const OtlpLogRecord = Type.Object({
@@ -29,7 +39,7 @@ export const OtlpLogRecord = Type.Object({
   observedTimeUnixNano: Type.Optional(UInt64),
   severityNumber: Type.Optional(Type.Integer({ minimum: 0, maximum: 24 })),
   severityText: Type.Optional(Type.String()),
-  body: Type.Optional(AnyValueRef),
+  body: Type.Optional(AnyValueFirstLevel),
   attributes: Type.Optional(Attributes),
   droppedAttributesCount: Type.Optional(Type.Integer({ minimum: 0 })),
   flags: Type.Optional(Type.Integer({ minimum: 0 })),
