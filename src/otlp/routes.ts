@@ -9,7 +9,9 @@ import { clientOf } from '../auth/client.ts'
 import { nestsDeeper } from '../body/nesting.ts'
 import { Errors } from '../errors.ts'
 import { checkEntries } from '../logs/check-entries.ts'
+import type { EntryDefaults } from '../logs/logger-shapes.ts'
 import type { RejectionBody } from '../logs/schemas.ts'
+import type { NormalizedEntry } from '../logs/validate.ts'
 import { bodyAjv } from '../schemas/ajv.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { FALLBACK_ENVIRONMENT, FALLBACK_STATUS } from '../logs/shipper-fallbacks.ts'
@@ -105,6 +107,34 @@ const otlpRoutes: FastifyPluginAsync = async (fastify) => {
     return encodeStatus(grpcCode(reply.statusCode), message)
   }
 
+  /**
+   * The request's records as checked entries, and what the answer says of
+   * those refused. A function of its own so that the decoded request is
+   * garbage once it returns: the write that follows can take a few hundred
+   * milliseconds, and a thousand records' objects held across it were most
+   * of what the service's old generation grew by.
+   */
+  async function checkRecords (body: unknown, defaults: EntryDefaults): Promise<{ valid: NormalizedEntry[], rejected: number, errorMessage?: string }> {
+    const otlp = readRequest(body)
+    const total = countRecords(otlp)
+    if (total > MAX_BATCH_ENTRIES) throw Errors.tooManyEntries(MAX_BATCH_ENTRIES)
+
+    const placed = recordsOf(otlp)
+    const receivedAt = new Date()
+    // Each record is mapped as it is checked, within checkEntries' slices of time.
+    const { valid, issues } = await checkEntries({
+      single: false,
+      length: placed.length,
+      entry: (index) => toEntry(placed[index]!, receivedAt, defaults)
+    })
+    const rejected = total - valid.length
+    return {
+      valid: valid.map(({ entry }) => entry),
+      rejected,
+      ...(rejected === 0 ? {} : { errorMessage: rejectionMessage(issues, placed.map((record) => record.path), rejected) })
+    }
+  }
+
   fastify.post('/v1/logs', {
     config: {
       scope: 'logs:write',
@@ -138,28 +168,14 @@ const otlpRoutes: FastifyPluginAsync = async (fastify) => {
     }
   }, async (request, reply) => {
     const client = clientOf(request)
-    const otlp = readRequest(request.body)
-    const total = countRecords(otlp)
-    if (total > MAX_BATCH_ENTRIES) throw Errors.tooManyEntries(MAX_BATCH_ENTRIES)
-
-    const placed = recordsOf(otlp)
-    const receivedAt = new Date()
-    // Each record is mapped as it is checked, within checkEntries' slices of time.
-    const { valid, issues } = await checkEntries({
-      single: false,
-      length: placed.length,
-      entry: (index) => toEntry(placed[index]!, receivedAt, client.defaults)
-    })
-    const rejected = total - valid.length
+    const { valid, rejected, errorMessage } = await checkRecords(request.body, client.defaults)
     if (valid.length > 0) {
-      await fastify.ingest.store(client, valid.map(({ entry }) => entry), { protocol: 'otlp', withLogs: false, rejected })
+      await fastify.ingest.store(client, valid, { protocol: 'otlp', withLogs: false, rejected })
     } else if (rejected > 0) {
       fastify.ingest.reject(client, rejected, 'otlp')
     }
 
-    const partialSuccess = rejected === 0
-      ? undefined
-      : { rejectedLogRecords: rejected, errorMessage: rejectionMessage(issues, placed.map((record) => record.path), rejected) }
+    const partialSuccess = errorMessage === undefined ? undefined : { rejectedLogRecords: rejected, errorMessage }
     if (wantsProtobuf(request)) {
       return await reply.header('content-type', PROTOBUF).send(encodeResponse(partialSuccess))
     }
