@@ -176,6 +176,10 @@ void t.test('a push none of whose entries can be stored: 400 invalid_entries nam
   ])
   expectError(t, await pushProto(app, apiKey, { streams: [{ labels: '{a=b}', entries: [{ line: 'x' }] }] }), 400, 'invalid_entries')
   expectError(t, await pushProto(app, apiKey, { streams: [{ labels: '{a="b"}', entries: [{ timestamp: { seconds: '999999999999' }, line: 'year 33658' }] }] }), 400, 'invalid_entries')
+  // The int64 extremes, past what a double holds exactly: still no storable time.
+  for (const seconds of ['9223372036854775807', '9007199254740993']) {
+    expectError(t, await pushProto(app, apiKey, { streams: [{ labels: '{a="b"}', entries: [{ timestamp: { seconds }, line: 'far future' }] }] }), 400, 'invalid_entries')
+  }
   t.equal(await countLogs(app), 0)
 })
 
