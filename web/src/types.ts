@@ -1,26 +1,7 @@
 // The API's answers, as the page reads them (the service's schemas are the reference).
-export interface LogEntry {
-  id: string
-  event_id: string | null
-  environment: string
-  executed_at: string
-  status: string
-  level: string
-  message: string | null
-  workflow_id: string | null
-  workflow_name: string | null
-  run_id: string | null
-  step: string | null
-  duration_ms: number | null
-  trace_id: string | null
-  attributes: Record<string, unknown> | null
-  received_at: string
-}
-
-export interface LogPage {
-  data: LogEntry[]
-  next_cursor: string | null
-}
+// A log and a page of them: the service's own response types, imported for
+// their types alone (the bundler erases the import), so the two cannot drift.
+export type { StoredLogBody as LogEntry, LogPageBody as LogPage } from '../../src/logs/schemas.ts'
 
 export interface StatsAnswer {
   interval: string
