@@ -221,6 +221,14 @@ void t.test('the explorer in Chromium', { skip }, async (t) => {
     const to = Date.parse(fragment(page).get('to') ?? '')
     const hours = (to - from) / 3_600_000
     t.ok(hours > 5 && hours < 9, `about 30% of the 24 hours (${hours.toFixed(1)} h)`)
+    // The fragment changes before the new page is asked for, so "not loading"
+    // can still be the old table: wait (boundedly) for the rows of the range,
+    // then check them; a table that never holds them fails the check below.
+    const rowsInRange = `(() => {
+      const times = [...document.querySelectorAll('table.logs tbody td.time a')].map((link) => Date.parse(link.getAttribute('title') ?? ''))
+      return times.length > 0 && times.every((time) => time >= ${from} && time < ${to})
+    })()`
+    await until(page, rowsInRange).catch(() => {})
     await until(page, 'document.querySelector(".table-end")?.textContent !== "Loading…"')
     const times = await page.locator('table.logs tbody td.time a').evaluateAll((links) => links.map((link) => Date.parse(link.getAttribute('title') ?? '')))
     t.ok(times.length > 0 && times.every((time) => time >= from && time < to), `the table holds that range only (${times.length} rows)`)
