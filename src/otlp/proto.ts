@@ -3,6 +3,7 @@
 // opentelemetry-proto), read by protobufjs when the process starts.
 import { fileURLToPath } from 'node:url'
 import protobuf from 'protobufjs'
+import { checkedStringReader } from '../protobuf-reader.ts'
 import type { OtlpRequest } from './schemas.ts'
 
 const PROTO_DIR = new URL('./proto/', import.meta.url)
@@ -35,7 +36,7 @@ export class UndecodableProtobuf extends Error {}
 export function decodeRequest (bytes: Buffer): OtlpRequest {
   let message: protobuf.Message
   try {
-    message = RequestType.decode(bytes)
+    message = RequestType.decode(checkedStringReader(bytes))
   } catch (error) {
     // A RangeError too, from input nesting deeper than the stack goes.
     throw new UndecodableProtobuf(error instanceof Error ? error.message : String(error))
