@@ -9,60 +9,144 @@ import { RefusedEntry } from '../logs/validate.ts'
 import type { EntryDefaults } from '../logs/logger-shapes.ts'
 import { FALLBACK_ENVIRONMENT, FALLBACK_STATUS } from '../logs/shipper-fallbacks.ts'
 import { LabelSyntaxError, parseLabels } from './labels.ts'
-import type { PushRequest } from './proto.ts'
+import type { DecodedEntry, DecodedPush, DecodedStream, PushLabelPair } from './proto.ts'
 import type { LokiPushJson } from './schemas.ts'
 
-/** One entry of a push, with its stream's labels (or why they could not be read), and where it sits in the request. */
-export interface PushedEntry {
-  labels: Readonly<Record<string, string>> | LabelSyntaxError
-  /** Nanoseconds since the epoch; 0 or less: none. */
-  timestampNs: bigint
-  line: string
-  metadata: Readonly<Record<string, string>>
-  /** `streams[i].values[j]` (JSON) or `streams[i].entries[j]` (protobuf) */
-  path: string
+type Labels = Readonly<Record<string, string>>
+
+/** An entry's structured metadata: name/value pairs (protobuf; a later pair wins over an earlier one of its name) or an object (JSON). */
+type Metadata = readonly PushLabelPair[] | Readonly<Record<string, string>>
+
+/**
+ * A push's entries in order, each mapped to a native entry only when asked
+ * for (checkEntries asks one at a time), so that no copy of a thousand
+ * entries is made on the way.
+ */
+export interface PushEntries {
+  readonly length: number
+  /** The entry at `index` as a native log entry (not yet checked), or why it cannot be one. */
+  toEntry: (index: number, receivedAt: Date, defaults: EntryDefaults) => Record<string, unknown> | RefusedEntry
+  /** Where the entry at `index` is in the request: `streams[i].values[j]` (JSON) or `streams[i].entries[j]` (protobuf). */
+  path: (index: number) => string
 }
 
-const ENVIRONMENT_KEYS = ['environment', 'env']
-const LEVEL_KEYS = ['level', 'severity', 'detected_level']
+const ENVIRONMENT_KEYS = ['environment', 'env'] as const
+const LEVEL_KEYS = ['level', 'severity', 'detected_level'] as const
 /** Loki's own order of preference where it finds a service name. */
-const WORKFLOW_NAME_FALLBACK_KEYS = ['service_name', 'app', 'job']
+const WORKFLOW_NAME_FALLBACK_KEYS = ['service_name', 'app', 'job'] as const
 /** Fields lifted into the columns of the same name when they are text. */
 const LIFTED_TEXT = ['status', 'workflow_id', 'workflow_name', 'run_id', 'step', 'event_id', 'trace_id'] as const
 /** A JSON line's message and time. */
-const MESSAGE_KEYS = ['msg', 'message']
-const TIME_KEYS = ['time', 'timestamp', 'ts']
+const MESSAGE_KEYS = ['msg', 'message'] as const
+const TIME_KEYS = ['time', 'timestamp', 'ts'] as const
+/** Every field an entry's columns may be taken from, each with a bit of its own in EntryFields' record of what it took. */
+const TAKEN_BITS = new Map([...ENVIRONMENT_KEYS, ...LEVEL_KEYS, ...WORKFLOW_NAME_FALLBACK_KEYS, ...LIFTED_TEXT, ...MESSAGE_KEYS, ...TIME_KEYS, 'duration_ms']
+  .map((name, i) => [name, 2 ** i]))
+type TakenName = typeof ENVIRONMENT_KEYS[number] | typeof LEVEL_KEYS[number] | typeof WORKFLOW_NAME_FALLBACK_KEYS[number] |
+  typeof LIFTED_TEXT[number] | typeof MESSAGE_KEYS[number] | typeof TIME_KEYS[number] | 'duration_ms'
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
-const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({})
+const NO_LABELS: Labels = Object.freeze({})
 // As for any JSON body: __proto__ and constructor.prototype make a line plain text, not fields.
 const POISON_CHECKS = { protoAction: 'error', constructorAction: 'error' } as const
 
-/** The entries of a JSON push in order. */
-export function jsonEntries (push: LokiPushJson): PushedEntry[] {
-  const entries: PushedEntry[] = []
-  push.streams.forEach((stream, i) => {
-    const labels = stream.stream ?? NO_LABELS
-    ;(stream.values ?? []).forEach(([timestamp, line, metadata], j) => {
-      entries.push({ labels, timestampNs: BigInt(timestamp), line, metadata: metadata ?? NO_LABELS, path: `streams[${i}].values[${j}]` })
-    })
-  })
-  return entries
+/**
+ * The entries of a push's streams, numbered across streams in order. Each
+ * stream's labels are read once, for all its entries.
+ */
+abstract class StreamEntries<Stream, Entry> implements PushEntries {
+  readonly length: number
+  readonly #streams: readonly Stream[]
+  /** The number of the first entry of each stream. */
+  readonly #starts: number[] = []
+  readonly #labels: Array<Labels | LabelSyntaxError> = []
+  readonly #listName: string
+
+  constructor (streams: readonly Stream[], listName: 'values' | 'entries') {
+    this.#streams = streams
+    this.#listName = listName
+    let length = 0
+    for (const stream of streams) {
+      this.#starts.push(length)
+      this.#labels.push(this.labelsOf(stream))
+      length += this.entriesOf(stream).length
+    }
+    this.length = length
+  }
+
+  protected abstract labelsOf (stream: Stream): Labels | LabelSyntaxError
+  protected abstract entriesOf (stream: Stream): readonly Entry[]
+  /** Milliseconds since the epoch; undefined: none (a timestamp of 0 or less). */
+  protected abstract timeOf (entry: Entry): number | undefined
+  protected abstract lineOf (entry: Entry): string
+  protected abstract metadataOf (entry: Entry): Metadata
+
+  toEntry (index: number, receivedAt: Date, defaults: EntryDefaults): Record<string, unknown> | RefusedEntry {
+    const stream = this.#streamOf(index)
+    const entry = this.entriesOf(this.#streams[stream]!)[index - this.#starts[stream]!]!
+    return toEntry(this.#labels[stream]!, this.timeOf(entry), this.lineOf(entry), this.metadataOf(entry), receivedAt, defaults)
+  }
+
+  path (index: number): string {
+    const stream = this.#streamOf(index)
+    return `streams[${stream}].${this.#listName}[${index - this.#starts[stream]!}]`
+  }
+
+  /** The stream the entry at `index` is in: the last whose first entry is at or before it (streams without entries are passed over). */
+  #streamOf (index: number): number {
+    let low = 0
+    let high = this.#starts.length - 1
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1
+      if (this.#starts[middle]! <= index) low = middle
+      else high = middle - 1
+    }
+    return low
+  }
 }
 
-/** The entries of a protobuf push in order; a stream whose labels do not parse gives its entries the reason. */
-export function protobufEntries (push: PushRequest): PushedEntry[] {
-  const entries: PushedEntry[] = []
-  ;(push.streams ?? []).forEach((stream, i) => {
-    const labels = labelsOf(stream.labels)
-    ;(stream.entries ?? []).forEach((entry, j) => {
-      const metadata: Record<string, string> = {}
-      for (const { name, value } of entry.structuredMetadata ?? []) metadata[name] = value
-      const seconds = BigInt(entry.timestamp?.seconds ?? 0)
-      const timestampNs = seconds * 1_000_000_000n + BigInt(entry.timestamp?.nanos ?? 0)
-      entries.push({ labels, timestampNs, line: entry.line ?? '', metadata, path: `streams[${i}].entries[${j}]` })
-    })
-  })
-  return entries
+type JsonStream = LokiPushJson['streams'][number]
+type JsonValue = NonNullable<JsonStream['values']>[number]
+
+class JsonPushEntries extends StreamEntries<JsonStream, JsonValue> {
+  protected labelsOf (stream: JsonStream): Labels { return stream.stream ?? NO_LABELS }
+  protected entriesOf (stream: JsonStream): readonly JsonValue[] { return stream.values ?? [] }
+  protected lineOf ([, line]: JsonValue): string { return line }
+  protected metadataOf ([, , metadata]: JsonValue): Metadata { return metadata ?? NO_LABELS }
+  protected timeOf ([timestamp]: JsonValue): number | undefined {
+    const nanos = BigInt(timestamp)
+    return nanos <= 0n ? undefined : Number(nanos / 1_000_000n)
+  }
+}
+
+class ProtobufPushEntries extends StreamEntries<DecodedStream, DecodedEntry> {
+  protected labelsOf (stream: DecodedStream): Labels | LabelSyntaxError { return labelsOf(stream.labels) }
+  protected entriesOf (stream: DecodedStream): readonly DecodedEntry[] { return stream.entries }
+  protected lineOf (entry: DecodedEntry): string { return entry.line }
+  protected metadataOf (entry: DecodedEntry): Metadata { return entry.structuredMetadata }
+  /**
+   * From seconds and nanoseconds without 64-bit arithmetic: the whole
+   * milliseconds of seconds × 10^9 + nanos are seconds × 1000 plus those of
+   * nanos, and doubles hold them exactly for every time up to the year
+   * 9999 (a time beyond is refused anyway). The sum's sign is right even
+   * where a double rounds it: seconds and nanos can cancel only when both
+   * are small.
+   */
+  protected timeOf ({ timestamp }: DecodedEntry): number | undefined {
+    if (timestamp === null) return undefined
+    const seconds = typeof timestamp.seconds === 'number' ? timestamp.seconds : timestamp.seconds.toNumber()
+    if (seconds * 1e9 + timestamp.nanos <= 0) return undefined
+    return seconds * 1000 + Math.floor(timestamp.nanos / 1e6)
+  }
+}
+
+/** The entries of a JSON push. */
+export function jsonEntries (push: LokiPushJson): PushEntries {
+  return new JsonPushEntries(push.streams, 'values')
+}
+
+/** The entries of a protobuf push; a stream whose labels do not parse gives its entries the reason. */
+export function protobufEntries (push: DecodedPush): PushEntries {
+  return new ProtobufPushEntries(push.streams, 'entries')
 }
 
 /** The number of entries of a JSON push, counted without building anything. */
@@ -73,14 +157,14 @@ export function countJsonEntries (push: LokiPushJson): number {
 }
 
 /** The number of entries of a protobuf push, counted without building anything. */
-export function countProtobufEntries (push: PushRequest): number {
+export function countProtobufEntries (push: DecodedPush): number {
   let count = 0
-  for (const stream of push.streams ?? []) count += stream.entries?.length ?? 0
+  for (const stream of push.streams) count += stream.entries.length
   return count
 }
 
-function labelsOf (text: string | undefined): Readonly<Record<string, string>> | LabelSyntaxError {
-  if (text === undefined || text.trim() === '') return NO_LABELS
+function labelsOf (text: string): Labels | LabelSyntaxError {
+  if (text.trim() === '') return NO_LABELS
   try {
     return parseLabels(text)
   } catch (error) {
@@ -95,64 +179,133 @@ function labelsOf (text: string | undefined): Readonly<Record<string, string>> |
  * metadata, then (for a line that is a JSON object) the line's own fields:
  * the later wins on a clash. `receivedAt` stands in for an entry without a time.
  */
-export function toEntry (pushed: PushedEntry, receivedAt: Date, defaults: EntryDefaults): Record<string, unknown> | RefusedEntry {
-  if (pushed.labels instanceof LabelSyntaxError) {
-    return new RefusedEntry('invalid_labels', `the stream's labels are not in Prometheus' syntax ({name="value", …}): ${pushed.labels.message}`)
+function toEntry (labels: Labels | LabelSyntaxError, timeMs: number | undefined, line: string, metadata: Metadata,
+  receivedAt: Date, defaults: EntryDefaults): Record<string, unknown> | RefusedEntry {
+  if (labels instanceof LabelSyntaxError) {
+    return new RefusedEntry('invalid_labels', `the stream's labels are not in Prometheus' syntax ({name="value", …}): ${labels.message}`)
   }
-  const fields = new Map<string, unknown>()
-  for (const name in pushed.labels) fields.set(name, pushed.labels[name])
-  for (const name in pushed.metadata) fields.set(name, pushed.metadata[name])
-  let message: string | undefined = pushed.line
+  const lineFields = objectOf(line)
+  const fields = new EntryFields(labels, metadata, lineFields)
+  let message: string | undefined = line
   let lineTime: Date | undefined
-  const lineFields = objectOf(pushed.line)
   if (lineFields !== undefined) {
-    message = undefined
-    for (const name in lineFields) fields.set(name, lineFields[name])
-    const text = take(fields, MESSAGE_KEYS, (value) => value !== null && value !== undefined)
-    if (text !== undefined) message = typeof text === 'string' ? text : JSON.stringify(text)
-    lineTime = take(fields, TIME_KEYS, (value) => timeOf(value) !== undefined, timeOf)
+    message = fields.take(MESSAGE_KEYS, messageOf)
+    lineTime = fields.take(TIME_KEYS, timeOf)
   }
 
-  const time = nanosToTime(pushed.timestampNs)
-  if (time === null) return new RefusedEntry('out_of_range', 'the timestamp must be a time between the years 0001 and 9999')
+  const time = timeMs === undefined ? undefined : validDate(new Date(timeMs))
+  if (time === undefined && timeMs !== undefined) return new RefusedEntry('out_of_range', 'the timestamp must be a time between the years 0001 and 9999')
   const entry: Record<string, unknown> = {
-    environment: take(fields, ENVIRONMENT_KEYS, isText) ?? defaults.environment ?? FALLBACK_ENVIRONMENT,
+    environment: fields.take(ENVIRONMENT_KEYS, textOf) ?? defaults.environment ?? FALLBACK_ENVIRONMENT,
     executed_at: (time ?? lineTime ?? receivedAt).toISOString(),
     status: defaults.status ?? FALLBACK_STATUS,
-    level: take(fields, LEVEL_KEYS, (value) => levelOf(value) !== undefined, levelOf) ?? 'info'
+    level: fields.take(LEVEL_KEYS, levelOf) ?? 'info'
   }
   if (message !== undefined) entry.message = message
   for (const name of LIFTED_TEXT) {
-    const value = take(fields, [name], isText)
+    const value = fields.takeOne(name, textOf)
     if (value !== undefined) entry[name] = value
   }
-  const duration = take(fields, ['duration_ms'], (value) => durationOf(value) !== undefined, durationOf)
+  const duration = fields.takeOne('duration_ms', durationOf)
   if (duration !== undefined) entry.duration_ms = duration
   // Set only when there is one: a delete would turn the entry into a slow dictionary.
-  const workflowName = entry.workflow_name ?? take(fields, WORKFLOW_NAME_FALLBACK_KEYS, isText)
+  const workflowName = entry.workflow_name ?? fields.take(WORKFLOW_NAME_FALLBACK_KEYS, textOf)
   if (workflowName !== undefined) entry.workflow_name = workflowName
-  if (fields.size > 0) entry.attributes = Object.fromEntries(fields)
+  const attributes = fields.rest()
+  if (attributes !== undefined) entry.attributes = attributes
   return entry
 }
 
+const ABSENT = Symbol('absent')
+
 /**
- * The first of `names` whose value `accepts`, taken out of the fields (as
- * `convert` makes it); a name whose value it does not accept stays, as an attribute.
+ * An entry's fields as one set, read where they are: the stream's labels,
+ * then the structured metadata, then a JSON line's fields, a later one
+ * hiding an earlier one of its name. Fields taken into columns are only
+ * noted as taken; what is left becomes the attributes. (A Map merging the
+ * three, from which fields were deleted, was a seventh of what an entry
+ * allocated.)
  */
-function take<T = unknown> (fields: Map<string, unknown>, names: readonly string[], accepts: (value: unknown) => boolean,
-  convert: (value: unknown) => T | undefined = (value) => value as T): T | undefined {
-  for (const name of names) {
-    if (!fields.has(name)) continue
-    const value = fields.get(name)
-    if (!accepts(value)) continue
-    fields.delete(name)
-    return convert(value)
+class EntryFields {
+  readonly #labels: Labels
+  readonly #metadata: Metadata
+  readonly #line: Readonly<Record<string, unknown>> | undefined
+  /** The TAKEN_BITS of the fields taken. */
+  #taken = 0
+
+  constructor (labels: Labels, metadata: Metadata, line: Readonly<Record<string, unknown>> | undefined) {
+    this.#labels = labels
+    this.#metadata = metadata
+    this.#line = line
   }
-  return undefined
+
+  /** The first of `names` that `read` makes a value of (see takeOne). */
+  take<T> (names: readonly TakenName[], read: (value: unknown) => T | undefined): T | undefined {
+    for (const name of names) {
+      const value = this.takeOne(name, read)
+      if (value !== undefined) return value
+    }
+    return undefined
+  }
+
+  /**
+   * The field `name` as `read` makes it, which takes it out of the fields;
+   * when there is none, or `read` makes nothing of it (undefined), it stays,
+   * as an attribute.
+   */
+  takeOne<T> (name: TakenName, read: (value: unknown) => T | undefined): T | undefined {
+    const found = this.#get(name)
+    if (found === ABSENT) return undefined
+    const value = read(found)
+    if (value !== undefined) this.#taken |= TAKEN_BITS.get(name)!
+    return value
+  }
+
+  /** The fields not taken, in the order they first appear; undefined when there are none. */
+  rest (): Record<string, unknown> | undefined {
+    let rest: Record<string, unknown> | undefined
+    const put = (name: string, value: unknown): void => {
+      if ((this.#taken & (TAKEN_BITS.get(name) ?? 0)) !== 0) return
+      rest ??= {}
+      // An own property even for __proto__, which plain assignment would take for the prototype.
+      if (name === '__proto__') Object.defineProperty(rest, name, { value, enumerable: true, writable: true, configurable: true })
+      else rest[name] = value
+    }
+    for (const name in this.#labels) put(name, this.#labels[name])
+    const metadata = this.#metadata
+    if (isPairs(metadata)) {
+      for (const { name, value } of metadata) put(name, value)
+    } else {
+      for (const name in metadata) put(name, metadata[name])
+    }
+    for (const name in this.#line) put(name, this.#line[name])
+    return rest
+  }
+
+  #get (name: string): unknown {
+    if (this.#line !== undefined && Object.hasOwn(this.#line, name)) return this.#line[name]
+    const metadata = this.#metadata
+    if (isPairs(metadata)) {
+      for (let i = metadata.length - 1; i >= 0; i--) if (metadata[i]!.name === name) return metadata[i]!.value
+    } else if (Object.hasOwn(metadata, name)) {
+      return metadata[name]
+    }
+    return Object.hasOwn(this.#labels, name) ? this.#labels[name] : ABSENT
+  }
 }
 
-function isText (value: unknown): value is string {
-  return typeof value === 'string' && value !== ''
+function isPairs (metadata: Metadata): metadata is readonly PushLabelPair[] {
+  return Array.isArray(metadata)
+}
+
+function textOf (value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+/** A JSON line's message: text as it is, another value as JSON. */
+function messageOf (value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined
+  return typeof value === 'string' ? value : JSON.stringify(value)
 }
 
 function levelOf (value: unknown): ReturnType<typeof levelFromName> {
@@ -175,12 +328,6 @@ function timeOf (value: unknown): Date | undefined {
 function validDate (date: Date): Date | undefined {
   const year = date.getUTCFullYear()
   return Number.isNaN(date.getTime()) || year < 1 || year > 9999 ? undefined : date
-}
-
-/** Nanoseconds since the epoch as a time, to the millisecond, as every time is stored; 0 or less: none; null: no storable time. */
-function nanosToTime (nanos: bigint): Date | undefined | null {
-  if (nanos <= 0n) return undefined
-  return validDate(new Date(Number(nanos / 1_000_000n))) ?? null
 }
 
 /** The fields of a line that is one JSON object; undefined for any other line (text, JSON of another kind, too long to be an entry). */

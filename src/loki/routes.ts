@@ -24,7 +24,7 @@ import type { NormalizedEntry } from '../logs/validate.ts'
 import { FALLBACK_ENVIRONMENT, FALLBACK_STATUS } from '../logs/shipper-fallbacks.ts'
 import { bodyAjv } from '../schemas/ajv.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
-import { countJsonEntries, countProtobufEntries, jsonEntries, protobufEntries, toEntry, type PushedEntry } from './map.ts'
+import { countJsonEntries, countProtobufEntries, jsonEntries, protobufEntries, type PushEntries } from './map.ts'
 import { decodePushRequest, UndecodablePushRequest } from './proto.ts'
 import { LokiPushSchema, ProtobufPushBody, PushAccepted, type LokiPushJson } from './schemas.ts'
 import { unsnappy } from './snappy.ts'
@@ -65,9 +65,9 @@ async function readProtobufPush (block: Buffer, limit: number, hold: Parameters<
 }
 
 /** Where the first refused entry is and why, as a header value: printable ASCII only. */
-function firstRejection (issue: RejectionBody, entries: PushedEntry[]): string {
+function firstRejection (issue: RejectionBody, entries: PushEntries): string {
   const field = issue.field === undefined ? '' : ` ${issue.field}`
-  const text = `${entries[issue.index]?.path ?? `entry ${issue.index}`}:${field} ${issue.code}: ${issue.message}`
+  const text = `${entries.path(issue.index)}:${field} ${issue.code}: ${issue.message}`
   return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 512)
 }
 
@@ -92,7 +92,7 @@ const lokiRoutes: FastifyPluginAsync = async (fastify) => {
    * service's old generation grew by.
    */
   async function checkPush (request: FastifyRequest, defaults: EntryDefaults): Promise<CheckedPush> {
-    let entries: PushedEntry[]
+    let entries: PushEntries
     if (Buffer.isBuffer(request.body)) {
       const push = await readProtobufPush(request.body, MAX_BODY_BYTES, request.bodyHold)
       if (countProtobufEntries(push) > MAX_BATCH_ENTRIES) throw Errors.tooManyEntries(MAX_BATCH_ENTRIES)
@@ -108,12 +108,12 @@ const lokiRoutes: FastifyPluginAsync = async (fastify) => {
     const { valid, issues } = await checkEntries({
       single: false,
       length: entries.length,
-      entry: (index) => toEntry(entries[index]!, receivedAt, defaults)
+      entry: (index) => entries.toEntry(index, receivedAt, defaults)
     })
     const rejected = entries.length - valid.length
     if (rejected === 0) return { valid: valid.map(({ entry }) => entry), rejected }
     if (valid.length === 0) {
-      return { valid: [], rejected, allRefused: Errors.invalidEntries(issues.slice(0, NAMED_REJECTIONS).map((issue) => ({ ...issue, path: entries[issue.index]?.path }))) }
+      return { valid: [], rejected, allRefused: Errors.invalidEntries(issues.slice(0, NAMED_REJECTIONS).map((issue) => ({ ...issue, path: entries.path(issue.index) }))) }
     }
     return { valid: valid.map(({ entry }) => entry), rejected, firstRejected: firstRejection(issues[0]!, entries) }
   }

@@ -127,6 +127,79 @@ void t.test('a protobuf push in Snappy: label syntax with escapes, metadata, nan
   t.equal((await listLogs(app, apiKey, '&q=vector')).length, 2)
 })
 
+void t.test('protobuf: metadata over labels, the later of two pairs, values that stay attributes, times around the epoch', async (t) => {
+  const { app } = await buildTestApp(t)
+  const { apiKey } = await issueKey(app, 'acme')
+  const metadata = (pairs: Array<[string, string]>): Array<{ name: string, value: string }> => pairs.map(([name, value]) => ({ name, value }))
+  expectStored(t, await pushProto(app, apiKey, {
+    streams: [{
+      labels: '{environment="from-label", level="info", host="h1", __proto__="label", job="etl"}',
+      entries: [
+        { timestamp: { seconds: '1795000000', nanos: 123456789 }, line: 'precedence', structuredMetadata: metadata([['environment', 'first'], ['environment', 'second'], ['level', 'bogus'], ['run_id', ''], ['host', 'h2']]) },
+        { timestamp: { seconds: '-1', nanos: 1_500_000_000 }, line: 'half a second after the epoch' },
+        { timestamp: { seconds: '-1', nanos: 1_000_000_001 }, line: 'one nanosecond after the epoch' },
+        { timestamp: { seconds: '-5' }, line: 'before the epoch: none' },
+        { timestamp: { seconds: '0', nanos: 0 }, line: 'zero: none' }
+      ]
+    }]
+  }))
+  const logs = await listLogs(app, apiKey)
+  const precedence = logs.find((log) => log.message === 'precedence')
+  t.match(precedence, { environment: 'second', level: 'info', workflow_name: 'etl', run_id: null, executed_at: TIME_ISO }, 'the later pair wins; an unreadable level falls back')
+  t.same(precedence?.attributes, { level: 'bogus', host: 'h2', ['__proto__']: 'label', run_id: '' }, 'what is not taken stays, in first-seen order, the last value')
+  t.equal(logs.find((log) => log.message === 'half a second after the epoch')?.executed_at, '1970-01-01T00:00:00.500Z')
+  t.equal(logs.find((log) => log.message === 'one nanosecond after the epoch')?.executed_at, '1970-01-01T00:00:00.000Z')
+  for (const message of ['before the epoch: none', 'zero: none']) {
+    const log = logs.find((log) => log.message === message)
+    t.ok(log !== undefined && Date.now() - Date.parse(log.executed_at) < 60_000, `${message}: the time of receipt`)
+  }
+})
+
+void t.test('entries are named by stream and place across streams, empty streams included', async (t) => {
+  const { app } = await buildTestApp(t)
+  const { apiKey } = await issueKey(app, 'acme')
+  const tooLong = 'x'.repeat(40)
+  const proto = await pushProto(app, apiKey, {
+    streams: [
+      { labels: '{job="a"}', entries: [{ line: 'a0' }] },
+      { labels: '{job="empty"}', entries: [] },
+      { labels: '{job="b"}', entries: [{ line: 'b0' }, { line: 'b1', structuredMetadata: [{ name: 'status', value: tooLong }] }] }
+    ]
+  })
+  expectStored(t, proto)
+  t.match(proto.headers['x-first-rejection'], /^streams\[2\]\.entries\[1\]: status too_long: /)
+  const body = expectError(t, await push(app, apiKey, {
+    streams: [
+      { stream: { job: 'c' }, values: [] },
+      { stream: { job: 'd' }, values: [[TIME_NS, 'd0', { status: tooLong }], [TIME_NS, 'd1', { status: tooLong }]] },
+      { stream: { job: 'e' } },
+      { stream: { job: 'f' }, values: [[TIME_NS, 'f0', { status: tooLong }]] }
+    ]
+  }), 400, 'invalid_entries')
+  t.match(body.details, [
+    { index: 0, path: 'streams[1].values[0]' },
+    { index: 1, path: 'streams[1].values[1]' },
+    { index: 2, path: 'streams[3].values[0]' }
+  ])
+  t.same((await listLogs(app, apiKey)).map((log) => log.message), ['a0', 'b0'])
+})
+
+void t.test('a protobuf string that is not UTF-8: 400 invalid_protobuf, nothing stored; UTF-8 of every width is read', async (t) => {
+  const { app } = await buildTestApp(t)
+  const { apiKey } = await issueKey(app, 'acme')
+  const encoded = encodePushRequest({ streams: [{ labels: '{job="utf8"}', entries: [{ line: 'ok MARK' }] }] })
+  const at = encoded.indexOf('MARK')
+  encoded[at] = 0xc3
+  encoded[at + 1] = 0x28 // not a continuation byte
+  const bad = expectError(t, await pushProto(app, apiKey, compressSync(encoded)), 400, 'invalid_protobuf')
+  t.match(bad.message, /UTF-8/)
+  const lines = ['café', '日本語', '🙂', `${'long '.repeat(20)}é`]
+  expectStored(t, await pushProto(app, apiKey, { streams: [{ labels: '{job="utf8", note="ünïcode"}', entries: lines.map((line) => ({ line })) }] }))
+  const logs = await listLogs(app, apiKey)
+  t.same(logs.map((log) => log.message).sort(), [...lines].sort())
+  t.same(logs[0]?.attributes, { note: 'ünïcode' })
+})
+
 void t.test('JSON gzip-compressed, and an empty push', async (t) => {
   const { app } = await buildTestApp(t)
   const { apiKey } = await issueKey(app, 'acme')
