@@ -1,78 +1,119 @@
 // OTLP log records as log entries of this service: each record becomes one
 // entry in the native ingest form, which the native checks then judge
 // (checkEntries), so every rule of POST /api/v1/logs holds. The README's
-// "Send logs from OpenTelemetry" has the mapping as a table.
+// "Send logs from OpenTelemetry" has the mapping as a table. A request is
+// read in the form it came in, through a RecordReader: OTLP/JSON as parsed
+// (json-records.ts), protobuf as decoded (protobuf-records.ts).
 import { levelFromName, type Level } from '../logs/level-names.ts'
 import type { EntryDefaults } from '../logs/logger-shapes.ts'
 import { FALLBACK_ENVIRONMENT, FALLBACK_STATUS } from '../logs/shipper-fallbacks.ts'
-import type { OtlpAnyValue, OtlpKeyValue, OtlpLogRecordBody, OtlpRequest } from './schemas.ts'
 
 /** Attributes lifted into the columns of the same name (and out of `attributes`). */
 const LIFTED_NAMES: ReadonlySet<string> = new Set(['workflow_id', 'run_id', 'step', 'status', 'event_id', 'duration_ms'])
 /** The OpenTelemetry attribute of a record's unique id: its idempotency key. */
 const RECORD_UID = 'log.record.uid'
 
-/** A record and where it sits in the request, for messages. */
-export interface PlacedRecord {
-  record: OtlpLogRecordBody
+/** What the mapping reads of a request's parts, in the form the request came in. */
+export interface RecordReader<Request, ResourceLogs, ScopeLogs, LogRecord> extends RecordFields<LogRecord> {
+  resourceLogs: (request: Request) => readonly ResourceLogs[]
+  scopeLogs: (resourceLogs: ResourceLogs) => readonly ScopeLogs[]
+  logRecords: (scopeLogs: ScopeLogs) => readonly LogRecord[]
+  /** The resource's attributes as plain values (a name given twice: the last). */
+  resourceAttributes: (resourceLogs: ResourceLogs) => Record<string, unknown>
+  /** The scope's attributes as plain values, with its name and version as otel.scope.name and otel.scope.version. */
+  scopeAttributes: (scopeLogs: ScopeLogs) => Record<string, unknown>
+}
+
+/** What the mapping reads of a record. */
+export interface RecordFields<LogRecord> {
+  /** Puts the record's attributes into `into` as plain values, in order. */
+  addAttributes: (record: LogRecord, into: Record<string, unknown>) => void
+  /** RFC 3339 to the millisecond of timeUnixNano, else observedTimeUnixNano; undefined when neither is set. */
+  time: (record: LogRecord) => string | undefined
+  severityNumber: (record: LogRecord) => number | undefined
+  /** The record's texts: severityText, eventName; undefined or '' when unset. */
+  severityText: (record: LogRecord) => string | undefined
+  eventName: (record: LogRecord) => string | undefined
+  /** The body as a plain value; NO_BODY when there is none. */
+  body: (record: LogRecord) => unknown
+  /** traceId and spanId in lower-case hex; undefined or '' when unset. */
+  traceId: (record: LogRecord) => string | undefined
+  spanId: (record: LogRecord) => string | undefined
+}
+
+export const NO_BODY = Symbol('no body')
+
+/** Where the records of one scope sit, and the attributes they share. */
+interface Scope {
   resource: Record<string, unknown>
   scope: Record<string, unknown>
-  /** `resourceLogs[i].scopeLogs[j].logRecords[k]` */
-  path: string
-}
-
-/** The records of a request in order, each with its resource's and scope's attributes as plain values. */
-export function recordsOf (request: OtlpRequest): PlacedRecord[] {
-  const placed: PlacedRecord[] = []
-  ;(request.resourceLogs ?? []).forEach((resourceLogs, i) => {
-    const resource = attributesOf(resourceLogs.resource?.attributes)
-    ;(resourceLogs.scopeLogs ?? []).forEach((scopeLogs, j) => {
-      const scope = attributesOf(scopeLogs.scope?.attributes)
-      const { name, version } = scopeLogs.scope ?? {}
-      if (name !== undefined && name !== '') scope['otel.scope.name'] = name
-      if (version !== undefined && version !== '') scope['otel.scope.version'] = version
-      ;(scopeLogs.logRecords ?? []).forEach((record, k) => {
-        placed.push({ record, resource, scope, path: `resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}]` })
-      })
-    })
-  })
-  return placed
-}
-
-/** The total of records in a request, counted without building anything. */
-export function countRecords (request: OtlpRequest): number {
-  let count = 0
-  for (const resourceLogs of request.resourceLogs ?? []) {
-    for (const scopeLogs of resourceLogs.scopeLogs ?? []) count += scopeLogs.logRecords?.length ?? 0
-  }
-  return count
+  resourceIndex: number
+  scopeIndex: number
+  /** The number of the scope's first record in the request. */
+  first: number
 }
 
 /**
- * The record as a native log entry (not yet checked): `receivedAt` stands in
- * for a record with neither time.
+ * A request's records in order, each mapped to a native entry only when
+ * asked for (checkEntries asks one at a time), each resource's and scope's
+ * attributes read once for all their records.
  */
-export function toEntry ({ record, resource, scope }: PlacedRecord, receivedAt: Date, defaults: EntryDefaults): Record<string, unknown> {
+export class RequestRecords<Request, ResourceLogs, ScopeLogs, LogRecord> {
+  readonly length: number
+  readonly #reader: RecordReader<Request, ResourceLogs, ScopeLogs, LogRecord>
+  readonly #records: LogRecord[] = []
+  /** The scope of each record. */
+  readonly #scopeOf: Scope[] = []
+
+  constructor (request: Request, reader: RecordReader<Request, ResourceLogs, ScopeLogs, LogRecord>) {
+    this.#reader = reader
+    reader.resourceLogs(request).forEach((resourceLogs, resourceIndex) => {
+      const resource = reader.resourceAttributes(resourceLogs)
+      reader.scopeLogs(resourceLogs).forEach((scopeLogs, scopeIndex) => {
+        const scope: Scope = { resource, scope: reader.scopeAttributes(scopeLogs), resourceIndex, scopeIndex, first: this.#records.length }
+        for (const record of reader.logRecords(scopeLogs)) {
+          this.#records.push(record)
+          this.#scopeOf.push(scope)
+        }
+      })
+    })
+    this.length = this.#records.length
+  }
+
+  /** The record at `index` as a native log entry (not yet checked): `receivedAt` stands in for a record with neither time. */
+  toEntry (index: number, receivedAt: Date, defaults: EntryDefaults): Record<string, unknown> {
+    const { resource, scope } = this.#scopeOf[index]!
+    return toEntry(this.#reader, this.#records[index]!, resource, scope, receivedAt, defaults)
+  }
+
+  /** `resourceLogs[i].scopeLogs[j].logRecords[k]` */
+  path (index: number): string {
+    const { resourceIndex, scopeIndex, first } = this.#scopeOf[index]!
+    return `resourceLogs[${resourceIndex}].scopeLogs[${scopeIndex}].logRecords[${index - first}]`
+  }
+}
+
+function toEntry<LogRecord> (reader: RecordFields<LogRecord>, record: LogRecord,
+  resource: Record<string, unknown>, scope: Record<string, unknown>, receivedAt: Date, defaults: EntryDefaults): Record<string, unknown> {
   // Resource, then scope, then record attributes, a later name winning; copied
   // key by key, which measured five times faster than spreading the three.
   const merged: Record<string, unknown> = {}
-  for (const key of Object.keys(resource)) merged[key] = resource[key]
-  for (const key of Object.keys(scope)) merged[key] = scope[key]
-  for (const { key, value } of record.attributes ?? []) merged[key] = value === undefined ? null : valueOf(value)
+  for (const key in resource) setAttribute(merged, key, resource[key])
+  for (const key in scope) setAttribute(merged, key, scope[key])
+  reader.addAttributes(record, merged)
   const entry: Record<string, unknown> = {
     environment: textOf(resource['deployment.environment.name']) ?? textOf(resource['deployment.environment']) ??
       defaults.environment ?? FALLBACK_ENVIRONMENT,
-    executed_at: timeOf(record.timeUnixNano) ?? timeOf(record.observedTimeUnixNano) ?? receivedAt.toISOString(),
+    executed_at: reader.time(record) ?? receivedAt.toISOString(),
     status: defaults.status ?? FALLBACK_STATUS,
-    level: levelOf(record.severityNumber, record.severityText)
+    level: levelOf(reader.severityNumber(record), reader.severityText(record))
   }
   const workflowName = textOf(resource['service.name'])
   if (workflowName !== undefined) entry.workflow_name = workflowName
-  if (record.body !== undefined) {
-    const body = valueOf(record.body)
-    entry.message = typeof body === 'string' ? body : JSON.stringify(body)
-  }
-  if (record.traceId !== undefined && record.traceId !== '') entry.trace_id = record.traceId.toLowerCase()
+  const body = reader.body(record)
+  if (body !== NO_BODY) entry.message = typeof body === 'string' ? body : JSON.stringify(body)
+  const traceId = reader.traceId(record)
+  if (traceId !== undefined && traceId !== '') entry.trace_id = traceId
   // A record's own uid is its idempotency key; an event_id attribute beside it stays an attribute.
   const hasUid = Object.hasOwn(merged, RECORD_UID)
   if (hasUid) entry.event_id = merged[RECORD_UID]
@@ -81,64 +122,54 @@ export function toEntry ({ record, resource, scope }: PlacedRecord, receivedAt: 
   // this runs for every record of a request.
   const attributes: Record<string, unknown> = {}
   let kept = 0
-  for (const name of Object.keys(merged)) {
+  for (const name in merged) {
     if (name === RECORD_UID) continue
     if (LIFTED_NAMES.has(name) && !(name === 'event_id' && hasUid)) {
       entry[name] = merged[name]
       continue
     }
-    attributes[name] = merged[name]
+    setAttribute(attributes, name, merged[name])
     kept++
   }
-  if (record.spanId !== undefined && record.spanId !== '') { attributes.span_id = record.spanId.toLowerCase(); kept++ }
-  if (record.severityText !== undefined && record.severityText !== '') { attributes.severity_text = record.severityText; kept++ }
-  if (record.eventName !== undefined && record.eventName !== '') { attributes['event.name'] = record.eventName; kept++ }
+  const spanId = reader.spanId(record)
+  if (spanId !== undefined && spanId !== '') { attributes.span_id = spanId; kept++ }
+  const severityText = reader.severityText(record)
+  if (severityText !== undefined && severityText !== '') { attributes.severity_text = severityText; kept++ }
+  const eventName = reader.eventName(record)
+  if (eventName !== undefined && eventName !== '') { attributes['event.name'] = eventName; kept++ }
   if (kept > 0) entry.attributes = attributes
   return entry
 }
 
-/** Key-value pairs as an object (a key given twice: the last wins). */
-function attributesOf (pairs: OtlpKeyValue[] | undefined): Record<string, unknown> {
-  const object: Record<string, unknown> = {}
-  for (const { key, value } of pairs ?? []) object[key] = value === undefined ? null : valueOf(value)
-  return object
+/**
+ * Sets an attribute as an own property, __proto__ too: assigned, that name
+ * would set the object's prototype, and the attribute would be lost. (With
+ * no prototype set so, the attribute objects can be walked with for…in,
+ * which unlike Object.keys allocates nothing.)
+ */
+export function setAttribute (into: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true })
+  else into[key] = value
+}
+
+/** A scope's attributes, with its name and version when it has them. */
+export function withScopeName (attributes: Record<string, unknown>, name: string | undefined, version: string | undefined): Record<string, unknown> {
+  if (name !== undefined && name !== '') attributes['otel.scope.name'] = name
+  if (version !== undefined && version !== '') attributes['otel.scope.version'] = version
+  return attributes
 }
 
 /**
- * An AnyValue as a JSON value: an integer as a number when it is exact as
- * one (else its decimal string), a key-value list as an object, bytes as
- * their base64 text, an empty value as null.
+ * A double as a JSON value: a finite number as it is; NaN and the infinities,
+ * which JSON cannot hold, as OTLP/JSON spells them ("NaN", "Infinity",
+ * "-Infinity"), so that a record says the same in either encoding.
  */
-export function valueOf (value: OtlpAnyValue): unknown {
-  if (value.stringValue !== undefined) return value.stringValue
-  if (value.boolValue !== undefined) return value.boolValue
-  if (value.intValue !== undefined) {
-    const number = Number(value.intValue)
-    return Number.isSafeInteger(number) ? number : String(value.intValue)
-  }
-  if (value.doubleValue !== undefined) return value.doubleValue
-  if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map(valueOf)
-  if (value.kvlistValue !== undefined) return attributesOf(value.kvlistValue.values)
-  if (value.bytesValue !== undefined) return value.bytesValue
-  return null
+export function doubleOf (value: number): number | string {
+  return Number.isFinite(value) ? value : String(value)
 }
 
 function textOf (value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined
-}
-
-/**
- * Nanoseconds since the epoch as RFC 3339 to the millisecond; 0 or absent:
- * none. The decimal text (as the schema has it: digits only) loses its last
- * six digits rather than going through BigInt division, which cost a record
- * a few microseconds and allocations. (A number, which JSON may send, is
- * divided exactly as before.)
- */
-function timeOf (nanos: string | number | undefined): string | undefined {
-  if (nanos === undefined) return undefined
-  if (typeof nanos === 'number') return nanos > 0 ? new Date(Number(BigInt(nanos) / 1_000_000n)).toISOString() : undefined
-  if (!/[1-9]/.test(nanos)) return undefined
-  return new Date(nanos.length > 6 ? Number(nanos.slice(0, -6)) : 0).toISOString()
 }
 
 /** OpenTelemetry's severity ranges (1–4 TRACE … 21–24 FATAL); without one, the text if it names a level; else info. */

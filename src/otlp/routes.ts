@@ -15,8 +15,9 @@ import type { NormalizedEntry } from '../logs/validate.ts'
 import { bodyAjv } from '../schemas/ajv.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
 import { FALLBACK_ENVIRONMENT, FALLBACK_STATUS } from '../logs/shipper-fallbacks.ts'
-import { countRecords, recordsOf, toEntry } from './map.ts'
-import { decodeRequest, encodeResponse, encodeStatus, UndecodableProtobuf } from './proto.ts'
+import { jsonRecords } from './json-records.ts'
+import { decodeRequest, encodeResponse, encodeStatus, UndecodableProtobuf, type DecodedRequest } from './proto.ts'
+import { badSeverity, protobufRecords } from './protobuf-records.ts'
 import { AnyValue, OtlpRequestSchema, OtlpResponse, ProtobufBody, type OtlpRequest } from './schemas.ts'
 
 const PROTOBUF = 'application/x-protobuf'
@@ -50,21 +51,12 @@ function wantsProtobuf (request: FastifyRequest): boolean {
   return request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() === PROTOBUF
 }
 
-/** The request, decoded (protobuf) and checked for shape and types: a 400 naming the first problem when it is not one. */
-function readRequest (body: unknown): OtlpRequest {
-  let request: unknown = body
-  if (Buffer.isBuffer(body)) {
-    try {
-      request = decodeRequest(body)
-    } catch (error) {
-      if (error instanceof UndecodableProtobuf) throw Errors.invalidProtobuf(error.message)
-      throw error
-    }
-  }
-  if (nestsDeeper(request, MAX_DEPTH)) {
+/** A JSON request checked for depth, shape and types: a 400 naming the first problem when it is not one. */
+function readJsonRequest (body: unknown): OtlpRequest {
+  if (nestsDeeper(body, MAX_DEPTH)) {
     throw Errors.invalidRequest('body', `it nests deeper than ${MAX_DEPTH} levels`, [{ field: 'body', message: `nests deeper than ${MAX_DEPTH} levels` }])
   }
-  if (!validateRequest(request)) {
+  if (!validateRequest(body)) {
     const issues = (validateRequest.errors ?? []).map((error) => ({
       field: ['body', ...error.instancePath.split('/').filter((part) => part !== '')].join('.'),
       message: error.message ?? 'is invalid'
@@ -72,11 +64,33 @@ function readRequest (body: unknown): OtlpRequest {
     const first = issues[0]
     throw Errors.invalidRequest('body', first === undefined ? 'not an ExportLogsServiceRequest' : `${first.field} ${first.message}`, issues)
   }
+  return body
+}
+
+/**
+ * A protobuf request, decoded. Its types are the .proto's by construction,
+ * and its depth within protobufjs' recursion limit, which keeps it within
+ * MAX_DEPTH as JSON: of what the JSON schema checks, only the severity
+ * number's range is left, refused as the schema refuses it in JSON.
+ */
+function readProtobufRequest (body: Buffer): DecodedRequest {
+  let request: DecodedRequest
+  try {
+    request = decodeRequest(body)
+  } catch (error) {
+    if (error instanceof UndecodableProtobuf) throw Errors.invalidProtobuf(error.message)
+    throw error
+  }
+  const bad = badSeverity(request)
+  if (bad !== undefined) {
+    const issue = { field: `body.${bad.path}`, message: bad.severityNumber < 0 ? 'must be >= 0' : 'must be <= 24' }
+    throw Errors.invalidRequest('body', `${issue.field} ${issue.message}`, [issue])
+  }
   return request
 }
 
 /** A partial success's message: the first rejected records, where they are, and why. */
-function rejectionMessage (issues: RejectionBody[], paths: string[], rejected: number): string {
+function rejectionMessage (issues: RejectionBody[], pathOf: (index: number) => string, rejected: number): string {
   const named: string[] = []
   const seen = new Set<number>()
   for (const issue of issues) {
@@ -84,7 +98,7 @@ function rejectionMessage (issues: RejectionBody[], paths: string[], rejected: n
     seen.add(issue.index)
     if (named.length === NAMED_REJECTIONS) break
     const field = issue.field === undefined ? '' : ` ${issue.field}`
-    named.push(`${paths[issue.index] ?? `record ${issue.index}`}:${field} ${issue.message} (${issue.code})`)
+    named.push(`${pathOf(issue.index)}:${field} ${issue.message} (${issue.code})`)
   }
   const more = rejected > named.length ? `; and ${rejected - named.length} more` : ''
   return `${rejected} log ${rejected === 1 ? 'record was' : 'records were'} rejected: ${named.join('; ')}${more}`
@@ -115,23 +129,21 @@ const otlpRoutes: FastifyPluginAsync = async (fastify) => {
    * of what the service's old generation grew by.
    */
   async function checkRecords (body: unknown, defaults: EntryDefaults): Promise<{ valid: NormalizedEntry[], rejected: number, errorMessage?: string }> {
-    const otlp = readRequest(body)
-    const total = countRecords(otlp)
-    if (total > MAX_BATCH_ENTRIES) throw Errors.tooManyEntries(MAX_BATCH_ENTRIES)
+    const records = Buffer.isBuffer(body) ? protobufRecords(readProtobufRequest(body)) : jsonRecords(readJsonRequest(body))
+    if (records.length > MAX_BATCH_ENTRIES) throw Errors.tooManyEntries(MAX_BATCH_ENTRIES)
 
-    const placed = recordsOf(otlp)
     const receivedAt = new Date()
     // Each record is mapped as it is checked, within checkEntries' slices of time.
     const { valid, issues } = await checkEntries({
       single: false,
-      length: placed.length,
-      entry: (index) => toEntry(placed[index]!, receivedAt, defaults)
+      length: records.length,
+      entry: (index) => records.toEntry(index, receivedAt, defaults)
     })
-    const rejected = total - valid.length
+    const rejected = records.length - valid.length
     return {
       valid: valid.map(({ entry }) => entry),
       rejected,
-      ...(rejected === 0 ? {} : { errorMessage: rejectionMessage(issues, placed.map((record) => record.path), rejected) })
+      ...(rejected === 0 ? {} : { errorMessage: rejectionMessage(issues, (index) => records.path(index), rejected) })
     }
   }
 
@@ -143,7 +155,7 @@ const otlpRoutes: FastifyPluginAsync = async (fastify) => {
       maxBodyFields: MAX_BATCH_ENTRIES * MAX_ENTRY_FIELDS
     },
     bodyLimit: MAX_BODY_BYTES,
-    // Both encodings are checked against the JSON schema in the handler, protobuf once decoded.
+    // Both encodings are checked in the handler: JSON against the schema, protobuf once decoded.
     validatorCompiler: () => () => true,
     onSend: protobufErrors,
     schema: {

@@ -169,6 +169,131 @@ void t.test('protobuf: the same mapping, answered in protobuf; gzip accepted', a
   ])
 })
 
+void t.test('the same records in JSON and in protobuf are stored as the same logs', async (t) => {
+  const { app } = await buildTestApp(t)
+  const json = await issueKey(app, 'from-json')
+  const proto = await issueKey(app, 'from-protobuf')
+  const ids = { traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174' }
+  // Each record twice over: JSON's form, and protobuf's (ids as bytes, 64-bit integers as decimal text).
+  const records = (encoding: 'json' | 'protobuf'): Array<Record<string, unknown>> => {
+    const id = (hex: string): unknown => encoding === 'json' ? hex.toUpperCase() : Buffer.from(hex, 'hex')
+    return [
+      {
+        timeUnixNano: TIME_NS,
+        observedTimeUnixNano: '1795000001000000000',
+        severityNumber: 17,
+        severityText: 'ERROR',
+        body: str('every field'),
+        traceId: id(ids.traceId),
+        spanId: id(ids.spanId),
+        eventName: 'etl.failed',
+        flags: 1,
+        attributes: [
+          { key: 'workflow_id', value: str('nightly-etl') },
+          { key: 'run_id', value: str('run-7') },
+          { key: 'step', value: str('load') },
+          { key: 'status', value: str('failure') },
+          { key: 'duration_ms', value: { intValue: '1500' } },
+          { key: 'log.record.uid', value: str('uid-1') },
+          { key: 'event_id', value: str('kept as an attribute') },
+          { key: 'safe', value: { intValue: '-9007199254740991' } },
+          { key: 'unsafe', value: { intValue: '-9223372036854775808' } },
+          { key: 'ratio', value: { doubleValue: 0.25 } },
+          // Not numbers JSON can hold: OTLP/JSON spells them as text, and protobuf's are stored so too.
+          { key: 'nan', value: { doubleValue: encoding === 'json' ? 'NaN' : Number.NaN } },
+          { key: 'inf', value: { doubleValue: encoding === 'json' ? '-Infinity' : Number.NEGATIVE_INFINITY } },
+          { key: 'ok', value: { boolValue: false } },
+          { key: 'raw', value: { bytesValue: Buffer.from([0, 1, 254, 255]).toString('base64') } },
+          { key: 'empty', value: {} },
+          { key: 'nothing' },
+          { key: 'tags', value: { arrayValue: { values: [str('a'), { intValue: '7' }, { arrayValue: {} }] } } },
+          { key: 'db', value: { kvlistValue: { values: [{ key: 'host', value: str('db-1') }, { key: 'host', value: str('db-2') }, { key: 'deep', value: { kvlistValue: { values: [{ key: 'x', value: { boolValue: true } }] } } }] } } },
+          { key: 'host.name', value: str('record wins') },
+          { key: '__proto__', value: { kvlistValue: { values: [{ key: 'polluted', value: str('no: an attribute like any other') }] } } }
+        ]
+      },
+      { observedTimeUnixNano: TIME_NS, severityNumber: 5, body: { kvlistValue: { values: [{ key: 'a', value: { intValue: '1' } }] } } },
+      { timeUnixNano: '1', body: { intValue: '18446744073709551' } },
+      { timeUnixNano: '18446744073709551615', body: str('the largest fixed64') },
+      { timeUnixNano: TIME_NS, severityText: 'Warning', body: { arrayValue: { values: [{ doubleValue: 1.5 }, { boolValue: true }] } } },
+      { timeUnixNano: TIME_NS, body: {} },
+      { timeUnixNano: TIME_NS, body: { doubleValue: encoding === 'json' ? 'Infinity' : Number.POSITIVE_INFINITY } },
+      { timeUnixNano: TIME_NS, attributes: [{ key: 'event_id', value: str('lifted') }], traceId: encoding === 'json' ? '' : Buffer.alloc(0) }
+    ]
+  }
+  const request2 = (encoding: 'json' | 'protobuf'): Record<string, unknown> => ({
+    resourceLogs: [{
+      resource: { attributes: [{ key: 'service.name', value: str('etl-runner') }, { key: 'deployment.environment.name', value: str('production') }, { key: 'host.name', value: str('worker-3') }] },
+      scopeLogs: [
+        { scope: { name: 'nightly', version: '1.2.0', attributes: [{ key: 'scope.attr', value: str('s') }] }, logRecords: records(encoding).slice(0, 4) },
+        { logRecords: [] },
+        { scope: { name: '' }, logRecords: records(encoding).slice(4) }
+      ]
+    }, {
+      resource: { attributes: [{ key: 'deployment.environment', value: str('staging') }] },
+      scopeLogs: [{ logRecords: [{ timeUnixNano: TIME_NS, body: str('second resource') }] }]
+    }]
+  })
+  const fromJson = await postJson(app, json.apiKey, request2('json'))
+  const fromProto = await postProto(app, proto.apiKey, encodeRequest(request2('protobuf')))
+  t.equal(fromJson.statusCode, 200)
+  t.equal(fromProto.statusCode, 200)
+  t.same(fromJson.json(), {})
+  t.same(decodeResponse(fromProto.rawPayload), {})
+  // Stored apart from their ids, keys and times of receipt, the two tenants' logs are the same.
+  const comparable = (logs: StoredLogBody[]): Array<Partial<StoredLogBody>> => logs.map(({ id, received_at: receivedAt, ...log }) => log)
+    .sort((a, b) => JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)
+  const jsonLogs = comparable(await listLogs(app, json.apiKey, '&limit=100'))
+  const protoLogs = comparable(await listLogs(app, proto.apiKey, '&limit=100'))
+  t.equal(jsonLogs.length, 9)
+  t.same(protoLogs, jsonLogs)
+  const byMessage = (message: string | null): Partial<StoredLogBody> | undefined => jsonLogs.find((log) => log.message === message)
+  t.match(byMessage('18446744073709551'), { executed_at: '1970-01-01T00:00:00.000Z' }, 'one nanosecond after the epoch; an integer past 2^53 as text')
+  t.match(byMessage('the largest fixed64'), { executed_at: '2554-07-21T23:34:33.709Z' })
+  t.ok(byMessage('Infinity'), 'a non-finite body as OTLP/JSON spells it')
+  t.match(byMessage('[1.5,true]'), { level: 'warn', environment: 'production' })
+  t.match(byMessage('every field'), { event_id: 'uid-1', duration_ms: 1500, trace_id: ids.traceId, workflow_name: 'etl-runner', level: 'error', executed_at: TIME_ISO })
+  t.ok(byMessage('null'), 'an empty body')
+  t.match(byMessage('second resource'), { environment: 'staging', workflow_name: null })
+  t.match(byMessage('{"a":1}'), { level: 'debug', executed_at: TIME_ISO })
+  t.match(byMessage(null), { event_id: 'lifted', trace_id: null })
+  t.same(byMessage('every field')?.attributes, {
+    'service.name': 'etl-runner',
+    'deployment.environment.name': 'production',
+    'host.name': 'record wins',
+    'otel.scope.name': 'nightly',
+    'otel.scope.version': '1.2.0',
+    'scope.attr': 's',
+    event_id: 'kept as an attribute',
+    safe: -9007199254740991,
+    unsafe: '-9223372036854775808',
+    ratio: 0.25,
+    nan: 'NaN',
+    inf: '-Infinity',
+    ok: false,
+    raw: 'AAH+/w==',
+    empty: null,
+    nothing: null,
+    tags: ['a', 7, []],
+    db: { host: 'db-2', deep: { x: true } },
+    span_id: ids.spanId,
+    severity_text: 'ERROR',
+    'event.name': 'etl.failed',
+    ['__proto__']: { polluted: 'no: an attribute like any other' }
+  })
+})
+
+void t.test('protobuf: a severity number out of range refuses the request, as in JSON', async (t) => {
+  const { app } = await buildTestApp(t)
+  const { apiKey } = await issueKey(app, 'acme')
+  for (const severityNumber of [25, -1]) {
+    const res = await postProto(app, apiKey, encodeRequest(request([{ timeUnixNano: TIME_NS, body: str('ok') }, { timeUnixNano: TIME_NS, severityNumber }])))
+    t.equal(res.statusCode, 400)
+    t.match(decodeStatus(res.rawPayload), { code: 3, message: /^invalid_request: .*body\.resourceLogs\.0\.scopeLogs\.0\.logRecords\.1\.severityNumber must be [<>]= / })
+  }
+  t.equal(await countLogs(app), 0)
+})
+
 void t.test('log.record.uid makes a retry idempotent', async (t) => {
   const { app } = await buildTestApp(t)
   const { apiKey } = await issueKey(app, 'acme')
