@@ -9,10 +9,11 @@ type Element = string | number | null
 
 /** A double quote or a backslash: the characters a quoted element escapes with a backslash. */
 const ESCAPED = /["\\]/
-const ESCAPED_ALL = /["\\]/g
 
+// Two string replacements (backslashes first) measured twice as fast as one
+// regular expression with a `$&` replacement, on JSON attributes full of quotes.
 function quoted (text: string): string {
-  return ESCAPED.test(text) ? `"${text.replace(ESCAPED_ALL, '\\$&')}"` : `"${text}"`
+  return ESCAPED.test(text) ? `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"` : `"${text}"`
 }
 
 /**
@@ -22,7 +23,9 @@ function quoted (text: string): string {
  */
 export function arrayLiteral (values: readonly Element[]): string {
   let plain = true
-  for (const value of values) {
+  // Indexed: a for…of here was left to the interpreter, which allocated an iterator result per element.
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!
     if (value === null || (typeof value === 'string' && ESCAPED.test(value))) {
       plain = false
       break
