@@ -19,7 +19,13 @@ RUN npm run build
 FROM node:24-bookworm-slim
 # C.UTF-8 is built into Debian's glibc (no locales package): the service's
 # own output, and an embedded PostgreSQL's messages, are UTF-8 whatever the host sets.
+# A 1 GB heap limit: V8 then collects its old generation when it has grown
+# to under twice what is live, rather than four times (its choice for a limit
+# of 2 GB or more, which it takes on any host with 8 GB), so the service's
+# memory under load stays near 200 MB rather than 300 (README, "Memory").
+# Set NODE_OPTIONS to change it.
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-old-space-size=1024 \
     LANG=C.UTF-8 \
     HOST=0.0.0.0 \
     PORT=3000 \

@@ -7,6 +7,9 @@ import net from 'node:net'
 import { MAX_BYTE_SETTING } from '../../src/config.ts'
 import { checkInterrupted, startNode, type Child } from './children.ts'
 
+/** The heap limit the Docker image gives Node (its ENV NODE_OPTIONS), and npm start unless NODE_OPTIONS is set. */
+export const SERVICE_NODE_OPTIONS = '--max-old-space-size=1024'
+
 export interface Service {
   child: Child
   /** http://127.0.0.1:<port> */
@@ -15,10 +18,11 @@ export interface Service {
 }
 
 /**
- * The service's environment: the database, the address, and the per-client
- * limits raised so far that they are never what is measured. Nothing else is
- * passed on from ours (a LOG_LEVEL or REDIS_URL set for other work would
- * change the figures): every other setting keeps its default.
+ * The service's environment: the database, the address, Node's options as
+ * the Docker image sets them, and the per-client limits raised so far that
+ * they are never what is measured. Nothing else is passed on from ours (a
+ * LOG_LEVEL or REDIS_URL set for other work would change the figures): every
+ * other setting keeps its default.
  */
 function serviceEnv (databaseUrl: string, port: number): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
@@ -27,6 +31,7 @@ function serviceEnv (databaseUrl: string, port: number): NodeJS.ProcessEnv {
   }
   return {
     ...env,
+    NODE_OPTIONS: SERVICE_NODE_OPTIONS,
     DATABASE_URL: databaseUrl,
     HOST: '127.0.0.1',
     PORT: String(port),
