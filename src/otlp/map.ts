@@ -173,7 +173,7 @@ function textOf (value: unknown): string | undefined {
 }
 
 /** OpenTelemetry's severity ranges (1–4 TRACE … 21–24 FATAL); without one, the text if it names a level; else info. */
-export function levelOf (severityNumber: number | undefined, severityText: string | undefined): Level {
+function levelOf (severityNumber: number | undefined, severityText: string | undefined): Level {
   if (severityNumber !== undefined && severityNumber >= 1 && severityNumber <= 24) {
     const levels: Level[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal']
     return levels[Math.floor((severityNumber - 1) / 4)]!
