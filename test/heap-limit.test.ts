@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { SERVICE_NODE_OPTIONS } from '../scripts/bench/service.ts'
+import { SERVICE_NODE_OPTIONS } from '../scripts/bench/node-options.ts'
 
 const root = new URL('../', import.meta.url)
 const MB = 2 ** 20

@@ -6,9 +6,7 @@ import { readFile } from 'node:fs/promises'
 import net from 'node:net'
 import { MAX_BYTE_SETTING } from '../../src/config.ts'
 import { checkInterrupted, startNode, type Child } from './children.ts'
-
-/** The heap limit the Docker image gives Node (its ENV NODE_OPTIONS), and npm start unless NODE_OPTIONS is set. */
-export const SERVICE_NODE_OPTIONS = '--max-old-space-size=1024'
+import { SERVICE_NODE_OPTIONS } from './node-options.ts'
 
 export interface Service {
   child: Child
