@@ -23,6 +23,18 @@ export function entrySource (body: unknown): EntrySource {
   return { single: !Array.isArray(body), length: items.length, entry: (index) => items[index] }
 }
 
+/**
+ * A shipper's request (an OTLP request's records, a Loki push's entries),
+ * each entry mapped to the native ingest form only when asked for.
+ */
+export interface MappedEntries {
+  readonly length: number
+  /** The entry at `index` as a native entry, not yet checked (or why it cannot be one): `receivedAt` stands in for an entry without a time. */
+  toEntry: (index: number, receivedAt: Date, defaults: EntryDefaults) => unknown
+  /** Where the entry at `index` is in the request, for messages. */
+  path: (index: number) => string
+}
+
 export interface CheckedEntries {
   valid: Array<{ index: number, entry: NormalizedEntry }>
   issues: RejectionBody[]
@@ -37,6 +49,16 @@ export interface CheckedEntries {
 export function checkEntries (entries: EntrySource, defaults: EntryDefaults = NO_DEFAULTS): CheckedEntries | Promise<CheckedEntries> {
   const pacer = new Pacer()
   return checkFrom(entries, defaults, 0, { valid: [], issues: [] }, pacer)
+}
+
+/**
+ * Checks a shipper's entries, each mapped as it is checked, within
+ * checkEntries' slices of time. The mapping fills in the client's defaults,
+ * so the checks need none.
+ */
+export function checkMappedEntries (entries: MappedEntries, defaults: EntryDefaults): CheckedEntries | Promise<CheckedEntries> {
+  const receivedAt = new Date()
+  return checkEntries({ single: false, length: entries.length, entry: (index) => entries.toEntry(index, receivedAt, defaults) })
 }
 
 function checkFrom (entries: EntrySource, defaults: EntryDefaults, from: number, checked: CheckedEntries, pacer: Pacer): CheckedEntries | Promise<CheckedEntries> {

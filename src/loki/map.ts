@@ -3,6 +3,7 @@
 // native checks then judge (checkEntries), so every rule of POST /api/v1/logs
 // holds. The README's "Send logs from Loki clients" has the mapping as a table.
 import secureJson from 'secure-json-parse'
+import type { MappedEntries } from '../logs/check-entries.ts'
 import { levelFromName } from '../logs/level-names.ts'
 import { ENTRY_MAX_BYTES } from '../logs/schemas.ts'
 import { RefusedEntry } from '../logs/validate.ts'
@@ -16,19 +17,6 @@ type Labels = Readonly<Record<string, string>>
 
 /** An entry's structured metadata: name/value pairs (protobuf; a later pair wins over an earlier one of its name) or an object (JSON). */
 type Metadata = readonly PushLabelPair[] | Readonly<Record<string, string>>
-
-/**
- * A push's entries in order, each mapped to a native entry only when asked
- * for (checkEntries asks one at a time), so that no copy of a thousand
- * entries is made on the way.
- */
-export interface PushEntries {
-  readonly length: number
-  /** The entry at `index` as a native log entry (not yet checked), or why it cannot be one. */
-  toEntry: (index: number, receivedAt: Date, defaults: EntryDefaults) => Record<string, unknown> | RefusedEntry
-  /** Where the entry at `index` is in the request: `streams[i].values[j]` (JSON) or `streams[i].entries[j]` (protobuf). */
-  path: (index: number) => string
-}
 
 const ENVIRONMENT_KEYS = ['environment', 'env'] as const
 const LEVEL_KEYS = ['level', 'severity', 'detected_level'] as const
@@ -50,10 +38,12 @@ const NO_LABELS: Labels = Object.freeze({})
 const POISON_CHECKS = { protoAction: 'error', constructorAction: 'error' } as const
 
 /**
- * The entries of a push's streams, numbered across streams in order. Each
- * stream's labels are read once, for all its entries.
+ * The entries of a push's streams, numbered across streams in order, each
+ * mapped only when checkEntries asks for it, so that no copy of a thousand
+ * entries is made on the way. Each stream's labels are read once, for all
+ * its entries.
  */
-abstract class StreamEntries<Stream, Entry> implements PushEntries {
+abstract class StreamEntries<Stream, Entry> implements MappedEntries {
   readonly length: number
   readonly #streams: readonly Stream[]
   /** The number of the first entry of each stream. */
@@ -140,12 +130,12 @@ class ProtobufPushEntries extends StreamEntries<DecodedStream, DecodedEntry> {
 }
 
 /** The entries of a JSON push. */
-export function jsonEntries (push: LokiPushJson): PushEntries {
+export function jsonEntries (push: LokiPushJson): MappedEntries {
   return new JsonPushEntries(push.streams, 'values')
 }
 
 /** The entries of a protobuf push; a stream whose labels do not parse gives its entries the reason. */
-export function protobufEntries (push: DecodedPush): PushEntries {
+export function protobufEntries (push: DecodedPush): MappedEntries {
   return new ProtobufPushEntries(push.streams, 'entries')
 }
 

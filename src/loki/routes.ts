@@ -17,14 +17,14 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { clientOf } from '../auth/client.ts'
 import { nestsDeeper } from '../body/nesting.ts'
 import { Errors } from '../errors.ts'
-import { checkEntries } from '../logs/check-entries.ts'
+import { checkMappedEntries, type MappedEntries } from '../logs/check-entries.ts'
 import type { EntryDefaults } from '../logs/logger-shapes.ts'
 import type { RejectionBody } from '../logs/schemas.ts'
 import type { NormalizedEntry } from '../logs/validate.ts'
 import { FALLBACK_ENVIRONMENT, FALLBACK_STATUS } from '../logs/shipper-fallbacks.ts'
 import { bodyAjv } from '../schemas/ajv.ts'
 import { AUTHENTICATED_ERRORS, errorResponses } from '../schemas/errors.ts'
-import { countJsonEntries, countProtobufEntries, jsonEntries, protobufEntries, type PushEntries } from './map.ts'
+import { countJsonEntries, countProtobufEntries, jsonEntries, protobufEntries } from './map.ts'
 import { decodePushRequest, UndecodablePushRequest } from './proto.ts'
 import { LokiPushSchema, ProtobufPushBody, PushAccepted, type LokiPushJson } from './schemas.ts'
 import { unsnappy } from './snappy.ts'
@@ -65,7 +65,7 @@ async function readProtobufPush (block: Buffer, limit: number, hold: Parameters<
 }
 
 /** Where the first refused entry is and why, as a header value: printable ASCII only. */
-function firstRejection (issue: RejectionBody, entries: PushEntries): string {
+function firstRejection (issue: RejectionBody, entries: MappedEntries): string {
   const field = issue.field === undefined ? '' : ` ${issue.field}`
   const text = `${entries.path(issue.index)}:${field} ${issue.code}: ${issue.message}`
   return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 512)
@@ -92,7 +92,7 @@ const lokiRoutes: FastifyPluginAsync = async (fastify) => {
    * service's old generation grew by.
    */
   async function checkPush (request: FastifyRequest, defaults: EntryDefaults): Promise<CheckedPush> {
-    let entries: PushEntries
+    let entries: MappedEntries
     if (Buffer.isBuffer(request.body)) {
       const push = await readProtobufPush(request.body, MAX_BODY_BYTES, request.bodyHold)
       if (countProtobufEntries(push) > MAX_BATCH_ENTRIES) throw Errors.tooManyEntries(MAX_BATCH_ENTRIES)
@@ -103,13 +103,7 @@ const lokiRoutes: FastifyPluginAsync = async (fastify) => {
       entries = jsonEntries(push)
     }
 
-    const receivedAt = new Date()
-    // Each entry is mapped as it is checked, within checkEntries' slices of time.
-    const { valid, issues } = await checkEntries({
-      single: false,
-      length: entries.length,
-      entry: (index) => entries.toEntry(index, receivedAt, defaults)
-    })
+    const { valid, issues } = await checkMappedEntries(entries, defaults)
     const rejected = entries.length - valid.length
     if (rejected === 0) return { valid: valid.map(({ entry }) => entry), rejected }
     if (valid.length === 0) {

@@ -4,6 +4,7 @@
 // "Send logs from OpenTelemetry" has the mapping as a table. A request is
 // read in the form it came in, through a RecordReader: OTLP/JSON as parsed
 // (json-records.ts), protobuf as decoded (protobuf-records.ts).
+import type { MappedEntries } from '../logs/check-entries.ts'
 import { levelFromName, type Level } from '../logs/level-names.ts'
 import type { EntryDefaults } from '../logs/logger-shapes.ts'
 import { FALLBACK_ENVIRONMENT, FALLBACK_STATUS } from '../logs/shipper-fallbacks.ts'
@@ -58,7 +59,7 @@ interface Scope {
  * asked for (checkEntries asks one at a time), each resource's and scope's
  * attributes read once for all their records.
  */
-export class RequestRecords<Request, ResourceLogs, ScopeLogs, LogRecord> {
+export class RequestRecords<Request, ResourceLogs, ScopeLogs, LogRecord> implements MappedEntries {
   readonly length: number
   readonly #reader: RecordReader<Request, ResourceLogs, ScopeLogs, LogRecord>
   readonly #records: LogRecord[] = []

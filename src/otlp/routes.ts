@@ -8,7 +8,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { clientOf } from '../auth/client.ts'
 import { nestsDeeper } from '../body/nesting.ts'
 import { Errors } from '../errors.ts'
-import { checkEntries } from '../logs/check-entries.ts'
+import { checkMappedEntries } from '../logs/check-entries.ts'
 import type { EntryDefaults } from '../logs/logger-shapes.ts'
 import type { RejectionBody } from '../logs/schemas.ts'
 import type { NormalizedEntry } from '../logs/validate.ts'
@@ -132,13 +132,7 @@ const otlpRoutes: FastifyPluginAsync = async (fastify) => {
     const records = Buffer.isBuffer(body) ? protobufRecords(readProtobufRequest(body)) : jsonRecords(readJsonRequest(body))
     if (records.length > MAX_BATCH_ENTRIES) throw Errors.tooManyEntries(MAX_BATCH_ENTRIES)
 
-    const receivedAt = new Date()
-    // Each record is mapped as it is checked, within checkEntries' slices of time.
-    const { valid, issues } = await checkEntries({
-      single: false,
-      length: records.length,
-      entry: (index) => records.toEntry(index, receivedAt, defaults)
-    })
+    const { valid, issues } = await checkMappedEntries(records, defaults)
     const rejected = records.length - valid.length
     return {
       valid: valid.map(({ entry }) => entry),
