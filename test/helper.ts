@@ -10,6 +10,7 @@ import tap, { type Test } from 'tap'
 import { buildApp, type BuildOptions } from '../src/app.ts'
 import type { ErrorBody } from '../src/errors.ts'
 import { createKey } from '../src/keys/store.ts'
+import { ReusedDatabases } from './reused-databases.ts'
 import { findOrCreateClient } from '../src/clients/store.ts'
 import type { Scope } from '../src/keys/scopes.ts'
 
@@ -59,30 +60,20 @@ async function dropDatabase (name: string): Promise<void> {
   await onServer(ADMIN_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
 }
 
-// The next test's copy of the template, made while this test runs: a copy
-// takes about as long as a short test, and it is the server's work, mostly
-// waiting on the disk. A test's database is dropped while the next one runs.
-// The file waits at its end for the drops, and drops the copy it did not use.
-let spare: Promise<string> | undefined
+// A test's database is used again by a later test of the file, emptied
+// (reused-databases.ts); one that cannot be is dropped meanwhile. The file
+// drops what is left at its end, and waits for every drop.
 const drops: Array<Promise<unknown>> = []
+const reused = TEMPLATE === undefined ? undefined : new ReusedDatabases(ADMIN_URL, async () => await createDatabase(TEMPLATE))
 let waitsAtEnd = false
 
 function atFileEnd (): void {
   if (waitsAtEnd) return
   waitsAtEnd = true
   tap.teardown(async () => {
-    const left = await spare?.catch(() => undefined)
-    if (left !== undefined) drops.push(dropDatabase(left))
+    for (const name of reused?.leftOver() ?? []) dropLater(name)
     await Promise.all(drops)
   })
-}
-
-function makeSpare (template: string): void {
-  const making = createDatabase(template)
-  // A failure is the next test's to report, when it takes this one.
-  making.catch(() => {})
-  spare = making
-  atFileEnd()
 }
 
 function dropLater (name: string): void {
@@ -94,19 +85,19 @@ function dropLater (name: string): void {
 }
 
 /**
- * Creates a database for this test and drops it when the test ends: migrated
- * under `npm test`, or empty when asked (for a test of the migrations).
+ * A database for this test, as a fresh copy of the migrated template under
+ * `npm test` (used again by a later test once this one ends), or empty when
+ * asked (for a test of the migrations), dropped when the test ends.
  */
 export async function testDatabaseUrl (t: Test, { empty = false }: { empty?: boolean } = {}): Promise<string> {
-  let name: string
-  if (empty || TEMPLATE === undefined) {
-    name = await createDatabase(undefined)
-  } else {
-    const taken = spare ?? createDatabase(TEMPLATE)
-    makeSpare(TEMPLATE)
-    name = await taken
+  atFileEnd()
+  if (empty || reused === undefined) {
+    const name = await createDatabase(undefined)
+    t.teardown(() => { dropLater(name) })
+    return databaseUrl(ADMIN_URL, name)
   }
-  t.teardown(() => { dropLater(name) })
+  const name = await reused.take(dropLater)
+  t.teardown(() => { reused.setAside(name) })
   return databaseUrl(ADMIN_URL, name)
 }
 
