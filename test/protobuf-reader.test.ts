@@ -81,3 +81,22 @@ void t.test('a Uint8Array that is not a Buffer is read in place', async (t) => {
   const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   t.same(Note.toObject(Note.decode(checkedStringReader(view))), { text: 'from a view', n: 3 })
 })
+
+void t.test('a oneof holds the field read last, whichever fields came before it', async (t) => {
+  const { root } = protobuf.parse('syntax = "proto3"; message Value { oneof value { string text = 1; int32 number = 2; bool flag = 3; } }')
+  const Value = root.lookupType('Value')
+  const encoded = (fields: Record<string, unknown>): Buffer => Buffer.from(Value.encode(Value.fromObject(fields)).finish())
+  const held = (message: protobuf.Message): string[] => ['text', 'number', 'flag'].filter((name) => Object.hasOwn(message, name))
+  // The same field twice, or two fields of the oneof: protobuf takes the last one read.
+  for (const [label, parts, last, value] of [
+    ['one field', [{ text: 'a' }], 'text', 'a'],
+    ['two fields', [{ text: 'a' }, { number: 7 }], 'number', 7],
+    ['three fields, the first again last', [{ flag: true }, { number: 7 }, { flag: false }], 'flag', false],
+    ['the same field twice', [{ text: 'a' }, { text: 'b' }], 'text', 'b']
+  ] as const) {
+    const message = Value.decode(checkedStringReader(Buffer.concat(parts.map(encoded)))) as protobuf.Message & Record<string, unknown>
+    t.same(held(message), [last], `${label}: only the last is held`)
+    t.equal(message[last], value, label)
+    t.equal(message.value, last, `${label}: the oneof names it`)
+  }
+})
