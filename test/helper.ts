@@ -10,9 +10,9 @@ import tap, { type Test } from 'tap'
 import { buildApp, type BuildOptions } from '../src/app.ts'
 import type { ErrorBody } from '../src/errors.ts'
 import { createKey } from '../src/keys/store.ts'
-import { ReusedDatabases } from './reused-databases.ts'
 import { findOrCreateClient } from '../src/clients/store.ts'
 import type { Scope } from '../src/keys/scopes.ts'
+import { ReusedDatabases } from './reused-databases.ts'
 
 function adminUrl (): string {
   const url = process.env.TEST_DATABASE_URL
