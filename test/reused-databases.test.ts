@@ -29,6 +29,7 @@ void t.test('a database is used again, emptied, once its test has ended', { skip
     left.on('error', () => {})
     await left.connect()
     await left.query('begin; lock table logs in access share mode')
+    t.same(await query(first, 'select name from clients'), [{ name: 'acme' }], 'the row is written')
   })
   await t.test('the next test gets the same database, as a fresh copy', async (t) => {
     const url = await testDatabaseUrl(t)
@@ -49,6 +50,7 @@ void t.test('a database whose schema a test changed is not used again', { skip: 
     changed = await testDatabaseUrl(t)
     await query(changed, `create function refuse () returns trigger language plpgsql as $$ begin raise exception 'refused'; end $$;
                           create trigger refuse before insert on clients for each row execute function refuse()`)
+    t.same(await query(changed, 'select tgname from pg_trigger where tgname = \'refuse\''), [{ tgname: 'refuse' }], 'the trigger is there')
   })
   await t.test('the next test gets another database, without it', async (t) => {
     const url = await testDatabaseUrl(t)
