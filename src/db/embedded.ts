@@ -66,7 +66,7 @@ export async function openEmbeddedPostgres (options: EmbeddedOptions): Promise<E
   try {
     if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) await initialise(databaseDir, asRoot, onOutput)
     const runAs = asRoot ? await ownerOf(databaseDir) : undefined
-    server = await startPostmaster({ postgres, databaseDir, port, runAs, onOutput })
+    server = await startAfterOrphans(async () => await startPostmaster({ postgres, databaseDir, port, runAs, onOutput }), log)
     await createDatabaseIfMissing(port)
   } catch (error) {
     await server?.stop()
@@ -78,6 +78,29 @@ export async function openEmbeddedPostgres (options: EmbeddedOptions): Promise<E
     )
   }
   return { url: urlFor(port), owned: true, stop: server.stop }
+}
+
+// A server killed a moment ago (SIGKILL, the out-of-memory killer) leaves its
+// other processes running until they notice, and they hold its shared memory:
+// a new server on the directory refuses to start while they do. They exit
+// on their own, within a second or so, longer on a loaded machine.
+const ORPHANS_HOLD_MEMORY = 'pre-existing shared memory block'
+const ORPHANS_WAIT_MS = 30_000
+const ORPHANS_RETRY_MS = 250
+
+/** Starts the server, again while a dead server's processes still hold its shared memory (`log`, its output, says so). */
+async function startAfterOrphans (start: () => Promise<Postmaster>, log: string[]): Promise<Postmaster> {
+  const deadline = Date.now() + ORPHANS_WAIT_MS
+  for (;;) {
+    try {
+      return await start()
+    } catch (error) {
+      if (Date.now() > deadline || !log.join('').includes(ORPHANS_HOLD_MEMORY)) throw error
+    }
+    // Each attempt's output alone: an error after the last says why that one failed.
+    log.splice(0)
+    await new Promise((resolve) => setTimeout(resolve, ORPHANS_RETRY_MS))
+  }
 }
 
 /**
