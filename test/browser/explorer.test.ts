@@ -320,6 +320,8 @@ void t.test('the explorer in Chromium', { skip }, async (t) => {
     await dialog.getByRole('button', { name: 'Revoke' }).click()
     await page.getByText(/made in the browser .* is revoked\./).waitFor()
     const row = page.getByRole('row', { name: /made in the browser/ })
+    // The notice can come before the list is read again: the row is judged once it shows the new state.
+    await row.getByText('revoked', { exact: true }).waitFor()
     t.match(await row.textContent(), /revoked/)
     const refused = await fetch(`${world.base}/api/v1/logs`, { headers: { 'x-api-key': shownKey } })
     t.equal(refused.status, 401, 'the revoked key is refused')
