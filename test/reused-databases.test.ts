@@ -3,16 +3,11 @@
 // database whose schema a test changed is not used again.
 import pg from 'pg'
 import t from 'tap'
+import { onDatabase } from '../scripts/lib/server-databases.ts'
 import { testDatabaseUrl } from './helper.ts'
 
 async function query<T extends pg.QueryResultRow> (url: string, text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return (await client.query<T>(text)).rows
-  } finally {
-    await client.end()
-  }
+  return await onDatabase(url, async (client) => (await client.query<T>(text)).rows)
 }
 
 const reuses = process.env.TEST_TEMPLATE_DATABASE !== undefined && process.env.TEST_TEMPLATE_DATABASE !== ''

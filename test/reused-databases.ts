@@ -6,8 +6,8 @@
 // truncated, identities restarted, as a fresh copy is. A database whose
 // schema or settings its test changed (a trigger, a constraint, a setting,
 // planner statistics), or that could not be emptied, is dropped instead.
-import pg from 'pg'
-import { databaseUrl } from '../scripts/lib/server-databases.ts'
+import type pg from 'pg'
+import { databaseUrl, onDatabase } from '../scripts/lib/server-databases.ts'
 
 // What a test could change that emptying the tables would not undo.
 const FINGERPRINT = `
@@ -45,16 +45,6 @@ const FINGERPRINT = `
 const TABLES = `
   select string_agg(format('%I', tablename), ', ') as tables from pg_tables
   where schemaname = 'public' and tablename not like 'kysely\\_migration%'`
-
-async function onDatabase<T> (url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await run(client)
-  } finally {
-    await client.end()
-  }
-}
 
 async function fingerprintOf (client: pg.Client): Promise<string> {
   const { rows: [row] } = await client.query<{ fingerprint: string }>(FINGERPRINT)

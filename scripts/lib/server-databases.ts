@@ -13,6 +13,17 @@ export async function onServer (adminUrl: string, statement: string): Promise<vo
   }
 }
 
+/** Runs `work` on a connection of its own to the database at `url`, closed after it. */
+export async function onDatabase<T> (url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return await work(client)
+  } finally {
+    await client.end()
+  }
+}
+
 /** The URL of another database on the same server, as the same user. */
 export function databaseUrl (adminUrl: string, name: string): string {
   const url = new URL(adminUrl)

@@ -2,9 +2,9 @@
 // test, as much as it chooses (so that it lags), and read-only by default
 // afterwards, so that a write the service sent it would fail.
 import { URL } from 'node:url'
-import pg from 'pg'
 import { connect } from '../../src/db/connect.ts'
 import { migrateToLatest } from '../../src/db/migrate.ts'
+import { onDatabase } from '../../scripts/lib/server-databases.ts'
 
 /** The tables a replica gets, parents before children. */
 const TABLES = ['clients', 'api_keys', 'logs', 'log_hour_counts', 'usage_daily', 'client_storage'] as const
@@ -14,19 +14,9 @@ export interface FeedOptions {
   logIds?: readonly string[]
 }
 
-async function connected<T> (url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await work(client)
-  } finally {
-    await client.end()
-  }
-}
-
 /** Makes the replica hold the primary's rows now (of logs, those asked for), and leaves it read-only by default. */
 export async function feedReplica (primaryUrl: string, replicaUrl: string, options: FeedOptions = {}): Promise<void> {
-  const rows = await connected(primaryUrl, async (primary) => {
+  const rows = await onDatabase(primaryUrl, async (primary) => {
     const taken: Array<{ table: string, json: string }> = []
     for (const table of TABLES) {
       const only = table === 'logs' && options.logIds !== undefined ? 'where id = any($1::uuid[])' : ''
@@ -43,7 +33,7 @@ export async function feedReplica (primaryUrl: string, replicaUrl: string, optio
   } finally {
     await db.destroy()
   }
-  await connected(replicaUrl, async (replica) => {
+  await onDatabase(replicaUrl, async (replica) => {
     await replica.query('begin read write')
     // As a replica receives rows: no trigger of the service's schema fires, no foreign key is checked again.
     await replica.query('set local session_replication_role = replica')
@@ -58,7 +48,7 @@ export async function feedReplica (primaryUrl: string, replicaUrl: string, optio
 
 /** Runs SQL on the replica in a read-write transaction, as the replication that feeds it would. */
 export async function onReplica (replicaUrl: string, text: string, values: unknown[] = []): Promise<void> {
-  await connected(replicaUrl, async (replica) => {
+  await onDatabase(replicaUrl, async (replica) => {
     await replica.query('begin read write')
     await replica.query('set local session_replication_role = replica')
     await replica.query(text, values)
@@ -68,7 +58,7 @@ export async function onReplica (replicaUrl: string, text: string, values: unkno
 
 /** Rows in each table of the replica: what a write sent there would change. */
 export async function replicaCounts (replicaUrl: string): Promise<Record<string, number>> {
-  return await connected(replicaUrl, async (replica) => {
+  return await onDatabase(replicaUrl, async (replica) => {
     const counts: Record<string, number> = {}
     for (const table of [...TABLES, 'audit_events', 'request_nonces', 'auth_blocks', 'service_secrets']) {
       const { rows } = await replica.query<{ n: string }>(`select count(*) as n from ${table}`)
