@@ -44,14 +44,40 @@ export interface RecordFields<LogRecord> {
 
 export const NO_BODY = Symbol('no body')
 
-/** Where the records of one scope sit, and the attributes they share. */
+/** What a resource gives each of its records: two columns, and the attributes left once those are lifted out. */
+interface Resource {
+  environment: string | undefined
+  workflowName: string | undefined
+  attributes: Record<string, unknown>
+}
+
+/** Where the records of one scope sit, and what they share. */
 interface Scope {
-  resource: Record<string, unknown>
-  scope: Record<string, unknown>
+  resource: Resource
+  /** The resource's attributes left, then the scope's (a later name winning). */
+  shared: Record<string, unknown>
   resourceIndex: number
   scopeIndex: number
   /** The number of the scope's first record in the request. */
   first: number
+}
+
+/**
+ * The resource's columns, and its attributes without the ones they came
+ * from: a mapped attribute leaves the attributes (as the Loki and
+ * Elasticsearch mappings have it), so that no row stores a value twice.
+ */
+function resourceOf (attributes: Record<string, unknown>): Resource {
+  const workflowName = textOf(attributes['service.name'])
+  const environmentName = textOf(attributes['deployment.environment.name']) !== undefined
+    ? 'deployment.environment.name'
+    : textOf(attributes['deployment.environment']) !== undefined ? 'deployment.environment' : undefined
+  const left: Record<string, unknown> = {}
+  for (const key in attributes) {
+    if (key === environmentName || (key === 'service.name' && workflowName !== undefined)) continue
+    setAttribute(left, key, attributes[key])
+  }
+  return { environment: environmentName === undefined ? undefined : attributes[environmentName] as string, workflowName, attributes: left }
 }
 
 /**
@@ -69,9 +95,14 @@ export class RequestRecords<Request, ResourceLogs, ScopeLogs, LogRecord> impleme
   constructor (request: Request, reader: RecordReader<Request, ResourceLogs, ScopeLogs, LogRecord>) {
     this.#reader = reader
     reader.resourceLogs(request).forEach((resourceLogs, resourceIndex) => {
-      const resource = reader.resourceAttributes(resourceLogs)
+      const resource = resourceOf(reader.resourceAttributes(resourceLogs))
       reader.scopeLogs(resourceLogs).forEach((scopeLogs, scopeIndex) => {
-        const scope: Scope = { resource, scope: reader.scopeAttributes(scopeLogs), resourceIndex, scopeIndex, first: this.#records.length }
+        // Copied key by key, which measured five times faster than spreading the two.
+        const shared: Record<string, unknown> = {}
+        for (const key in resource.attributes) setAttribute(shared, key, resource.attributes[key])
+        const scopeAttributes = reader.scopeAttributes(scopeLogs)
+        for (const key in scopeAttributes) setAttribute(shared, key, scopeAttributes[key])
+        const scope: Scope = { resource, shared, resourceIndex, scopeIndex, first: this.#records.length }
         for (const record of reader.logRecords(scopeLogs)) {
           this.#records.push(record)
           this.#scopeOf.push(scope)
@@ -83,8 +114,8 @@ export class RequestRecords<Request, ResourceLogs, ScopeLogs, LogRecord> impleme
 
   /** The record at `index` as a native log entry (not yet checked): `receivedAt` stands in for a record with neither time. */
   toEntry (index: number, receivedAt: Date, defaults: EntryDefaults): Record<string, unknown> {
-    const { resource, scope } = this.#scopeOf[index]!
-    return toEntry(this.#reader, this.#records[index]!, resource, scope, receivedAt, defaults)
+    const { resource, shared } = this.#scopeOf[index]!
+    return toEntry(this.#reader, this.#records[index]!, resource, shared, receivedAt, defaults)
   }
 
   /** `resourceLogs[i].scopeLogs[j].logRecords[k]` */
@@ -95,22 +126,18 @@ export class RequestRecords<Request, ResourceLogs, ScopeLogs, LogRecord> impleme
 }
 
 function toEntry<LogRecord> (reader: RecordFields<LogRecord>, record: LogRecord,
-  resource: Record<string, unknown>, scope: Record<string, unknown>, receivedAt: Date, defaults: EntryDefaults): Record<string, unknown> {
-  // Resource, then scope, then record attributes, a later name winning; copied
-  // key by key, which measured five times faster than spreading the three.
+  resource: Resource, shared: Record<string, unknown>, receivedAt: Date, defaults: EntryDefaults): Record<string, unknown> {
+  // The scope's shared attributes, then the record's, a later name winning.
   const merged: Record<string, unknown> = {}
-  for (const key in resource) setAttribute(merged, key, resource[key])
-  for (const key in scope) setAttribute(merged, key, scope[key])
+  for (const key in shared) setAttribute(merged, key, shared[key])
   reader.addAttributes(record, merged)
   const entry: Record<string, unknown> = {
-    environment: textOf(resource['deployment.environment.name']) ?? textOf(resource['deployment.environment']) ??
-      defaults.environment ?? FALLBACK_ENVIRONMENT,
+    environment: resource.environment ?? defaults.environment ?? FALLBACK_ENVIRONMENT,
     executed_at: reader.time(record) ?? receivedAt.toISOString(),
     status: defaults.status ?? FALLBACK_STATUS,
     level: levelOf(reader.severityNumber(record), reader.severityText(record))
   }
-  const workflowName = textOf(resource['service.name'])
-  if (workflowName !== undefined) entry.workflow_name = workflowName
+  if (resource.workflowName !== undefined) entry.workflow_name = resource.workflowName
   const body = reader.body(record)
   if (body !== NO_BODY) entry.message = typeof body === 'string' ? body : JSON.stringify(body)
   const traceId = reader.traceId(record)

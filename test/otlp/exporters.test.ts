@@ -93,7 +93,7 @@ for (const kind of KINDS) {
       step: 'load',
       duration_ms: 1500,
       event_id: `uid-${kind}`,
-      attributes: { rows: 12, 'otel.scope.name': 'nightly', 'otel.scope.version': '1.0.0', 'service.name': 'etl-runner' }
+      attributes: { rows: 12, 'otel.scope.name': 'nightly', 'otel.scope.version': '1.0.0' }
     })
     t.match(logs.find((log) => log.level === 'warn'), { message: '{"structured":true,"count":2}', status: 'UNKNOWN' })
     const noTime = logs.find((log) => log.message === `no time via ${kind}`)

@@ -96,8 +96,6 @@ void t.test('a JSON request: each field mapped, 200 {}', async (t) => {
     trace_id: '5b8efff798038103d269b633813fc60c'
   })
   t.same(log?.attributes, {
-    'service.name': 'etl-runner',
-    'deployment.environment.name': 'production',
     'host.name': 'worker-3',
     'otel.scope.name': 'nightly',
     'otel.scope.version': '1.2.0',
@@ -209,6 +207,8 @@ void t.test('the same records in JSON and in protobuf are stored as the same log
           { key: 'tags', value: { arrayValue: { values: [str('a'), { intValue: '7' }, { arrayValue: {} }] } } },
           { key: 'db', value: { kvlistValue: { values: [{ key: 'host', value: str('db-1') }, { key: 'host', value: str('db-2') }, { key: 'deep', value: { kvlistValue: { values: [{ key: 'x', value: { boolValue: true } }] } } }] } } },
           { key: 'host.name', value: str('record wins') },
+          // The resource's service.name is lifted into workflow_name; a record's own stays an attribute.
+          { key: 'service.name', value: str('the record\'s') },
           { key: '__proto__', value: { kvlistValue: { values: [{ key: 'polluted', value: str('no: an attribute like any other') }] } } }
         ]
       },
@@ -257,10 +257,10 @@ void t.test('the same records in JSON and in protobuf are stored as the same log
   t.match(byMessage('second resource'), { environment: 'staging', workflow_name: null })
   t.match(byMessage('{"a":1}'), { level: 'debug', executed_at: TIME_ISO })
   t.match(byMessage(null), { event_id: 'lifted', trace_id: null })
+  t.match(byMessage('second resource'), { attributes: null }, 'deployment.environment, lifted into environment, leaves the attributes')
   t.same(byMessage('every field')?.attributes, {
-    'service.name': 'etl-runner',
-    'deployment.environment.name': 'production',
     'host.name': 'record wins',
+    'service.name': 'the record\'s',
     'otel.scope.name': 'nightly',
     'otel.scope.version': '1.2.0',
     'scope.attr': 's',
