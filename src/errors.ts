@@ -8,7 +8,7 @@ import { UNPRINTABLE_RULE, type TextProblem } from './text/unprintable.ts'
 
 /**
  * Every code an error answer may carry: a closed set, each listed in the
- * README's error tables (test/docs.test.ts checks it), so that a client can
+ * README's error tables (test/health-and-docs.test.ts checks it), so that a client can
  * branch on a code it has read about.
  */
 export const ERROR_CODES = [

@@ -6,10 +6,10 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { sql } from 'kysely'
 import pg from 'pg'
-import t from 'tap'
-import type { Test } from 'tap'
+import t, { type Test } from 'tap'
 import type { BatchResultBody, StoredLogBody } from '../../src/logs/schemas.ts'
-import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs, type IssuedKey } from '../helper.ts'
+import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs, type IssuedKey, testDatabaseUrl } from '../helper.ts'
+import { arrayLiteral } from '../../src/db/array-literal.ts'
 
 /** A transaction holding an uncommitted log with this event_id, until `commit`. */
 async function holdEventId (t: Test, databaseUrl: string, key: IssuedKey, eventId: string): Promise<{ commit: () => Promise<void> }> {
@@ -173,4 +173,29 @@ void t.test('a second write starts only for a full group: single entries wait fo
   t.equal((await blocked).statusCode, 201)
   t.equal((await single).statusCode, 201)
   t.equal(await countLogs(app), 1002)
+})
+
+// The array literals of the group insert, read back by PostgreSQL itself:
+// whatever a log carries must arrive as it was sent.
+const AWKWARD = [
+  '', ' ', '  padded  ', 'NULL', 'null', 'a,b', '{braces}', '"quoted"', 'back\\slash', '\\"', 'trailing\\',
+  'tab\there', 'new\nline', 'é, ü, 日本語, 🎉', '\'single\'', '{"json": "object", "n": [1, 2]}', 'x'.repeat(10_000)
+]
+
+void t.test('text arrays read back element for element', async (t) => {
+  const client = new pg.Client({ connectionString: await testDatabaseUrl(t) })
+  await client.connect()
+  t.teardown(async () => { await client.end() })
+  const read = async (literal: string, type: string): Promise<unknown[]> =>
+    (await client.query<{ value: unknown[] }>(`select $1::${type}[] as value`, [literal])).rows[0]!.value
+
+  t.same(await read(arrayLiteral(AWKWARD), 'text'), AWKWARD, 'quotes, backslashes, commas, braces, spaces and NULL as text')
+  t.same(await read(arrayLiteral([...AWKWARD, null]), 'text'), [...AWKWARD, null], 'with a null among them')
+  t.same(await read(arrayLiteral(['plain', 'words', 'only']), 'text'), ['plain', 'words', 'only'], 'the joined form')
+  t.same(await read(arrayLiteral([null, null]), 'text'), [null, null], 'nulls only')
+  t.same(await read(arrayLiteral([]), 'text'), [], 'empty')
+  t.same(await read(arrayLiteral([0, 1.5, -3, 1e21, 123456789.125]), 'float8'), [0, 1.5, -3, 1e21, 123456789.125], 'numbers as float8')
+  t.same(await read(arrayLiteral([1, null, 2147483647]), 'int4'), [1, null, 2147483647], 'numbers and null as int4')
+  const attributes = ['{"a": "b\\"c", "d": "\\\\"}', null, '{}']
+  t.same(await read(arrayLiteral(attributes), 'jsonb'), [{ a: 'b"c', d: '\\' }, null, {}], 'JSON text with escapes as jsonb')
 })

@@ -1,7 +1,19 @@
-import { readFileSync } from 'node:fs'
+// The service's own routes: health and readiness, and its documentation
+// (OpenAPI from the route schemas, the error codes).
 import t from 'tap'
-import { ERROR_CODES } from '../src/errors.ts'
 import { buildTestApp } from './helper.ts'
+import { readFileSync } from 'node:fs'
+import { ERROR_CODES } from '../src/errors.ts'
+
+void t.test('health and readiness need no key', async (t) => {
+  const { app } = await buildTestApp(t)
+  const health = await app.inject({ method: 'GET', url: '/health' })
+  t.equal(health.statusCode, 200)
+  t.same(health.json(), { status: 'ok' })
+  const ready = await app.inject({ method: 'GET', url: '/ready' })
+  t.equal(ready.statusCode, 200)
+  t.same(ready.json(), { status: 'ready' })
+})
 
 void t.test('OpenAPI is generated from the route schemas', async (t) => {
   const { app } = await buildTestApp(t)
