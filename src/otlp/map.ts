@@ -69,15 +69,15 @@ interface Scope {
  */
 function resourceOf (attributes: Record<string, unknown>): Resource {
   const workflowName = textOf(attributes['service.name'])
-  const environmentName = textOf(attributes['deployment.environment.name']) !== undefined
+  const environmentKey = textOf(attributes['deployment.environment.name']) !== undefined
     ? 'deployment.environment.name'
     : textOf(attributes['deployment.environment']) !== undefined ? 'deployment.environment' : undefined
   const left: Record<string, unknown> = {}
   for (const key in attributes) {
-    if (key === environmentName || (key === 'service.name' && workflowName !== undefined)) continue
+    if (key === environmentKey || (key === 'service.name' && workflowName !== undefined)) continue
     setAttribute(left, key, attributes[key])
   }
-  return { environment: environmentName === undefined ? undefined : attributes[environmentName] as string, workflowName, attributes: left }
+  return { environment: environmentKey === undefined ? undefined : attributes[environmentKey] as string, workflowName, attributes: left }
 }
 
 /**
