@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http'
-import net, { type AddressInfo } from 'node:net'
+import net from 'node:net'
 import { gzipSync } from 'node:zlib'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t from 'tap'
@@ -7,7 +7,7 @@ import type { ErrorBody } from '../src/errors.ts'
 import { generateKey } from '../src/keys/format.ts'
 import { revokeKey } from '../src/keys/lifecycle.ts'
 import type { LogPageBody } from '../src/logs/schemas.ts'
-import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs } from './helper.ts'
+import { buildTestApp, countLogs, entry, expectError, issueKey, loopbackPort, postLogs } from './helper.ts'
 import { EVERY_CLIENT } from '../src/provider/every-client.ts'
 import { once } from 'node:events'
 import { setTimeout } from 'node:timers/promises'
@@ -275,8 +275,7 @@ void t.test('a key that is refused is refused whatever the body: it is judged be
 void t.test('two Authorization headers with different keys are refused, though Node keeps only the first', async (t) => {
   const { app } = await buildTestApp(t)
   const good = await issueKey(app, 'acme')
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = app.server.address() as AddressInfo
+  const port = await loopbackPort(app)
   const send = async (authorizations: string[]): Promise<{ status: number, body: ErrorBody }> => await new Promise((resolve, reject) => {
     const request = httpRequest({ host: '127.0.0.1', port, path: '/api/v1/logs', headers: ['host', `127.0.0.1:${port}`, ...authorizations.flatMap((value) => ['authorization', value])] }, (res) => {
       let text = ''
@@ -296,11 +295,6 @@ void t.test('two Authorization headers with different keys are refused, though N
 // a refused request is answered while its body is still on the way (or never
 // sent, when the client waits for 100 Continue), and its connection closes; a
 // key that changes while its body arrives is judged again before the handler.
-async function listen (app: FastifyInstance): Promise<number> {
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  return (app.server.address() as AddressInfo).port
-}
-
 interface Exchange {
   socket: net.Socket
   /** Everything received so far. */
@@ -333,7 +327,7 @@ function head (port: number, key: string, length: number, extra: string[] = []):
 
 void t.test('a made-up key is answered before its body arrives, and the connection closes', async (t) => {
   const { app } = await buildTestApp(t)
-  const port = await listen(app)
+  const port = await loopbackPort(app)
   // 5 KB of gzip that would inflate to 5 MiB of lines that are not JSON.
   const bomb = gzipSync(Buffer.from('x\n'.repeat(2.5 * 1024 * 1024)))
   const exchange = connect(port)
@@ -351,7 +345,7 @@ void t.test('a made-up key is answered before its body arrives, and the connecti
 void t.test('a client that waits for 100 Continue sends no body when its key is refused', async (t) => {
   const { app } = await buildTestApp(t)
   const good = await issueKey(app, 'acme')
-  const port = await listen(app)
+  const port = await loopbackPort(app)
   const body = `${JSON.stringify(entry({ message: 'after 100 Continue' }))}\n`
 
   const refused = connect(port)
@@ -374,7 +368,7 @@ void t.test('a client that waits for 100 Continue sends no body when its key is 
 void t.test('a key revoked while its body arrives is refused before the handler', async (t) => {
   const { app } = await buildTestApp(t)
   const doomed = await issueKey(app, 'acme')
-  const port = await listen(app)
+  const port = await loopbackPort(app)
   const body = `${JSON.stringify(entry())}\n`
   const exchange = connect(port)
   exchange.socket.write(head(port, doomed.apiKey, body.length))

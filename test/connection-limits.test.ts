@@ -2,9 +2,9 @@
 // real sockets: connections, and uploads that are never finished.
 import { once } from 'node:events'
 import http from 'node:http'
-import net, { type AddressInfo, type Socket } from 'node:net'
+import net, { type Socket } from 'node:net'
 import t, { type Test } from 'tap'
-import { buildTestApp, issueKey } from './helper.ts'
+import { buildTestApp, issueKey, loopbackPort } from './helper.ts'
 import { gzipSync } from 'node:zlib'
 import type { FastifyInstance } from 'fastify'
 import { parseResponses } from './hostile/raw-http.ts'
@@ -44,8 +44,7 @@ async function listening (t: Test, env: Record<string, string>): Promise<{ port:
   const { app } = await buildTestApp(t, env)
   const accepted: Socket[] = []
   app.server.on('connection', (socket: Socket) => { accepted.push(socket) })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  return { port: (app.server.address() as AddressInfo).port, accepted }
+  return { port: await loopbackPort(app), accepted }
 }
 
 void t.test('one address holds at most MAX_CONNECTIONS_PER_ADDRESS connections', async (t) => {
@@ -150,15 +149,10 @@ function statusAndCode (answer: string): string {
   return `${response.statusCode} ${(JSON.parse(response.body) as { code: string }).code} retry-after=${response.headers['retry-after'] ?? '-'}`
 }
 
-async function listeningOn (app: FastifyInstance): Promise<number> {
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  return (app.server.address() as AddressInfo).port
-}
-
 void t.test('one address holds no more than MAX_INFLIGHT_BODY_BYTES_PER_ADDRESS; an upload that ends gives its bytes back', async (t) => {
   const { app } = await buildTestApp(t, { MAX_INFLIGHT_BODY_BYTES_PER_ADDRESS: '1000000', REQUEST_TIMEOUT_MS: '60000' })
   const key = await issueKey(app, 'acme')
-  const port = await listeningOn(app)
+  const port = await loopbackPort(app)
   const body = withheldUpload(key.apiKey)
 
   const first = upload(port, body)
@@ -181,7 +175,7 @@ void t.test('one address holds no more than MAX_INFLIGHT_BODY_BYTES_PER_ADDRESS;
 void t.test('all addresses together hold no more than MAX_INFLIGHT_BODY_BYTES', async (t) => {
   const { app } = await buildTestApp(t, { MAX_INFLIGHT_BODY_BYTES: '1000000', REQUEST_TIMEOUT_MS: '60000' })
   const key = await issueKey(app, 'acme')
-  const port = await listeningOn(app)
+  const port = await loopbackPort(app)
   const body = withheldUpload(key.apiKey)
 
   const first = upload(port, body, '127.0.0.3')
@@ -196,7 +190,7 @@ void t.test('all addresses together hold no more than MAX_INFLIGHT_BODY_BYTES', 
 void t.test('REQUEST_TIMEOUT_MS cuts an upload that does not finish, answers 408 and gives its bytes back', async (t) => {
   const { app } = await buildTestApp(t, { REQUEST_TIMEOUT_MS: '400' })
   const key = await issueKey(app, 'acme')
-  const port = await listeningOn(app)
+  const port = await loopbackPort(app)
 
   const started = performance.now()
   const stalled = upload(port, withheldUpload(key.apiKey))

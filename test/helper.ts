@@ -129,6 +129,14 @@ export async function buildTestApp (t: Test, env: Record<string, string> = {}, o
   return { app, databaseUrl, logLines: () => lines }
 }
 
+/** Listens on a free loopback port; its number. */
+export async function loopbackPort (app: FastifyInstance): Promise<number> {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('not listening on a TCP port')
+  return address.port
+}
+
 export interface IssuedKey {
   apiKey: string
   clientId: string

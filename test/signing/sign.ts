@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { createHash } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { signature, splitTarget } from '../../src/signing/canonical.ts'
+import { loopbackPort } from '../helper.ts'
 
 export interface SignedCall {
   method: string
@@ -23,10 +24,7 @@ export interface Answer { status: number, body: { code?: string, [name: string]:
 
 /** The app's address, listening on a free loopback port. */
 export async function listen (app: FastifyInstance): Promise<string> {
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return `http://127.0.0.1:${address.port}`
+  return `http://127.0.0.1:${await loopbackPort(app)}`
 }
 
 export async function signedCall (baseUrl: string, call: SignedCall): Promise<Answer & { nonce: string, timestamp: string }> {

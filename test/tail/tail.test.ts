@@ -5,14 +5,11 @@ import pg from 'pg'
 import type { Test } from 'tap'
 import t from 'tap'
 import type { BatchResultBody, StoredLogBody } from '../../src/logs/schemas.ts'
-import { buildTestApp, callApi, entry, expectError, issueKey, postLogs } from '../helper.ts'
+import { buildTestApp, callApi, entry, expectError, issueKey, loopbackPort, postLogs } from '../helper.ts'
 import { openTail, type SseEvent, type TailReader } from './sse-reader.ts'
 
 async function listen (app: FastifyInstance): Promise<string> {
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('not listening on a TCP port')
-  return `http://127.0.0.1:${address.port}`
+  return `http://127.0.0.1:${await loopbackPort(app)}`
 }
 
 async function tail (t: Test, base: string, apiKey: string, query = '', headers: Record<string, string> = {}): Promise<TailReader> {
