@@ -11,6 +11,8 @@ import { FALLBACK_ENVIRONMENT, FALLBACK_STATUS } from '../logs/shipper-fallbacks
 
 /** Attributes lifted into the columns of the same name (and out of `attributes`). */
 const LIFTED_NAMES: ReadonlySet<string> = new Set(['workflow_id', 'run_id', 'step', 'status', 'event_id', 'duration_ms'])
+/** The resource attributes that name the environment, the first one set winning. */
+const ENVIRONMENT_KEYS = ['deployment.environment.name', 'deployment.environment'] as const
 /** The OpenTelemetry attribute of a record's unique id: its idempotency key. */
 const RECORD_UID = 'log.record.uid'
 
@@ -69,15 +71,13 @@ interface Scope {
  */
 function resourceOf (attributes: Record<string, unknown>): Resource {
   const workflowName = textOf(attributes['service.name'])
-  const environmentKey = textOf(attributes['deployment.environment.name']) !== undefined
-    ? 'deployment.environment.name'
-    : textOf(attributes['deployment.environment']) !== undefined ? 'deployment.environment' : undefined
+  const environmentKey = ENVIRONMENT_KEYS.find((key) => textOf(attributes[key]) !== undefined)
   const left: Record<string, unknown> = {}
   for (const key in attributes) {
     if (key === environmentKey || (key === 'service.name' && workflowName !== undefined)) continue
     setAttribute(left, key, attributes[key])
   }
-  return { environment: environmentKey === undefined ? undefined : attributes[environmentKey] as string, workflowName, attributes: left }
+  return { environment: environmentKey === undefined ? undefined : textOf(attributes[environmentKey]), workflowName, attributes: left }
 }
 
 /**
