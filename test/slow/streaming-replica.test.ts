@@ -11,8 +11,9 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import pg from 'pg'
+import type pg from 'pg'
 import t from 'tap'
+import { onDatabase } from '../../scripts/lib/server-databases.ts'
 import { openEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.ts'
 import type { BatchResultBody, LogPageBody } from '../../src/logs/schemas.ts'
 import { buildTestApp, callApi, entry, issueKey, postLogs } from '../helper.ts'
@@ -55,13 +56,7 @@ async function primaryAndStandby (root: string): Promise<Pair> {
 }
 
 async function query<R extends pg.QueryResultRow> (url: string, text: string): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return (await client.query<R>(text)).rows
-  } finally {
-    await client.end()
-  }
+  return await onDatabase(url, async (client) => (await client.query<R>(text)).rows)
 }
 
 /** Waits until the standby has replayed everything the primary has written by now. */
