@@ -6,7 +6,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import pg from 'pg'
 import t from 'tap'
-import { buildTestApp, entry, expectError, issueKey, KEY_SHAPE, postLogs, testRedis } from '../helper.ts'
+import { buildTestApp, entry, expectError, issueKey, KEY_SHAPE, loopbackPort, postLogs, testRedis } from '../helper.ts'
 import { minuteStartClock } from '../logs/clock-minute.ts'
 import { openTail } from '../tail/sse-reader.ts'
 import { scrape, type Scrape } from './scrape.ts'
@@ -204,10 +204,7 @@ void t.test('gauges: both pools with their sizes, the write queue, tails, back-p
 void t.test('tails open, counted while they are', async (t) => {
   const { app } = await buildTestApp(t)
   const { apiKey } = await issueKey(app, 'acme')
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('not listening on a port')
-  const tail = await openTail(`http://127.0.0.1:${address.port}`, apiKey)
+  const tail = await openTail(`http://127.0.0.1:${await loopbackPort(app)}`, apiKey)
   t.teardown(() => { tail.close() })
   t.equal(tail.status, 200)
   t.equal((await scrape(app)).value('central_logger_tails_open'), 1)
@@ -216,9 +213,9 @@ void t.test('tails open, counted while they are', async (t) => {
   t.equal((await scrape(app)).value('central_logger_tails_open'), 0, 'and no longer once closed')
 })
 
-void t.test('Redis availability, with REDIS_URL', async (t) => {
-  const redis = testRedis(t, 'redis_up is not checked against a running Redis')
-  if (redis.skip !== false) return
+const redis = testRedis(t, 'redis_up is not checked against a running Redis')
+
+void t.test('Redis availability, with REDIS_URL', { skip: redis.skip }, async (t) => {
   const { app } = await buildTestApp(t, { REDIS_URL: redis.url })
   for (let i = 0; i < 100 && app.redis?.status !== 'ready'; i++) await new Promise((resolve) => setTimeout(resolve, 20))
   t.equal((await scrape(app)).find('central_logger_redis_up'), 1)
