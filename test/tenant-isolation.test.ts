@@ -8,7 +8,7 @@ import type { BatchResultBody, LogPageBody, StoredLogBody } from '../src/logs/sc
 import type { StatsAnswerBody } from '../src/logs/stats-schemas.ts'
 import type { UsageReportBody } from '../src/usage/routes.ts'
 import type { CreatedWebhookBody, WebhookListBody, WebhookViewBody } from '../src/webhooks/schemas.ts'
-import { buildTestApp, callApi, entry, issueKey, postLogs, type IssuedKey } from './helper.ts'
+import { buildTestApp, callApi, entry, issueKey, loopbackPort, postLogs, type IssuedKey } from './helper.ts'
 import { openTail } from './tail/sse-reader.ts'
 
 /** Values both tenants use, so that only the client_id can tell their rows apart. */
@@ -208,8 +208,7 @@ const SWEEP: Record<string, (t: Test, world: World) => Promise<void>> = {
   },
 
   'GET /api/v1/logs/tail': async (t, { app, a, b, aIds, bIds }) => {
-    await app.listen({ host: '127.0.0.1', port: 0 })
-    const { port } = app.server.address() as { port: number }
+    const port = await loopbackPort(app)
     // Resumed from A's oldest id, with filters on the values both tenants use: only B's rows may come.
     const query = `?${new URLSearchParams(FILTERS_ON_SHARED_VALUES).toString()}`
     const bTail = await openTail(`http://127.0.0.1:${port}`, b.apiKey, query, { 'last-event-id': [...aIds.values()].sort()[0]! })

@@ -9,7 +9,7 @@ import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import type { BatchResultBody } from '../../src/logs/schemas.ts'
 import { buildExplorer } from '../../scripts/lib/explorer-build.ts'
-import { buildTestApp, issueKey, postLogs, type IssuedKey } from '../helper.ts'
+import { buildTestApp, issueKey, loopbackPort, postLogs, type IssuedKey } from '../helper.ts'
 
 export interface ExplorerWorld {
   app: FastifyInstance
@@ -74,8 +74,5 @@ export async function explorerWorld (t: Test): Promise<ExplorerWorld> {
   })))
   if (theirs.statusCode !== 201) throw new Error(`seeding B answered ${theirs.statusCode}: ${theirs.body}`)
 
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('the service listens on no port')
-  return { app, base: `http://127.0.0.1:${address.port}`, admin, writer, other, ids, lastDay: NAMED_LOGS.length - 1 + BULK_LOGS }
+  return { app, base: `http://127.0.0.1:${await loopbackPort(app)}`, admin, writer, other, ids, lastDay: NAMED_LOGS.length - 1 + BULK_LOGS }
 }

@@ -5,13 +5,12 @@
 // replay paused, is in test/slow/streaming-replica.test.ts.
 import { randomUUID } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import pg from 'pg'
 import t from 'tap'
 import type { BatchResultBody, LogPageBody } from '../../src/logs/schemas.ts'
-import { buildTestApp, callApi, entry, expectError, issueKey, postLogs, testDatabaseUrl } from '../helper.ts'
+import { buildTestApp, callApi, entry, expectError, issueKey, loopbackPort, postLogs, testDatabaseUrl } from '../helper.ts'
 import { openTail } from '../tail/sse-reader.ts'
 import { feedReplica, onReplica, replicaCounts } from './replica-fixture.ts'
 
@@ -130,9 +129,7 @@ void t.test('a page after a cursor is read where every row after it is: none ski
 void t.test('a tail resumed with Last-Event-ID sends what the replica lacks', async (t) => {
   const replicaUrl = await testDatabaseUrl(t)
   const { app, databaseUrl: primaryUrl } = await buildTestApp(t, { DATABASE_READ_URL: replicaUrl })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  const base = typeof address === 'object' && address !== null ? `http://127.0.0.1:${address.port}` : ''
+  const base = `http://127.0.0.1:${await loopbackPort(app)}`
   const { apiKey } = await issueKey(app, 'acme')
   const [first, second] = await post(app, apiKey, [entry({ message: 'one' }), entry({ message: 'two' })])
   await feedReplica(primaryUrl, replicaUrl)
@@ -167,8 +164,7 @@ void t.test('a client that goes away has its statement on the replica cancelled 
   const { app, databaseUrl: primaryUrl } = await buildTestApp(t, { DATABASE_READ_URL: replicaUrl })
   const { apiKey, clientId } = await issueKey(app, 'leaving')
   await feedReplica(primaryUrl, replicaUrl)
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const { port } = app.server.address() as AddressInfo
+  const port = await loopbackPort(app)
   // A lock on the replica's logs, held by the test, keeps the listing waiting there.
   const holder = new pg.Client({ connectionString: replicaUrl })
   await holder.connect()

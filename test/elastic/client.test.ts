@@ -4,20 +4,18 @@
 // are read back through GET /api/v1/logs, and every refusal reaches it in the
 // shape it acts on: items of 429 retried and then dropped, other refused
 // items reported through onDrop, whole-request errors thrown as ResponseError.
-import type { AddressInfo } from 'node:net'
 import { Client, errors } from '@elastic/elasticsearch'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { revokeKey } from '../../src/keys/lifecycle.ts'
 import type { StoredLogBody } from '../../src/logs/schemas.ts'
 import { EVERY_CLIENT } from '../../src/provider/every-client.ts'
-import { buildTestApp, countLogs, issueKey } from '../helper.ts'
+import { buildTestApp, countLogs, issueKey, loopbackPort } from '../helper.ts'
 
 /** The app on a real socket. */
 async function listening (t: Test, env: Record<string, string> = {}, ingestClock?: () => number): Promise<{ app: FastifyInstance, base: string }> {
   const { app } = await buildTestApp(t, env, ingestClock === undefined ? {} : { ingestClock })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` }
+  return { app, base: `http://127.0.0.1:${await loopbackPort(app)}` }
 }
 
 function clientFor (t: Test, base: string, apiKey: string): Client {

@@ -23,7 +23,7 @@ import { generateKey } from '../../src/keys/format.ts'
 import { createKey } from '../../src/keys/store.ts'
 import { findOrCreateClient } from '../../src/clients/store.ts'
 import { stopCleanly } from '../../src/shutdown.ts'
-import { buildTestApp, entry, issueKey } from '../helper.ts'
+import { buildTestApp, entry, issueKey, loopbackPort } from '../helper.ts'
 
 // Two service starts, each with its own PostgreSQL start, and one more to read what they left.
 t.setTimeout(180_000)
@@ -176,14 +176,14 @@ void t.test('SIGINT to the process group of npm start, then SIGTERM to node: exi
 void t.test('a request still running after the drain time has its connection closed, and what is pending is still written', async (t) => {
   const { app } = await buildTestApp(t, { USAGE_FLUSH_SECONDS: '300' })
   const key = await issueKey(app, 'held')
-  const address = await app.listen({ host: '127.0.0.1', port: 0 })
-  const posted = await fetch(`${address}/api/v1/logs`, {
+  const port = await loopbackPort(app)
+  const posted = await fetch(`http://127.0.0.1:${port}/api/v1/logs`, {
     method: 'POST', headers: { 'x-api-key': key.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(entry())
   })
   t.equal(posted.status, 201)
 
   // An upload that never ends: its headers are in, its body never comes.
-  const socket = tcpConnect({ host: '127.0.0.1', port: Number(new URL(address).port) })
+  const socket = tcpConnect({ host: '127.0.0.1', port })
   socket.on('error', () => {})
   await once(socket, 'connect')
   const arrived = once(app.server, 'request')

@@ -5,7 +5,6 @@
 // through GET /api/v1/logs; refusals reach them in the shape they report.
 import { spawn, spawnSync } from 'node:child_process'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
@@ -16,7 +15,7 @@ import { setClientLimits } from '../../src/clients/settings.ts'
 import { revokeKey } from '../../src/keys/lifecycle.ts'
 import type { StoredLogBody } from '../../src/logs/schemas.ts'
 import { EVERY_CLIENT } from '../../src/provider/every-client.ts'
-import { buildTestApp, countLogs, issueKey, postLogs, type IssuedKey } from '../helper.ts'
+import { buildTestApp, countLogs, issueKey, loopbackPort, postLogs, type IssuedKey } from '../helper.ts'
 
 interface Listening { app: FastifyInstance, port: number, base: string, statuses: number[], contentTypes: Array<string | undefined> }
 
@@ -31,8 +30,7 @@ async function listening (t: Test): Promise<Listening> {
     contentTypes.push(request.headers['content-type'])
     response.on('finish', () => { statuses.push(response.statusCode) })
   })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const { port } = app.server.address() as AddressInfo
+  const port = await loopbackPort(app)
   return { app, port, base: `http://127.0.0.1:${port}`, statuses, contentTypes }
 }
 

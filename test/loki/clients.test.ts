@@ -6,7 +6,6 @@
 // winston-loki hands an error with statusCode and responseBody to
 // onConnectionError (and keeps the batch for its next attempt).
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { once } from 'node:events'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
@@ -17,7 +16,7 @@ import LokiTransport from 'winston-loki'
 import { revokeKey } from '../../src/keys/lifecycle.ts'
 import type { StoredLogBody } from '../../src/logs/schemas.ts'
 import { EVERY_CLIENT } from '../../src/provider/every-client.ts'
-import { buildTestApp, countLogs, issueKey } from '../helper.ts'
+import { buildTestApp, countLogs, issueKey, loopbackPort } from '../helper.ts'
 
 const PUSH = '/loki/api/v1/push'
 
@@ -41,8 +40,7 @@ async function listening (t: Test, env: Record<string, string> = {}): Promise<{ 
       return writeHead(status, ...rest)
     }) as typeof response.writeHead
   })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  return { app, host: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, answers }
+  return { app, host: `http://127.0.0.1:${await loopbackPort(app)}`, answers }
 }
 
 async function listLogs (app: FastifyInstance, apiKey: string): Promise<StoredLogBody[]> {

@@ -5,7 +5,6 @@
 // back through GET /api/v1/logs; refusals reach them in a shape they act on:
 // retried for 429 and 503, reported for other 4xx.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { SeverityNumber } from '@opentelemetry/api-logs'
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core'
@@ -18,7 +17,7 @@ import t, { type Test } from 'tap'
 import { revokeKey } from '../../src/keys/lifecycle.ts'
 import type { StoredLogBody } from '../../src/logs/schemas.ts'
 import { EVERY_CLIENT } from '../../src/provider/every-client.ts'
-import { buildTestApp, countLogs, issueKey } from '../helper.ts'
+import { buildTestApp, countLogs, issueKey, loopbackPort } from '../helper.ts'
 
 type ExporterKind = 'json' | 'protobuf'
 const KINDS: ExporterKind[] = ['json', 'protobuf']
@@ -35,8 +34,7 @@ async function listening (t: Test, env: Record<string, string> = {}): Promise<{ 
   app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     if (request.url === '/v1/logs') response.on('finish', () => { statuses.push(response.statusCode) })
   })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, statuses }
+  return { app, base: `http://127.0.0.1:${await loopbackPort(app)}`, statuses }
 }
 
 async function listLogs (app: FastifyInstance, apiKey: string): Promise<StoredLogBody[]> {

@@ -12,7 +12,7 @@ import pg from 'pg'
 import t, { type Test } from 'tap'
 import { buildApp } from '../../src/app.ts'
 import type { LogPageBody } from '../../src/logs/schemas.ts'
-import { buildTestApp, callApi, entry, expectError, issueKey, postLogs, type IssuedKey } from '../helper.ts'
+import { buildTestApp, callApi, entry, expectError, issueKey, loopbackPort, postLogs, type IssuedKey } from '../helper.ts'
 
 const ADMIN_SCOPES = ['keys:manage', 'logs:read', 'logs:write'] as const
 
@@ -161,8 +161,7 @@ void t.test('a statement past QUERY_TIMEOUT_MS is stopped and answered 503 query
 void t.test('a client that goes away has its statement cancelled on the server and its connection freed', async (t) => {
   const { app, databaseUrl, logLines } = await shared
   const key = await issueKey(app, 'leaving')
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = app.server.address() as AddressInfo
+  const port = await loopbackPort(app)
   const lock = await holdLock(t, databaseUrl, 'logs')
 
   const request: ClientRequest = httpRequest({ host: '127.0.0.1', port, path: '/api/v1/logs', headers: { 'x-api-key': key.apiKey } })
@@ -185,8 +184,7 @@ void t.test('a request whose (empty) body was read is not taken for one whose cl
   // Fastify's request.signal takes for an abort: only the connection closing counts.
   const { app, databaseUrl } = await shared
   const key = await issueKey(app, 'staying')
-  if (!app.server.listening) await app.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = app.server.address() as AddressInfo
+  const port = app.server.listening ? (app.server.address() as AddressInfo).port : await loopbackPort(app)
   const lock = await holdLock(t, databaseUrl, 'logs')
   // A signature header makes the service read the body to hash it (the client does not sign, so it is then ignored).
   const answer = fetch(`http://127.0.0.1:${port}/api/v1/logs`, { headers: { 'x-api-key': key.apiKey, 'x-api-signature': 'unused' } })

@@ -8,14 +8,14 @@
 // page read'), rows received by the client here.
 import { execFile } from 'node:child_process'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { promisify } from 'node:util'
 import { getHeapSpaceStatistics } from 'node:v8'
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import pg from 'pg'
 import t, { type Test } from 'tap'
-import { buildTestApp, callApi, expectError, issueKey, type IssuedKey } from '../helper.ts'
+import { buildTestApp, callApi, expectError, issueKey, loopbackPort, type IssuedKey } from '../helper.ts'
 
 const execFileAsync = promisify(execFile)
 
@@ -104,9 +104,9 @@ async function serve (t: Test, env: Record<string, string> = {}): Promise<Served
   const { app, databaseUrl, logLines } = await buildTestApp(t, env)
   const serverSockets: Socket[] = []
   app.server.on('connection', (socket: Socket) => { serverSockets.push(socket) })
-  await app.listen({ port: 0, host: '127.0.0.1' })
+  const port = await loopbackPort(app)
   const key = await issueKey(app, 'acme')
-  return { app, databaseUrl, port: (app.server.address() as AddressInfo).port, logLines, key, serverSockets }
+  return { app, databaseUrl, port, logLines, key, serverSockets }
 }
 
 /**

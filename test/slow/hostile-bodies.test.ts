@@ -3,12 +3,11 @@
 // they are read the event loop keeps turning and /health keeps answering
 // over a real socket.
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { gzipSync } from 'node:zlib'
 import t from 'tap'
 import { jsonTextsParsed, WHOLE_PARSE_BYTES } from '../../src/body/read-entries.ts'
-import { buildTestApp, countLogs, entry, expectError, issueKey, postLogs } from '../helper.ts'
+import { buildTestApp, countLogs, entry, expectError, issueKey, loopbackPort, postLogs } from '../helper.ts'
 
 const MIB = 1024 * 1024
 const FIVE_MIB = 5 * MIB
@@ -135,8 +134,7 @@ async function post (port: number, apiKey: string, body: Buffer, headers: Record
 void t.test('while the costliest bodies are read, no piece of work holds the event loop, and /health answers', async (t) => {
   const { app } = await buildTestApp(t, { LOG_LEVEL: 'warn' })
   const key = await issueKey(app, 'acme')
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = app.server.address() as AddressInfo
+  const port = await loopbackPort(app)
 
   const missingStatus = (overrides: Record<string, unknown>): string => JSON.stringify({ ...entry(overrides), status: undefined })
   const gzip = { 'content-encoding': 'gzip' }

@@ -3,9 +3,9 @@
 // a 4xx in the common JSON error shape, never a 5xx, and leave the tenant data
 // (logs, keys, clients) exactly as it was. The generators are seeded, so the
 // corpus, and any case it names, is the same on every run.
-import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import type { LogPageBody } from '../../src/logs/schemas.ts'
+import { loopbackPort } from '../helper.ts'
 import { answerProblems, codeProblems, send, type HostileCase } from '../hostile/check.ts'
 import { healthCases } from '../hostile/health-cases.ts'
 import { harmlessHostileQueries } from '../hostile/logs-cases.ts'
@@ -107,8 +107,7 @@ void t.test('hostile input', async (t) => {
   }
 
   await t.test('raw bytes over a socket', async (t) => {
-    await world.app.listen({ port: 0, host: '127.0.0.1' })
-    const { port } = world.app.server.address() as AddressInfo
+    const port = await loopbackPort(world.app)
     const cases = rawCases(ROUTES.map(({ target }) => target(world)), world.admin.apiKey, prng)
     await runCorpus(t, world, cases, overSocket(world, port), 1)
     t.equal((await world.app.inject({ method: 'GET', url: '/health' })).statusCode, 200, 'the service is still up')

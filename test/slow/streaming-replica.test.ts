@@ -16,7 +16,7 @@ import t from 'tap'
 import { onDatabase } from '../../scripts/lib/server-databases.ts'
 import { openEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.ts'
 import type { BatchResultBody, LogPageBody } from '../../src/logs/schemas.ts'
-import { buildTestApp, callApi, entry, issueKey, postLogs } from '../helper.ts'
+import { buildTestApp, callApi, entry, issueKey, loopbackPort, postLogs } from '../helper.ts'
 import { openTail } from '../tail/sse-reader.ts'
 
 const execFileAsync = promisify(execFile)
@@ -116,9 +116,7 @@ void t.test('on a streaming replica that lags, a cursor read skips nothing and r
   const alone = await buildTestApp(t, { DATABASE_URL: pair.primary.url })
   await caughtUp(pair)
   const { app } = await buildTestApp(t, { DATABASE_URL: pair.primary.url, DATABASE_READ_URL: pair.standby.url })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  const base = typeof address === 'object' && address !== null ? `http://127.0.0.1:${address.port}` : ''
+  const base = `http://127.0.0.1:${await loopbackPort(app)}`
   const { apiKey } = await issueKey(app, 'acme')
   const onTime = await post(app, apiKey, Array.from({ length: 20 }, (_, i) => entry({ executed_at: at(4 * i), message: `on time ${i}` })))
   await caughtUp(pair)
