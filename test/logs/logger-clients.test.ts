@@ -184,6 +184,8 @@ void t.test('pino-http-send: refusals are reported on the console, and store not
 })
 
 const PYTHON = ['python3', '/root/.pyenv/shims/python3'].find((command) => spawnSync(command, ['--version']).status === 0)
+/** Why the Python tests are skipped, or false: they run Python's own logging.handlers.HTTPHandler. */
+const NO_PYTHON = PYTHON === undefined ? 'python3 not found: these tests run Python\'s own logging.handlers.HTTPHandler' : false
 
 /** A Python program logging through HTTPHandler to the service; `formatted` sends the formatted message too. */
 function pythonScript (port: number, apiKey: string, formatted: boolean): string {
@@ -213,7 +215,7 @@ async function runPython (script: string): Promise<{ code: number | null, stderr
   return { code, stderr }
 }
 
-void t.test('Python HTTPHandler: a LogRecord, form-encoded, is a log', { skip: PYTHON === undefined ? 'python3 not found: the HTTPHandler test needs it' : false }, async (t) => {
+void t.test('Python HTTPHandler: a LogRecord, form-encoded, is a log', { skip: NO_PYTHON }, async (t) => {
   const { app, port } = await listening(t)
   const a = await tenant(app, 'acme')
   const b = await tenant(app, 'globex')
@@ -239,7 +241,7 @@ void t.test('Python HTTPHandler: a LogRecord, form-encoded, is a log', { skip: P
   t.equal((await listLogs(app, a.apiKey)).length, 3, 'each tenant sees its own')
 })
 
-void t.test('Python HTTPHandler: refused requests store nothing (the handler ignores answers)', { skip: PYTHON === undefined ? 'python3 not found' : false }, async (t) => {
+void t.test('Python HTTPHandler: refused requests store nothing (the handler ignores answers)', { skip: NO_PYTHON }, async (t) => {
   const { app, port, statuses } = await listening(t)
   for (const [who, apiKey, status] of await refusals(app)) {
     statuses.length = 0
